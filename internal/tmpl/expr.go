@@ -1,0 +1,544 @@
+package tmpl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/itchyny/gojq"
+)
+
+// Default limits of a render, used when the corresponding Limits field is zero.
+const (
+	DefaultTimeout        = 100 * time.Millisecond
+	DefaultMaxSteps       = 1_000_000
+	DefaultMaxResultBytes = 1 << 20
+)
+
+// Limits bound a render: one Render, Eval or RenderContext call, all the
+// expressions of a Value together. The zero value means the defaults.
+//
+// gojq checks the limits before every instruction it executes, so loops,
+// generators and runaway recursion stop with an error. A single builtin call
+// (a string repetition, say) is not interrupted; gojq bounds those itself
+// (strings under 2 GiB, arrays grown by index under 2^29 elements).
+type Limits struct {
+	// Timeout bounds the wall time. Default DefaultTimeout. It is checked
+	// every 256 instructions, without a timer.
+	Timeout time.Duration
+	// MaxSteps bounds the number of jq instructions executed: a bound that,
+	// unlike time, does not depend on the load of the machine. Default
+	// DefaultMaxSteps (a typical template takes under a hundred).
+	MaxSteps int
+	// MaxResultBytes bounds the approximate JSON size of the values
+	// produced by the expressions. Default DefaultMaxResultBytes.
+	MaxResultBytes int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.Timeout <= 0 {
+		l.Timeout = DefaultTimeout
+	}
+	if l.MaxSteps <= 0 {
+		l.MaxSteps = DefaultMaxSteps
+	}
+	if l.MaxResultBytes <= 0 {
+		l.MaxResultBytes = DefaultMaxResultBytes
+	}
+	return l
+}
+
+// errStepLimit is reported when a render runs out of steps.
+var errStepLimit = errors.New("step limit exceeded")
+
+// closed is a closed channel, what limiter.Done returns once a limit is hit.
+var closed = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// limiter is the context.Context given to gojq. gojq calls Done before every
+// instruction, which lets limiter count steps and check the deadline without
+// arming a timer. It is used by one goroutine at a time (one render).
+type limiter struct {
+	parent   context.Context
+	deadline time.Time
+	steps    int
+	maxSteps int
+	err      error
+}
+
+func (l *limiter) Deadline() (time.Time, bool) { return l.deadline, true }
+func (l *limiter) Value(key any) any           { return l.parent.Value(key) }
+
+func (l *limiter) Done() <-chan struct{} {
+	if l.err != nil {
+		return closed
+	}
+	l.steps++
+	if l.steps > l.maxSteps {
+		l.err = errStepLimit
+		return closed
+	}
+	if l.steps&255 == 0 && !time.Now().Before(l.deadline) {
+		l.err = context.DeadlineExceeded
+		return closed
+	}
+	return l.parent.Done()
+}
+
+func (l *limiter) Err() error {
+	if l.err != nil {
+		return l.err
+	}
+	return l.parent.Err()
+}
+
+// msgSecretFailed replaces the jq message of a failing expression that reads
+// .secrets: gojq quotes values in its messages.
+const msgSecretFailed = "expression that reads .secrets failed (the jq message is withheld because it could quote a secret value)"
+
+// expr is one compiled jq expression with what it reads.
+type expr struct {
+	code  *gojq.Code
+	reads Reads
+	// what the input map must hold
+	secret, result, workflow, workflowRun, workflowNodeRun bool
+	outputs                                                bool
+	// sig identifies what the input holds: expressions of one render with
+	// the same sig share one input (gojq never writes into it).
+	sig string
+	// path is set when the expression is a plain path of literal keys
+	// (.outputs.trigger.name, .secrets["X"]): it is then evaluated by map
+	// lookups, with gojq only as the fallback that produces jq's error.
+	path []string
+}
+
+// plainPath returns the keys of q when it is a plain path of literal keys.
+func plainPath(q *gojq.Query) []string {
+	if q.Term == nil || q.FuncDefs != nil || q.Imports != nil || q.Meta != nil ||
+		q.Term.Type != gojq.TermTypeIndex {
+		return nil
+	}
+	k, ok := staticKey(q.Term.Index)
+	if !ok {
+		return nil
+	}
+	keys := []string{k}
+	for _, s := range q.Term.SuffixList {
+		if s.Index == nil {
+			return nil
+		}
+		k, ok := staticKey(s.Index)
+		if !ok {
+			return nil
+		}
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// lookup evaluates e.path against c as jq would, without running gojq. ok is
+// false when jq would fail (indexing a value that is not an object or null),
+// so that the caller runs gojq for jq's own error.
+func (e *expr) lookup(c *Context) (v any, ok bool, msg string) {
+	switch root := e.path[0]; root {
+	case "outputs":
+		if c.Outputs == nil {
+			v = map[string]any{}
+		} else {
+			v = c.Outputs
+		}
+	case "secrets":
+		name := e.path[1]
+		s, found := c.Secrets[name]
+		if !found {
+			return nil, false, "secret " + name + " is not defined"
+		}
+		if len(e.path) > 2 {
+			return nil, false, "" // indexing a string: jq's error
+		}
+		return s, true, ""
+	case "result":
+		if c.HasResult {
+			v = c.Result
+		}
+	case "workflow":
+		if c.Workflow != nil {
+			v = c.Workflow
+		}
+	case "workflowRun":
+		if c.WorkflowRun != nil {
+			v = c.WorkflowRun
+		}
+	case "workflowNodeRun":
+		if c.WorkflowNodeRun != nil {
+			v = c.WorkflowNodeRun
+		}
+	}
+	for _, k := range e.path[1:] {
+		switch m := v.(type) {
+		case nil:
+		case map[string]any:
+			v = m[k]
+		default:
+			return nil, false, ""
+		}
+	}
+	return v, true, ""
+}
+
+// compileExpr parses, checks and compiles src. Offsets in the returned error
+// are relative to src, or -1 when the place could not be located.
+func compileExpr(src string) (*expr, *Error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, &Error{Offset: 0, Msg: "empty expression"}
+	}
+	q, err := gojq.Parse(src)
+	if err != nil {
+		off := 0
+		var pe *gojq.ParseError
+		if errors.As(err, &pe) {
+			off = max(0, min(pe.Offset-len(pe.Token), len(src)))
+		}
+		return nil, &Error{Offset: off, Msg: "jq syntax error: " + err.Error()}
+	}
+	reads, prob := analyze(q)
+	if prob != nil {
+		return nil, &Error{Offset: prob.find(tokenize(src)), Msg: prob.msg}
+	}
+	// No compiler options: no environment loader ($ENV and env are also
+	// rejected above), no input iterator, no module loader.
+	code, err := gojq.Compile(q)
+	if err != nil {
+		off := -1
+		msg := err.Error()
+		if name, _, ok := strings.Cut(strings.TrimPrefix(msg, "function not defined: "), "/"); ok && name != msg {
+			off = findCall(tokenize(src), name)
+		} else if name, ok := strings.CutPrefix(msg, "variable not defined: "); ok {
+			off = findCall(tokenize(src), name)
+		}
+		return nil, &Error{Offset: off, Msg: "jq: " + msg}
+	}
+	e := &expr{code: code, reads: reads, secret: len(reads.Secrets) > 0, path: plainPath(q)}
+	for _, r := range reads.Roots {
+		switch r {
+		case "outputs":
+			e.outputs = true
+		case "result":
+			e.result = true
+		case "workflow":
+			e.workflow = true
+		case "workflowRun":
+			e.workflowRun = true
+		case "workflowNodeRun":
+			e.workflowNodeRun = true
+		}
+	}
+	if reads.Whole || reads.AllOutputs {
+		e.outputs = true
+	}
+	if reads.Whole {
+		e.result, e.workflow, e.workflowRun, e.workflowNodeRun = true, true, true, true
+	}
+	e.sig = fmt.Sprintf("%t%t%t%t%t%t%q%q", e.outputs, reads.AllOutputs, e.result, e.workflow,
+		e.workflowRun, e.workflowNodeRun, reads.Outputs, reads.Secrets)
+	return e, nil
+}
+
+// input builds the expression's own input: only what it reads. The values are
+// shared with c, never copied: gojq (v0.12.20) does not write into its input.
+func (e *expr) input(c *Context) (map[string]any, string) {
+	m := make(map[string]any, len(e.reads.Roots)+1)
+	if e.outputs {
+		var outs map[string]any
+		if e.reads.AllOutputs {
+			outs = make(map[string]any, len(c.Outputs))
+			for k, v := range c.Outputs {
+				outs[k] = v
+			}
+		} else {
+			outs = make(map[string]any, len(e.reads.Outputs))
+			for _, k := range e.reads.Outputs {
+				if v, ok := c.Outputs[k]; ok {
+					outs[k] = v
+				}
+			}
+		}
+		m["outputs"] = outs
+	}
+	if e.secret {
+		secs := make(map[string]any, len(e.reads.Secrets))
+		for _, name := range e.reads.Secrets {
+			v, ok := c.Secrets[name]
+			if !ok {
+				return nil, "secret " + name + " is not defined"
+			}
+			secs[name] = v
+		}
+		m["secrets"] = secs
+	}
+	if e.result && c.HasResult {
+		m["result"] = c.Result
+	}
+	if e.workflow && c.Workflow != nil {
+		m["workflow"] = c.Workflow
+	}
+	if e.workflowRun && c.WorkflowRun != nil {
+		m["workflowRun"] = c.WorkflowRun
+	}
+	if e.workflowNodeRun && c.WorkflowNodeRun != nil {
+		m["workflowNodeRun"] = c.WorkflowNodeRun
+	}
+	return m, ""
+}
+
+// run is the state shared by the expressions of one render.
+type run struct {
+	lim   limiter
+	c     *Context
+	limit Limits
+	// budget is the number of result bytes still allowed.
+	budget int
+	// inputs built so far in this render, by expr.sig.
+	inputs []cachedInput
+}
+
+type cachedInput struct {
+	sig string
+	in  map[string]any
+}
+
+// input returns e's input for this render, built once per distinct set of
+// reads: an expression never sees a secret or an output that it does not
+// read itself.
+func (r *run) input(e *expr) (map[string]any, string) {
+	for _, ci := range r.inputs {
+		if ci.sig == e.sig {
+			return ci.in, ""
+		}
+	}
+	in, msg := e.input(r.c)
+	if msg == "" {
+		r.inputs = append(r.inputs, cachedInput{sig: e.sig, in: in})
+	}
+	return in, msg
+}
+
+func newRun(ctx context.Context, c *Context) *run {
+	if c == nil {
+		c = &Context{}
+	}
+	lim := c.Limits.withDefaults()
+	return &run{
+		lim:    limiter{parent: ctx, deadline: time.Now().Add(lim.Timeout), maxSteps: lim.MaxSteps},
+		c:      c,
+		limit:  lim,
+		budget: lim.MaxResultBytes,
+	}
+}
+
+// eval runs e and returns its single value (nil when it yields none), as a
+// fresh tree of JSON values. The error is a message safe to show: it never
+// quotes a value when e reads .secrets.
+func (e *expr) eval(r *run) (v any, msg string) {
+	if r.lim.err == nil && !time.Now().Before(r.lim.deadline) {
+		r.lim.err = context.DeadlineExceeded
+	}
+	if err := r.lim.Err(); err != nil {
+		return nil, e.errMsg(r, err)
+	}
+	if e.path != nil {
+		v, ok, msg := e.lookup(r.c)
+		if msg != "" {
+			return nil, msg
+		}
+		if ok {
+			out, err := normalize(v, &r.budget)
+			if err != nil {
+				return nil, err.Error()
+			}
+			return out, ""
+		}
+	}
+	in, msg := r.input(e)
+	if msg != "" {
+		return nil, msg
+	}
+	defer func() {
+		// gojq panics on Go types it does not know (int64, []string, ...),
+		// which a malformed Context could hold.
+		if p := recover(); p != nil {
+			v, msg = nil, "evaluation failed: the context holds a value of a type jq does not support"
+		}
+	}()
+	it := e.code.RunWithContext(&r.lim, in)
+	first, ok := it.Next()
+	if !ok {
+		return nil, ""
+	}
+	if err, isErr := first.(error); isErr {
+		return nil, e.errMsg(r, err)
+	}
+	if second, more := it.Next(); more {
+		if err, isErr := second.(error); isErr {
+			return nil, e.errMsg(r, err)
+		}
+		if e.secret {
+			return nil, "expression that reads .secrets yields several values; it must yield one"
+		}
+		return nil, "expression yields several values; it must yield one"
+	}
+	out, err := normalize(first, &r.budget)
+	if err != nil {
+		return nil, err.Error()
+	}
+	return out, ""
+}
+
+func (e *expr) errMsg(r *run, err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("evaluation exceeded the time limit of %v", r.limit.Timeout)
+	case errors.Is(err, errStepLimit):
+		return fmt.Sprintf("evaluation exceeded the limit of %d steps", r.limit.MaxSteps)
+	case errors.Is(err, context.Canceled):
+		return "evaluation canceled"
+	case e.secret:
+		return msgSecretFailed
+	}
+	return err.Error()
+}
+
+// derive reports the string form of v to c.Derived when e reads secrets.
+func (e *expr) derive(c *Context, v any) {
+	if e.secret && c.Derived != nil {
+		c.Derived(stringForm(v))
+	}
+}
+
+var errTooLarge = errors.New("result is too large")
+
+// normalize returns a fresh copy of a value produced by gojq, made only of
+// nil, bool, string, float64, json.Number, []any and map[string]any:
+// integers become json.Number, NaN becomes null and infinities the largest
+// finite floats (as jq prints them). It charges the value's approximate JSON
+// size to budget and fails when the budget runs out. A fresh copy matters:
+// a result can be a value of the Context itself (.outputs.trigger), and the
+// caller may modify what it renders.
+func normalize(v any, budget *int) (any, error) {
+	*budget -= 8
+	if *budget < 0 {
+		return nil, errTooLarge
+	}
+	switch v := v.(type) {
+	case nil, bool:
+		return v, nil
+	case string:
+		if *budget -= len(v); *budget < 0 {
+			return nil, errTooLarge
+		}
+		return v, nil
+	case int:
+		return json.Number(strconv.Itoa(v)), nil
+	case float64:
+		switch {
+		case math.IsNaN(v):
+			return nil, nil
+		case math.IsInf(v, 1):
+			return math.MaxFloat64, nil
+		case math.IsInf(v, -1):
+			return -math.MaxFloat64, nil
+		}
+		return v, nil
+	case *big.Int:
+		s := v.String()
+		if *budget -= len(s); *budget < 0 {
+			return nil, errTooLarge
+		}
+		return json.Number(s), nil
+	case json.Number:
+		return v, nil
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			y, err := normalize(x, budget)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = y
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			if *budget -= len(k); *budget < 0 {
+				return nil, errTooLarge
+			}
+			y, err := normalize(x, budget)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = y
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("result holds a value of unsupported type %T", v)
+}
+
+// stringForm is jq's tostring of a normalized value: strings raw, everything
+// else compact JSON (object keys sorted).
+func stringForm(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := gojq.Marshal(v)
+	if err != nil { // cannot happen for normalized values
+		return "null"
+	}
+	return string(b)
+}
+
+// Expr is a compiled bare jq expression (no braces), as in CONDITION outlets
+// and EVENT_TRIGGER conditions.
+type Expr struct {
+	e *expr
+}
+
+// CompileExpr compiles a bare jq expression, with the same sandbox as Compile.
+func CompileExpr(src string) (*Expr, error) {
+	e, err := compileExpr(src)
+	if err != nil {
+		err.Offset = max(err.Offset, 0)
+		return nil, err
+	}
+	return &Expr{e: e}, nil
+}
+
+// Eval evaluates e and returns its single value (null when it yields none; an
+// error when it yields several).
+func (e *Expr) Eval(c *Context) (any, error) {
+	return e.EvalContext(context.Background(), c)
+}
+
+// EvalContext is Eval with a context that can cancel the evaluation. Errors
+// are *Error with Offset -1 (the failing place is the whole expression).
+func (e *Expr) EvalContext(ctx context.Context, c *Context) (any, error) {
+	r := newRun(ctx, c)
+	v, msg := e.e.eval(r)
+	if msg != "" {
+		return nil, &Error{Offset: -1, Msg: msg}
+	}
+	e.e.derive(r.c, v)
+	return v, nil
+}
+
+// Reads reports what e reads.
+func (e *Expr) Reads() Reads { return e.e.reads.clone() }
