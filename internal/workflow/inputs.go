@@ -1,0 +1,409 @@
+package workflow
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// knownFormats are the input formats sluice knows. Those mapped to true are
+// checked; the others are accepted as they come (they drive Port's UI).
+var knownFormats = map[string]bool{
+	"date-time": true, "email": true, "url": true, "ipv4": true, "ipv6": true,
+	"yaml": false, "entity": false, "user": false, "team": false, "proto": false,
+	"markdown": false, "multi-line": false, "timer": false,
+}
+
+// userInputs builds the input schema of a SELF_SERVE_TRIGGER or an INPUT
+// node (with buttons) from a shape-checked object at path, and checks the
+// rules that span its members.
+func (p *parser) userInputs(path string, v *jv, buttons bool) *UserInputs {
+	ui := &UserInputs{Properties: map[string]*InputProperty{}}
+	if props := v.get("properties"); props != nil && props.kind == jObject {
+		for i, name := range props.keys {
+			if pv := props.vals[i]; pv.kind == jObject {
+				ui.Properties[name] = p.inputProperty(joinKey(path+".properties", name), pv)
+			}
+		}
+	}
+	names := func(member string) []string {
+		arr := v.get(member)
+		if arr == nil || arr.kind != jArray {
+			return nil
+		}
+		var out []string
+		seen := map[string]bool{}
+		for i, e := range arr.vals {
+			if e.kind != jString {
+				continue
+			}
+			ep := joinIndex(path+"."+member, i)
+			switch {
+			case ui.Properties[e.s] == nil:
+				p.r.errorf(ep, "names no input: there is no property %q", e.s)
+			case seen[e.s]:
+				p.r.errorf(ep, "names %q twice", e.s)
+			default:
+				out = append(out, e.s)
+			}
+			seen[e.s] = true
+		}
+		return out
+	}
+	ui.Required = names("required")
+	ui.Order = names("order")
+	if bs := v.get("buttons"); buttons && bs != nil && bs.kind == jArray {
+		seen := map[string]bool{}
+		for i, b := range bs.vals {
+			if b.kind != jObject {
+				continue
+			}
+			btn := Button{Identifier: strOf(b.get("identifier")), Label: strOf(b.get("label")), Variant: strOf(b.get("variant"))}
+			if btn.Identifier != "" && seen[btn.Identifier] {
+				p.r.errorf(joinIndex(path+".buttons", i)+".identifier", "duplicate button identifier %q", btn.Identifier)
+			}
+			seen[btn.Identifier] = true
+			ui.Buttons = append(ui.Buttons, btn)
+		}
+	}
+	return ui
+}
+
+// inputProperty builds one input property from a shape-checked object and
+// checks that its constraints fit its type and that its default satisfies
+// them.
+func (p *parser) inputProperty(path string, v *jv) *InputProperty {
+	ip := &InputProperty{
+		Type:        strOf(v.get("type")),
+		Format:      strOf(v.get("format")),
+		Title:       strOf(v.get("title")),
+		Description: strOf(v.get("description")),
+		Icon:        strOf(v.get("icon")),
+		Blueprint:   strOf(v.get("blueprint")),
+		Pattern:     strOf(v.get("pattern")),
+	}
+	if ip.Format != "" {
+		if _, ok := knownFormats[ip.Format]; !ok {
+			p.r.warnf(path+".format", "unknown format %q: values are not checked against it", ip.Format)
+		}
+	}
+	onlyFor := func(member, typ string) bool {
+		if v.get(member) == nil {
+			return false
+		}
+		if ip.Type != typ {
+			p.r.errorf(path+"."+member, "applies only to %s inputs, and this one is %s", typ, ip.Type)
+			return false
+		}
+		return true
+	}
+	intOf := func(member string) *int {
+		if f, ok := floatOf(v.get(member)); ok && f >= 0 && f == math.Trunc(f) && f <= math.MaxInt32 {
+			n := int(f)
+			return &n
+		}
+		return nil
+	}
+	if onlyFor("minLength", "string") {
+		ip.MinLength = intOf("minLength")
+	}
+	if onlyFor("maxLength", "string") {
+		ip.MaxLength = intOf("maxLength")
+	}
+	if ip.MinLength != nil && ip.MaxLength != nil && *ip.MinLength > *ip.MaxLength {
+		p.r.errorf(path+".maxLength", "must not be less than minLength")
+	}
+	if onlyFor("minimum", "number") {
+		if f, ok := floatOf(v.get("minimum")); ok {
+			ip.Minimum = &f
+		}
+	}
+	if onlyFor("maximum", "number") {
+		if f, ok := floatOf(v.get("maximum")); ok {
+			ip.Maximum = &f
+		}
+	}
+	if ip.Minimum != nil && ip.Maximum != nil && *ip.Minimum > *ip.Maximum {
+		p.r.errorf(path+".maximum", "must not be less than minimum")
+	}
+	if onlyFor("pattern", "string") && ip.Pattern != "" {
+		re, err := regexp.Compile(ip.Pattern)
+		if err != nil {
+			p.r.errorf(path+".pattern", "is not a valid regular expression (Go RE2 syntax): %v", err)
+		} else {
+			ip.re = re
+		}
+	}
+	if it := v.get("items"); onlyFor("items", "array") && it.kind == jObject {
+		ip.Items = &InputProperty{Type: strOf(it.get("type")), Format: strOf(it.get("format")), Blueprint: strOf(it.get("blueprint"))}
+		if e := it.get("enum"); e != nil && e.kind == jArray {
+			ip.Items.Enum, _ = e.toAny().([]any)
+		}
+	}
+	if e := v.get("enum"); e != nil && e.kind == jArray {
+		if len(e.vals) == 0 {
+			p.r.errorf(path+".enum", "must list at least one value")
+		}
+		for i, ev := range e.vals {
+			val := ev.toAny()
+			if msg := checkType(ip.Type, val); msg != "" {
+				p.r.errorf(joinIndex(path+".enum", i), "%s, as the input's type says", msg)
+				continue
+			}
+			ip.Enum = append(ip.Enum, val)
+		}
+	}
+	if d := v.get("default"); d != nil {
+		ip.Default, ip.HasDefault = d.toAny(), true
+		if msg := ip.check(ip.Default); msg != "" {
+			p.r.errorf(path+".default", "does not satisfy its own input: %s", msg)
+		}
+	}
+	return ip
+}
+
+// floatOf returns the value of a number.
+func floatOf(v *jv) (float64, bool) {
+	if v == nil || v.kind != jNumber {
+		return 0, false
+	}
+	var f float64
+	if _, err := fmt.Sscan(v.s, &f); err != nil {
+		return 0, false
+	}
+	return f, true
+}
+
+// Validate checks trigger inputs against the schema: every input must be a
+// property, required inputs must be present (a default counts), and each
+// value must satisfy its property. It returns the trigger's output: the
+// inputs with the defaults of missing ones applied. Problems name the input
+// ("inputs.environment: must be one of staging, production") and never quote
+// the value given, which may be confidential; they are sorted by input name.
+// A nil u accepts no inputs.
+func (u *UserInputs) Validate(inputs map[string]any) (map[string]any, []Problem) {
+	var probs []Problem
+	out := make(map[string]any, len(inputs))
+	var props map[string]*InputProperty
+	if u != nil {
+		props = u.Properties
+	}
+	for name, val := range inputs {
+		path := joinKey("inputs", name)
+		ip := props[name]
+		if ip == nil {
+			probs = append(probs, Problem{Path: path, Message: "unknown input: the trigger defines no such input"})
+			continue
+		}
+		if val == nil {
+			continue // an explicit null is the same as no value
+		}
+		if msg := ip.check(val); msg != "" {
+			probs = append(probs, Problem{Path: path, Message: msg})
+			continue
+		}
+		out[name] = val
+	}
+	for name, ip := range props {
+		if _, given := out[name]; given || !ip.HasDefault {
+			continue
+		}
+		if _, bad := inputs[name]; bad && inputs[name] != nil {
+			continue // given but invalid: already reported
+		}
+		out[name] = deepCopy(ip.Default) // the workflow is shared: never hand out its own maps
+	}
+	if u != nil {
+		for _, name := range u.Required {
+			_, given := out[name]
+			_, bad := inputs[name]
+			if !given && (!bad || inputs[name] == nil) {
+				probs = append(probs, Problem{Path: joinKey("inputs", name), Message: "required input is missing"})
+			}
+		}
+	}
+	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Path < probs[j].Path })
+	return out, probs
+}
+
+// check returns why val does not satisfy ip, or "" when it does.
+func (ip *InputProperty) check(val any) string {
+	if msg := checkType(ip.Type, val); msg != "" {
+		return msg
+	}
+	if len(ip.Enum) > 0 {
+		found := false
+		for _, e := range ip.Enum {
+			found = found || sameValue(e, val)
+		}
+		if !found {
+			vals := make([]string, len(ip.Enum))
+			for i, e := range ip.Enum {
+				b, _ := json.Marshal(e)
+				vals[i] = strings.Trim(string(b), `"`)
+			}
+			return "must be one of " + strings.Join(vals, ", ")
+		}
+	}
+	switch ip.Type {
+	case "string":
+		s := val.(string)
+		n := utf8.RuneCountInString(s)
+		if ip.MinLength != nil && n < *ip.MinLength {
+			return fmt.Sprintf("must be at least %d characters long", *ip.MinLength)
+		}
+		if ip.MaxLength != nil && n > *ip.MaxLength {
+			return fmt.Sprintf("must be at most %d characters long", *ip.MaxLength)
+		}
+		if ip.re != nil && !ip.re.MatchString(s) {
+			return fmt.Sprintf("must match the pattern %s", ip.Pattern)
+		}
+		if msg := checkFormat(ip.Format, s); msg != "" {
+			return msg
+		}
+	case "number":
+		f, _ := toFloat(val)
+		if ip.Minimum != nil && f < *ip.Minimum {
+			return fmt.Sprintf("must be at least %g", *ip.Minimum)
+		}
+		if ip.Maximum != nil && f > *ip.Maximum {
+			return fmt.Sprintf("must be at most %g", *ip.Maximum)
+		}
+	case "array":
+		if ip.Items != nil && ip.Items.Type != "" {
+			for i, e := range val.([]any) {
+				if msg := ip.Items.check(e); msg != "" {
+					return fmt.Sprintf("element %d: %s", i, msg)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// checkType returns why val is not of the input type typ, or "".
+func checkType(typ string, val any) string {
+	ok := false
+	switch typ {
+	case "string":
+		_, ok = val.(string)
+	case "number":
+		_, ok = toFloat(val)
+	case "boolean":
+		_, ok = val.(bool)
+	case "object":
+		_, ok = val.(map[string]any)
+	case "array":
+		_, ok = val.([]any)
+	default:
+		return "" // an unknown type was reported when the definition was parsed
+	}
+	if ok {
+		return ""
+	}
+	article := "a"
+	if typ == "object" || typ == "array" {
+		article = "an"
+	}
+	return fmt.Sprintf("must be %s %s", article, typ)
+}
+
+// checkFormat returns why s does not have the format, or "".
+func checkFormat(format, s string) string {
+	var err error
+	switch format {
+	case "date-time":
+		_, err = time.Parse(time.RFC3339, s)
+	case "email":
+		var a *mail.Address
+		if a, err = mail.ParseAddress(s); err == nil && a.Address != s {
+			err = fmt.Errorf("not a bare address")
+		}
+	case "url":
+		var u *url.URL
+		if u, err = url.Parse(s); err == nil && (u.Scheme == "" || u.Host == "") {
+			err = fmt.Errorf("not absolute")
+		}
+	case "ipv4", "ipv6":
+		var a netip.Addr
+		if a, err = netip.ParseAddr(s); err == nil && (format == "ipv4") != a.Is4() {
+			err = fmt.Errorf("wrong family")
+		}
+	}
+	if err != nil {
+		return "must be a valid " + format
+	}
+	return ""
+}
+
+// toFloat converts the numbers encoding/json and Go code produce.
+func toFloat(v any) (float64, bool) {
+	var f float64
+	switch n := v.(type) {
+	case json.Number:
+		var err error
+		if f, err = n.Float64(); err != nil {
+			return 0, false
+		}
+	case float64:
+		f = n
+	case float32:
+		f = float64(n)
+	case int:
+		f = float64(n)
+	case int64:
+		f = float64(n)
+	case int32:
+		f = float64(n)
+	case uint:
+		f = float64(n)
+	case uint64:
+		f = float64(n)
+	case uint32:
+		f = float64(n)
+	default:
+		return 0, false
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
+
+// sameValue compares two JSON values, numbers by value.
+func sameValue(a, b any) bool {
+	fa, aok := toFloat(a)
+	fb, bok := toFloat(b)
+	if aok || bok {
+		return aok && bok && fa == fb
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// deepCopy copies the maps and slices of a decoded JSON value.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		a := make([]any, len(x))
+		for i, e := range x {
+			a[i] = deepCopy(e)
+		}
+		return a
+	}
+	return v
+}

@@ -1,0 +1,602 @@
+package workflow
+
+import (
+	"bytes"
+	"errors"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/sluice-run/sluice/internal/tmpl"
+)
+
+// secretsRule opens every message about a misplaced secret.
+const secretsRule = "secrets may only be used in fields that are sent out and not stored " +
+	"(WEBHOOK url, headers and body; KAFKA payload; INTEGRATION_ACTION properties)"
+
+// Reasons for refusing .secrets, by where it appears.
+const (
+	whyDefinition = "this field is stored with the definition and shown to anyone who can see the workflow"
+	whyTrigger    = "a trigger's configuration is stored with the definition and its inputs and defaults become the trigger's output, stored in the run"
+	whyVariables  = "variables are stored in the run and shown to anyone who can view it"
+	whyLinks      = "links are stored with the node run and shown to anyone who can view it"
+	whyCondition  = "a condition's result decides the path the run takes, which is stored and shown, so it would reveal the secret bit by bit"
+)
+
+// parser is the state of one Parse.
+type parser struct {
+	r *report
+	// nodes maps node identifiers to their index, for connections and
+	// .outputs references.
+	nodes map[string]int
+	// refs are the .outputs.NODE reads found in templates, checked once
+	// every node is known.
+	refs []outputRef
+}
+
+// outputRef is a template's read of .outputs.NODE.
+type outputRef struct{ path, node string }
+
+// Parse parses, validates and compiles a workflow definition in Port's JSON
+// format. It returns every problem at once, sorted by where its path appears
+// in the definition; wf is nil when there is any error, and problems is
+// never nil. On success wf.Source holds the definition compacted, in the
+// member order the user wrote, without the server-added fields, and
+// Parse(wf.Source) gives the same workflow.
+//
+// Decisions where the spec leaves room:
+//   - Parsing is strict: every object accepts the members in its table
+//     (types.go) and nothing else, with a "did you mean" for likely typos.
+//     Duplicate keys are errors. The server-added members version,
+//     createdBy, updatedBy, createdAt, updatedAt and id are accepted at the
+//     top level and ignored. INPUT's notifications is accepted with a
+//     warning, since sluice does not notify.
+//   - Identifiers allow letters of any script, the ASCII digits and @ _ : -.
+//     The 60-character limit applies to the workflow identifier only.
+//   - Fields that the engine reads statically must be literal: booleans,
+//     numbers and enumerations (method, onFailure, onTimeout, synchronized,
+//     timeoutSeconds, provider and invocation type) fail their type check
+//     when they hold a template, and outlets must not hold "{{" at all.
+//   - The configs of action and flow nodes are compiled as templates whole;
+//     trigger configs, titles, descriptions and connections are not
+//     templated, so "{{" there is literal text, except that a {{ }} part
+//     naming .secrets is rejected there too.
+//   - .secrets may be read only in WEBHOOK url, headers and body, KAFKA
+//     payload and INTEGRATION_ACTION integrationActionExecutionProperties;
+//     anywhere else it is an error that says why.
+//   - A template reading .outputs.NODE for a NODE the workflow lacks is a
+//     warning (it renders null), as is a node that no trigger reaches.
+//     .outputs.trigger always names the trigger that fired.
+//   - A literal WEBHOOK url must be an absolute http(s) URL; credentials in
+//     it, or a literal Authorization header, are warnings.
+//   - Messages quote only structural values (identifiers, types): free text
+//     may hold a credential pasted by mistake.
+func Parse(data []byte) (wf *Workflow, problems *Problems) {
+	p := &parser{r: newReport(), nodes: map[string]int{}}
+	root := decode(data, p.r)
+	if root == nil {
+		return nil, p.r.problems()
+	}
+	w := p.workflow(root)
+	if w == nil || p.r.hasErrors() {
+		return nil, p.r.problems()
+	}
+	var b bytes.Buffer
+	root.encode(&b, serverFields)
+	w.Source = b.Bytes()
+	return w, p.r.problems()
+}
+
+// workflow checks the top-level object and everything inside it.
+func (p *parser) workflow(v *jv) *Workflow {
+	if !object(p.r, "", v, workflowFields) {
+		return nil
+	}
+	w := &Workflow{
+		Identifier:            strOf(v.get("identifier")),
+		Title:                 strOf(v.get("title")),
+		Icon:                  strOf(v.get("icon")),
+		Description:           strOf(v.get("description")),
+		Category:              strOf(v.get("category")),
+		AllowAnyoneToViewRuns: boolOr(v.get("allowAnyoneToViewRuns"), true),
+		byID:                  map[string]*Node{},
+	}
+	for i, k := range v.keys {
+		if k != "nodes" && k != "connections" && !serverFields[k] {
+			p.scanLiteral(joinKey("", k), v.vals[i], whyDefinition)
+		}
+	}
+
+	nodes := v.get("nodes")
+	if nodes != nil && nodes.kind == jArray {
+		if len(nodes.vals) > maxNodes {
+			p.r.errorf("nodes", "a workflow may have at most %d nodes, this one has %d", maxNodes, len(nodes.vals))
+		}
+		for i, nv := range nodes.vals {
+			path := joinIndex("nodes", i)
+			n := p.node(path, nv)
+			if n == nil || n.Identifier == "" {
+				continue
+			}
+			if j, dup := p.nodes[n.Identifier]; dup {
+				p.r.errorf(path+".identifier", "duplicate node identifier %q (also nodes[%d])", n.Identifier, j)
+				continue
+			}
+			p.nodes[n.Identifier] = i
+			w.Nodes = append(w.Nodes, n)
+			w.byID[n.Identifier] = n
+		}
+		hasTrigger := false
+		for _, n := range w.Nodes {
+			hasTrigger = hasTrigger || n.IsTrigger()
+		}
+		if !hasTrigger {
+			p.r.errorf("nodes", "a workflow needs at least one trigger node (%s, %s or %s)",
+				TypeSelfServeTrigger, TypeEventTrigger, TypeScheduleTrigger)
+		}
+	}
+	for _, ref := range p.refs {
+		if _, ok := p.nodes[ref.node]; !ok && ref.node != "trigger" {
+			p.r.warnf(ref.path, "reads %s, but the workflow has no node %q: it will be null", joinKey(".outputs", ref.node), ref.node)
+		}
+	}
+	if conns := v.get("connections"); conns != nil && conns.kind == jArray {
+		p.connections(w, conns)
+	}
+	p.graph(w)
+	return w
+}
+
+// node checks one node and compiles its templates. It returns nil when v is
+// not an object.
+func (p *parser) node(path string, v *jv) *Node {
+	if !object(p.r, path, v, nodeFields) {
+		return nil
+	}
+	n := &Node{
+		Identifier:  strOf(v.get("identifier")),
+		Title:       strOf(v.get("title")),
+		Icon:        strOf(v.get("icon")),
+		Description: strOf(v.get("description")),
+		Verbose:     boolOr(v.get("verbose"), false),
+	}
+	for i, k := range v.keys {
+		if k != "config" && k != "variables" && k != "links" {
+			p.scanLiteral(joinKey(path, k), v.vals[i], whyDefinition)
+		}
+	}
+
+	cpath := path + ".config"
+	cfg := v.get("config")
+	var nt *nodeType
+	if cfg != nil && cfg.kind == jObject {
+		switch t := cfg.get("type"); {
+		case t == nil:
+			p.r.errorf(cpath+".type", "required field is missing: node %q needs a type", n.Identifier)
+		case t.kind != jString:
+			isKind(p.r, cpath+".type", t, jString)
+		default:
+			if nt = nodeTypes[t.s]; nt == nil {
+				p.r.errorf(cpath+".type", "node %q has an unknown type %q; known types: %s",
+					n.Identifier, t.s, strings.Join(knownTypes(), ", "))
+			} else {
+				n.Type = t.s
+			}
+		}
+	}
+	if nt != nil {
+		object(p.r, cpath, cfg, nt.config)
+		n.Config, _ = cfg.toAny().(map[string]any)
+		switch nt.kind {
+		case kindTrigger:
+			n.Published = boolOr(cfg.get("published"), true)
+			p.scanLiteral(cpath, cfg, whyTrigger)
+		case kindAction:
+			n.OnFailure = OnFailureTerminate
+			if of := cfg.get("onFailure"); of != nil && of.kind == jString {
+				n.OnFailure = of.s
+			}
+		}
+		if nt.kind != kindTrigger {
+			n.ConfigTemplate = p.compileConfig(cpath, n.Config, nt)
+		}
+		nt.finish(p, n, cpath, cfg)
+	}
+
+	if vars := v.get("variables"); vars != nil && vars.kind == jObject {
+		vpath := path + ".variables"
+		if nt != nil && nt.kind != kindAction {
+			p.r.errorf(vpath, "only action nodes have variables, not %s nodes", n.Type)
+		} else if val, err := tmpl.CompileValue(vars.toAny(), vpath); err != nil {
+			p.templateErrors(vpath, "template", err)
+		} else {
+			n.Variables = val
+			val.Leaves(func(lp string, rd tmpl.Reads) { p.reads(lp, rd, false, whyVariables) })
+		}
+	}
+	if links := v.get("links"); links != nil && links.kind == jArray {
+		lpath := path + ".links"
+		if nt != nil && nt.kind != kindAction {
+			p.r.errorf(lpath, "only action nodes have links, not %s nodes", n.Type)
+		}
+		if len(links.vals) > maxLinks {
+			p.r.errorf(lpath, "a node may have at most %d links, this one has %d", maxLinks, len(links.vals))
+		}
+		for i, l := range links.vals {
+			if l.kind != jString {
+				continue
+			}
+			ipath := joinIndex(lpath, i)
+			t, err := tmpl.Compile(l.s)
+			if err != nil {
+				p.templateErrors(ipath, "template", err)
+				continue
+			}
+			n.Links = append(n.Links, t)
+			p.reads(ipath, t.Reads(), false, whyLinks)
+		}
+	}
+	return n
+}
+
+// compileConfig compiles the config of an action or flow node and checks
+// where its templates read .secrets.
+func (p *parser) compileConfig(path string, cfg map[string]any, nt *nodeType) *tmpl.Value {
+	val, err := tmpl.CompileValue(cfg, path)
+	if err != nil {
+		p.templateErrors(path, "template", err)
+		return nil
+	}
+	val.Leaves(func(lp string, rd tmpl.Reads) {
+		ok := false
+		for _, f := range nt.secrets {
+			ok = ok || underPath(lp, joinKey(path, f))
+		}
+		p.reads(lp, rd, ok, nt.secretsWhy)
+	})
+	return val
+}
+
+// reads checks what a template at path reads: .secrets where it is not
+// allowed is an error; .outputs.NODE is remembered for checking.
+func (p *parser) reads(path string, rd tmpl.Reads, secretsOK bool, why string) {
+	if !secretsOK && readsSecrets(rd) {
+		p.r.errorf(path, "%s: %s", secretsRule, why)
+	}
+	for _, o := range rd.Outputs {
+		p.refs = append(p.refs, outputRef{path: path, node: o})
+	}
+}
+
+// readsSecrets reports whether rd reads .secrets in any way.
+func readsSecrets(rd tmpl.Reads) bool {
+	return len(rd.Secrets) > 0 || slices.Contains(rd.Roots, "secrets")
+}
+
+// templateErrors records the errors of a template (or, as what says, a bare
+// expression) compile, which may be several joined *tmpl.Error values each
+// naming its own path.
+func (p *parser) templateErrors(path, what string, err error) {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			p.templateErrors(path, what, e)
+		}
+		return
+	}
+	var te *tmpl.Error
+	if !errors.As(err, &te) {
+		p.r.errorf(path, "invalid %s: %v", what, err)
+		return
+	}
+	if te.Path != "" {
+		path = te.Path
+	}
+	if te.Offset >= 0 {
+		p.r.errorf(path, "invalid %s at position %d: %s", what, te.Offset, te.Msg)
+	} else {
+		p.r.errorf(path, "invalid %s: %s", what, te.Msg)
+	}
+}
+
+// scanLiteral rejects .secrets in the string leaves of v, a part of the
+// definition that is never rendered: a "{{ }}" there is literal text, but
+// one that names .secrets shows a mistake that would put a reference where
+// the user expects a value.
+func (p *parser) scanLiteral(path string, v *jv, why string) {
+	walkStrings(path, v, func(lp, s string) {
+		if looksLikeSecretTemplate(s) {
+			p.r.errorf(lp, "%s: %s; this field is not even templated, so the reference would show as text", secretsRule, why)
+		}
+	})
+}
+
+// looksLikeSecretTemplate reports whether s holds a {{ }} part that reads
+// .secrets.
+func looksLikeSecretTemplate(s string) bool {
+	if !strings.Contains(s, "{{") {
+		return false
+	}
+	if t, err := tmpl.Compile(s); err == nil {
+		return readsSecrets(t.Reads())
+	}
+	// Not a valid template: look for "secrets" inside a {{ }} part.
+	for rest := s; ; {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+2:]
+		part := rest
+		j := strings.Index(rest, "}}")
+		if j >= 0 {
+			part = rest[:j]
+		}
+		if strings.Contains(part, "secrets") {
+			return true
+		}
+		if j < 0 {
+			return false
+		}
+		rest = rest[j+2:]
+	}
+}
+
+// underPath reports whether path is base or inside it.
+func underPath(path, base string) bool {
+	if !strings.HasPrefix(path, base) {
+		return false
+	}
+	rest := path[len(base):]
+	return rest == "" || rest[0] == '.' || rest[0] == '['
+}
+
+// identifier returns a check for identifiers: letters of any script, digits,
+// and @ _ : -, at most max characters (0: no limit).
+func identifier(max int) check {
+	return func(r *report, path string, v *jv) {
+		if !isKind(r, path, v, jString) {
+			return
+		}
+		if v.s == "" {
+			r.errorf(path, "must not be empty")
+			return
+		}
+		if n := utf8.RuneCountInString(v.s); max > 0 && n > max {
+			r.errorf(path, "must be at most %d characters long, it has %d", max, n)
+		}
+		for _, ch := range v.s {
+			if !unicode.IsLetter(ch) && (ch < '0' || ch > '9') && !strings.ContainsRune("@_:-", ch) {
+				r.errorf(path, "may contain only letters, digits and @ _ : - (found %q)", ch)
+				return
+			}
+		}
+	}
+}
+
+// knownTypes lists the node types, sorted.
+func knownTypes() []string {
+	ts := make([]string, 0, len(nodeTypes))
+	for t := range nodeTypes {
+		ts = append(ts, t)
+	}
+	sort.Strings(ts)
+	return ts
+}
+
+// strOf returns v's string, or "" when v is not a string.
+func strOf(v *jv) string {
+	if v == nil || v.kind != jString {
+		return ""
+	}
+	return v.s
+}
+
+// boolOr returns v's boolean, or def when v is not a boolean.
+func boolOr(v *jv, def bool) bool {
+	if v == nil || v.kind != jBool {
+		return def
+	}
+	return v.b
+}
+
+// strings returns the strings of an array, skipping other elements.
+func stringsOf(v *jv) []string {
+	if v == nil || v.kind != jArray {
+		return nil
+	}
+	var out []string
+	for _, e := range v.vals {
+		if e.kind == jString {
+			out = append(out, e.s)
+		}
+	}
+	return out
+}
+
+// permissions extracts a {roles, users, teams} object.
+func permissionsOf(v *jv) *Permissions {
+	if v == nil || v.kind != jObject {
+		return nil
+	}
+	return &Permissions{Roles: stringsOf(v.get("roles")), Users: stringsOf(v.get("users")), Teams: stringsOf(v.get("teams"))}
+}
+
+func finishSelfServe(p *parser, n *Node, path string, cfg *jv) {
+	if ui := cfg.get("userInputs"); ui != nil && ui.kind == jObject {
+		n.UserInputs = p.userInputs(path+".userInputs", ui, false)
+	}
+	n.Permissions = permissionsOf(cfg.get("permissions"))
+}
+
+func finishEvent(p *parser, n *Node, path string, cfg *jv) {
+	ev := cfg.get("event")
+	if ev == nil || ev.kind != jObject {
+		return
+	}
+	n.Event = &EventTrigger{Type: strOf(ev.get("type")), BlueprintIdentifier: strOf(ev.get("blueprintIdentifier"))}
+	cond := cfg.get("condition")
+	if cond == nil || cond.kind != jObject {
+		return
+	}
+	ec := &EventCondition{Combinator: "and"}
+	if c := cond.get("combinator"); c != nil && c.kind == jString {
+		ec.Combinator = c.s
+	}
+	if exprs := cond.get("expressions"); exprs != nil && exprs.kind == jArray {
+		for i, e := range exprs.vals {
+			if e.kind != jString || e.s == "" {
+				continue
+			}
+			x := p.compileExpr(joinIndex(path+".condition.expressions", i), e.s)
+			if x != nil {
+				ec.Expressions = append(ec.Expressions, x)
+			}
+		}
+	}
+	n.Event.Condition = ec
+}
+
+// compileExpr compiles a bare jq expression at path and refuses .secrets in
+// it.
+func (p *parser) compileExpr(path, src string) *tmpl.Expr {
+	x, err := tmpl.CompileExpr(src)
+	if err != nil {
+		p.templateErrors(path, "expression", err)
+		return nil
+	}
+	p.reads(path, x.Reads(), false, whyCondition)
+	return x
+}
+
+func finishSchedule(p *parser, n *Node, path string, cfg *jv) {
+	c := cfg.get("cron")
+	if c == nil || c.kind != jString {
+		return
+	}
+	if err := validateCron(c.s); err != nil {
+		p.r.errorf(path+".cron", "%v", err)
+		return
+	}
+	n.Cron = c.s
+}
+
+func finishWebhook(p *parser, n *Node, path string, cfg *jv) {
+	if u := cfg.get("url"); u != nil && u.kind == jString && u.s != "" && !strings.Contains(u.s, "{{") {
+		// The URL is never quoted: it may hold credentials.
+		parsed, err := url.Parse(u.s)
+		switch {
+		case err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "":
+			p.r.errorf(path+".url", "must be an absolute http or https URL")
+		case parsed.User != nil:
+			p.r.warnf(path+".url", "holds credentials in the URL itself; store them as a secret and write {{ .secrets.NAME }} instead")
+		}
+	}
+	if h := cfg.get("headers"); h != nil && h.kind == jObject {
+		for i, k := range h.keys {
+			hv := h.vals[i]
+			if strings.EqualFold(k, "Authorization") && hv.kind == jString && hv.s != "" && !strings.Contains(hv.s, "{{") {
+				p.r.warnf(joinKey(path+".headers", k), "is a literal credential stored with the definition; store it as a secret and write {{ .secrets.NAME }} instead")
+			}
+		}
+	}
+}
+
+func finishIntegration(p *parser, n *Node, path string, cfg *jv) {
+	pairs := map[string]string{"github-ocean": "dispatch_workflow", "gitlab": "trigger_pipeline"}
+	prov, inv := strOf(cfg.get("integrationProvider")), strOf(cfg.get("integrationInvocationType"))
+	if want, ok := pairs[prov]; ok && inv != "" && inv != want {
+		p.r.errorf(path+".integrationInvocationType", "must be %s when integrationProvider is %s", want, prov)
+	}
+}
+
+// outlets returns the outlets array of a CONDITION or INPUT config and its
+// path, accepting the deprecated alias "options".
+func (p *parser) outlets(path string, cfg *jv) (*jv, string) {
+	o, opt := cfg.get("outlets"), cfg.get("options")
+	switch {
+	case o != nil && opt != nil:
+		p.r.errorf(path+".options", "cannot be used together with outlets: options is the deprecated name of outlets")
+		return o, path + ".outlets"
+	case opt != nil:
+		p.r.warnf(path+".options", "deprecated: options is the former name of outlets; rename it to outlets")
+		return opt, path + ".options"
+	case o != nil:
+		return o, path + ".outlets"
+	}
+	p.r.errorf(path+".outlets", "required field is missing")
+	return nil, ""
+}
+
+func finishCondition(p *parser, n *Node, path string, cfg *jv) {
+	arr, apath := p.outlets(path, cfg)
+	if arr == nil || arr.kind != jArray {
+		return
+	}
+	if len(arr.vals) == 0 {
+		p.r.errorf(apath, "a CONDITION node needs at least one outlet")
+	}
+	seen := map[string]int{}
+	for i, o := range arr.vals {
+		if o.kind != jObject {
+			continue
+		}
+		opath := joinIndex(apath, i)
+		out := Outlet{Identifier: strOf(o.get("identifier")), Title: strOf(o.get("title"))}
+		if j, dup := seen[out.Identifier]; dup && out.Identifier != "" {
+			p.r.errorf(opath+".identifier", "duplicate outlet identifier %q (also %s[%d])", out.Identifier, apath, j)
+		}
+		seen[out.Identifier] = i
+		if e := o.get("expression"); e != nil && e.kind == jString && e.s != "" {
+			out.Expression = p.compileExpr(opath+".expression", e.s)
+		}
+		n.Outlets = append(n.Outlets, out)
+	}
+}
+
+func finishInput(p *parser, n *Node, path string, cfg *jv) {
+	if ui := cfg.get("userInputs"); ui != nil && ui.kind == jObject {
+		n.UserInputs = p.userInputs(path+".userInputs", ui, true)
+	}
+	n.Responders = permissionsOf(cfg.get("responders"))
+	if cfg.get("notifications") != nil {
+		p.r.warnf(path+".notifications", "accepted but not supported: sluice does not notify responders")
+	}
+	arr, apath := p.outlets(path, cfg)
+	if arr == nil || arr.kind != jArray {
+		return
+	}
+	if len(arr.vals) == 0 {
+		p.r.errorf(apath, "an INPUT node needs at least one outlet")
+	}
+	buttons := map[string]bool{}
+	if n.UserInputs != nil {
+		for _, b := range n.UserInputs.Buttons {
+			buttons[b.Identifier] = true
+		}
+	}
+	seen := map[string]int{}
+	for i, o := range arr.vals {
+		if o.kind != jObject {
+			continue
+		}
+		opath := joinIndex(apath, i)
+		out := Outlet{Identifier: strOf(o.get("identifier")), Title: strOf(o.get("title")), NumOfResponders: 1}
+		if nr := o.get("numOfResponders"); nr != nil && nr.kind == jNumber {
+			if f, ok := numVal(p.r, opath, nr); ok && f >= 1 {
+				out.NumOfResponders = int(f)
+			}
+		}
+		if out.Identifier != "" {
+			if j, dup := seen[out.Identifier]; dup {
+				p.r.errorf(opath+".identifier", "duplicate outlet identifier %q (also %s[%d])", out.Identifier, apath, j)
+			} else if !buttons[out.Identifier] {
+				p.r.errorf(opath+".identifier", "must name a button of userInputs.buttons; %q is not one", out.Identifier)
+			}
+			seen[out.Identifier] = i
+		}
+		n.Outlets = append(n.Outlets, out)
+	}
+}
