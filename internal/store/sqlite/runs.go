@@ -1,0 +1,459 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sluice-run/sluice/internal/redact"
+	"github.com/sluice-run/sluice/internal/store"
+)
+
+const (
+	runCols     = `identifier, workflow_id, workflow_version, status, result, created_by, trigger_node, created_at, updated_at, completed_at`
+	nodeRunCols = `identifier, run_id, node_id, seq, status, result, output, links, waiting, created_at, updated_at, completed_at`
+)
+
+func scanRun(sc scanner) (store.Run, error) {
+	var (
+		r                store.Run
+		created, updated int64
+		completed        sql.NullInt64
+	)
+	if err := sc.Scan(&r.Identifier, &r.WorkflowID, &r.WorkflowVersion, &r.Status, &r.Result, &r.CreatedBy, &r.TriggerNode, &created, &updated, &completed); err != nil {
+		return store.Run{}, err
+	}
+	r.CreatedAt, r.UpdatedAt, r.CompletedAt = fromTS(created), fromTS(updated), fromNullTS(completed)
+	return r, nil
+}
+
+func scanNodeRun(sc scanner) (store.NodeRun, error) {
+	var (
+		nr               store.NodeRun
+		output           []byte
+		links            sql.NullString
+		created, updated int64
+		completed        sql.NullInt64
+	)
+	if err := sc.Scan(&nr.Identifier, &nr.RunID, &nr.NodeID, &nr.Seq, &nr.Status, &nr.Result, &output, &links, &nr.Waiting, &created, &updated, &completed); err != nil {
+		return store.NodeRun{}, err
+	}
+	if len(output) > 0 {
+		nr.Output = redact.Reload(output)
+	}
+	var err error
+	if nr.Links, err = decodeLinks(links); err != nil {
+		return store.NodeRun{}, fmt.Errorf("node run %s: %w", nr.Identifier, err)
+	}
+	nr.CreatedAt, nr.UpdatedAt, nr.CompletedAt = fromTS(created), fromTS(updated), fromNullTS(completed)
+	return nr, nil
+}
+
+// encodeLinks stores links as a JSON array of strings; none is NULL.
+func encodeLinks(links []redact.Text) (sql.NullString, error) {
+	if len(links) == 0 {
+		return sql.NullString{}, nil
+	}
+	ss := make([]string, len(links))
+	for i, l := range links {
+		ss[i] = l.String()
+	}
+	b, err := json.Marshal(ss)
+	if err != nil {
+		return sql.NullString{}, fmt.Errorf("encode links: %w", err)
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
+}
+
+// decodeLinks reverses encodeLinks. The links were redacted when they were
+// written, so reading them back as redact.Text is sound.
+func decodeLinks(v sql.NullString) ([]redact.Text, error) {
+	if !v.Valid {
+		return nil, nil
+	}
+	var ss []string
+	if err := json.Unmarshal([]byte(v.String), &ss); err != nil {
+		return nil, fmt.Errorf("decode links: %w", err)
+	}
+	links := make([]redact.Text, len(ss))
+	for i, s := range ss {
+		links[i] = redact.TrustedText(s)
+	}
+	return links, nil
+}
+
+// output is the stored form of a node run's output: NULL when zero.
+func output(j redact.JSON) []byte {
+	if j.IsZero() {
+		return nil
+	}
+	return j.Bytes()
+}
+
+// insertNodeRun inserts nr into run runID. An empty Status is IN_PROGRESS, a
+// zero CreatedAt now, a zero UpdatedAt CreatedAt; Waiting is stored as given.
+func (s *Store) insertNodeRun(ctx context.Context, tx *sql.Tx, runID string, nr *store.NodeRun, now time.Time) error {
+	if nr.Identifier == "" {
+		return errors.New("node run with an empty identifier")
+	}
+	if nr.RunID != "" && nr.RunID != runID {
+		return fmt.Errorf("node run %s belongs to run %s", nr.Identifier, nr.RunID)
+	}
+	status := nr.Status
+	if status == "" {
+		status = store.StatusInProgress
+	}
+	created := ts(nr.CreatedAt, now)
+	updated := created
+	if !nr.UpdatedAt.IsZero() {
+		updated = nr.UpdatedAt.UnixNano()
+	}
+	links, err := encodeLinks(nr.Links)
+	if err != nil {
+		return fmt.Errorf("node run %s: %w", nr.Identifier, err)
+	}
+	_, err = tx.StmtContext(ctx, s.st.insertNodeRun).ExecContext(ctx, nr.Identifier, runID, nr.NodeID, nr.Seq, status, nr.Result,
+		output(nr.Output), links, nr.Waiting, created, updated, nullTS(nr.CompletedAt, now))
+	if err != nil {
+		return fmt.Errorf("insert node run %s: %w", nr.Identifier, mapErr(err))
+	}
+	return nil
+}
+
+// insertLogs appends logs; a zero CreatedAt is now.
+func (s *Store) insertLogs(ctx context.Context, tx *sql.Tx, logs []store.Log, now time.Time) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	st := tx.StmtContext(ctx, s.st.insertLog)
+	for i, l := range logs {
+		var tags sql.NullString
+		if len(l.Tags) > 0 {
+			b, err := json.Marshal(l.Tags)
+			if err != nil {
+				return fmt.Errorf("log %d of node run %s: encode tags: %w", i, l.NodeRunID, err)
+			}
+			tags = sql.NullString{String: string(b), Valid: true}
+		}
+		if _, err := st.ExecContext(ctx, l.NodeRunID, l.Level, l.Message.String(), tags, ts(l.CreatedAt, now)); err != nil {
+			return fmt.Errorf("log %d of node run %s: %w", i, l.NodeRunID, mapErr(err))
+		}
+	}
+	return nil
+}
+
+// CreateRun inserts a run, its first node run and that node run's logs in
+// one transaction. An empty run Status is IN_PROGRESS; zero times are now.
+func (s *Store) CreateRun(ctx context.Context, run store.Run, first store.NodeRun, logs []store.Log) error {
+	if run.Identifier == "" {
+		return errors.New("sqlite: create run: empty identifier")
+	}
+	now := time.Now()
+	status := run.Status
+	if status == "" {
+		status = store.StatusInProgress
+	}
+	created := ts(run.CreatedAt, now)
+	updated := created
+	if !run.UpdatedAt.IsZero() {
+		updated = run.UpdatedAt.UnixNano()
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			run.Identifier, run.WorkflowID, run.WorkflowVersion, status, run.Result, run.CreatedBy, run.TriggerNode,
+			created, updated, nullTS(run.CompletedAt, now))
+		if err != nil {
+			return fmt.Errorf("insert: %w", mapErr(err))
+		}
+		if err := s.insertNodeRun(ctx, tx, run.Identifier, &first, now); err != nil {
+			return err
+		}
+		return s.insertLogs(ctx, tx, logs, now)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create run %s: %w", run.Identifier, err)
+	}
+	return nil
+}
+
+// Apply commits a transition in one transaction, in this order: the run
+// (Finish, or a check that it is IN_PROGRESS), Complete, Start, Wait, Logs,
+// Audit. So Wait and Logs may name the node run Start inserts, and Wait
+// naming the node run Complete finishes is ErrConflict.
+//
+// Besides what the transition says, it moves the run's UpdatedAt forward to
+// the transition's time (Finish's, else Complete's, else Start's CreatedAt,
+// else now); Wait moves the waiting node run's UpdatedAt forward to it too.
+// Marking a node run that already waits is not an error. Completing a node
+// run clears its Waiting flag.
+func (s *Store) Apply(ctx context.Context, t store.Transition) error {
+	if err := s.write(ctx, func(tx *sql.Tx) error { return s.apply(ctx, tx, t) }); err != nil {
+		return fmt.Errorf("sqlite: apply transition to run %s: %w", t.RunID, err)
+	}
+	return nil
+}
+
+func (s *Store) apply(ctx context.Context, tx *sql.Tx, t store.Transition) error {
+	now := time.Now()
+	when := now
+	switch {
+	case t.Finish != nil && !t.Finish.CompletedAt.IsZero():
+		when = t.Finish.CompletedAt
+	case t.Complete != nil && !t.Complete.CompletedAt.IsZero():
+		when = t.Complete.CompletedAt
+	case t.Start != nil && !t.Start.CreatedAt.IsZero():
+		when = t.Start.CreatedAt
+	}
+
+	// The run: finish it, or only touch it; either way this finds out
+	// whether it exists.
+	var res sql.Result
+	var err error
+	if f := t.Finish; f != nil {
+		at := ts(f.CompletedAt, now)
+		res, err = tx.StmtContext(ctx, s.st.finishRun).ExecContext(ctx, f.Result, at, at, t.RunID)
+	} else {
+		res, err = tx.StmtContext(ctx, s.st.touchRun).ExecContext(ctx, when.UnixNano(), t.RunID)
+	}
+	if err != nil {
+		return fmt.Errorf("update run: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update run: %w", err)
+	} else if n == 0 {
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM runs WHERE identifier = ?`, t.RunID).Scan(&status)
+		if err != nil {
+			return fmt.Errorf("run: %w", notFound(err))
+		}
+		return fmt.Errorf("run is %s: %w", status, store.ErrConflict)
+	}
+
+	if c := t.Complete; c != nil {
+		links, err := encodeLinks(c.Links)
+		if err != nil {
+			return fmt.Errorf("complete node run %s: %w", c.NodeRunID, err)
+		}
+		at := ts(c.CompletedAt, now)
+		res, err := tx.StmtContext(ctx, s.st.completeNodeRun).ExecContext(ctx, c.Result, output(c.Output), links, at, at, c.NodeRunID, t.RunID)
+		if err != nil {
+			return fmt.Errorf("complete node run %s: %w", c.NodeRunID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("complete node run %s: %w", c.NodeRunID, err)
+		} else if n == 0 {
+			var status string
+			err := tx.QueryRowContext(ctx, `SELECT status FROM node_runs WHERE identifier = ? AND run_id = ?`, c.NodeRunID, t.RunID).Scan(&status)
+			if err != nil {
+				return fmt.Errorf("complete node run %s: %w", c.NodeRunID, notFound(err))
+			}
+			return fmt.Errorf("complete node run %s: it is %s: %w", c.NodeRunID, status, store.ErrConflict)
+		}
+	}
+	// Start before Wait and Logs, so that they may name the started node run.
+	if t.Start != nil {
+		if err := s.insertNodeRun(ctx, tx, t.RunID, t.Start, now); err != nil {
+			return err
+		}
+	}
+	if t.Wait != "" {
+		if err := s.waitNodeRun(ctx, tx, t.RunID, t.Wait, when); err != nil {
+			return err
+		}
+	}
+	if err := s.insertLogs(ctx, tx, t.Logs, now); err != nil {
+		return err
+	}
+	return s.insertAudit(ctx, tx, t.Audit, now)
+}
+
+// waitNodeRun marks node run id of run runID as waiting: ErrNotFound when
+// the run has no such node run, ErrConflict when it is no longer
+// IN_PROGRESS.
+func (s *Store) waitNodeRun(ctx context.Context, tx *sql.Tx, runID, id string, when time.Time) error {
+	res, err := tx.StmtContext(ctx, s.st.waitNodeRun).ExecContext(ctx, when.UnixNano(), id, runID)
+	if err != nil {
+		return fmt.Errorf("wait on node run %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("wait on node run %s: %w", id, err)
+	} else if n == 0 {
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM node_runs WHERE identifier = ? AND run_id = ?`, id, runID).Scan(&status)
+		if err != nil {
+			return fmt.Errorf("wait on node run %s: %w", id, notFound(err))
+		}
+		return fmt.Errorf("wait on node run %s: it is %s: %w", id, status, store.ErrConflict)
+	}
+	return nil
+}
+
+// GetRun returns a run.
+func (s *Store) GetRun(ctx context.Context, identifier string) (store.Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE identifier = ?`, identifier))
+	if err != nil {
+		return store.Run{}, fmt.Errorf("sqlite: get run %s: %w", identifier, notFound(err))
+	}
+	return r, nil
+}
+
+// inClause appends "AND col IN (?, ...)" for a non-empty set.
+func inClause(where []string, args []any, col string, set []string) ([]string, []any) {
+	if len(set) == 0 {
+		return where, args
+	}
+	where = append(where, col+" IN (?"+strings.Repeat(", ?", len(set)-1)+")")
+	for _, v := range set {
+		args = append(args, v)
+	}
+	return where, args
+}
+
+// ListRuns returns one page of the runs that match f, newest first (ties in
+// CreatedAt: the later inserted first), and how many match in all. The page
+// and the total are read from one snapshot.
+func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, int, error) {
+	limit, offset, err := clamp(f.Limit, f.Offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list runs: %w", err)
+	}
+	var (
+		where []string
+		args  []any
+	)
+	where, args = inClause(where, args, "workflow_id", f.WorkflowIDs)
+	where, args = inClause(where, args, "status", f.Statuses)
+	where, args = inClause(where, args, "result", f.Results)
+	where, args = inClause(where, args, "created_by", f.CreatedBy)
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var (
+		runs  []store.Run
+		total int
+	)
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM runs`+cond, args...).Scan(&total); err != nil {
+			return fmt.Errorf("count: %w", err)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+runCols+` FROM runs`+cond+
+			` ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		if err != nil {
+			return err
+		}
+		runs, err = collectRuns(rows)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list runs: %w", err)
+	}
+	return runs, total, nil
+}
+
+func collectRuns(rows *sql.Rows) ([]store.Run, error) {
+	defer rows.Close()
+	var runs []store.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, r)
+	}
+	return runs, rows.Err()
+}
+
+// ListInProgressRuns returns the runs still IN_PROGRESS, oldest first.
+func (s *Store) ListInProgressRuns(ctx context.Context) ([]store.Run, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+runCols+` FROM runs WHERE status = ? ORDER BY created_at, seq`, store.StatusInProgress)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list in-progress runs: %w", err)
+	}
+	runs, err := collectRuns(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list in-progress runs: %w", err)
+	}
+	return runs, nil
+}
+
+// NodeRuns returns a run's node runs ordered by Seq; none for a missing run.
+func (s *Store) NodeRuns(ctx context.Context, runID string) ([]store.NodeRun, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+nodeRunCols+` FROM node_runs WHERE run_id = ? ORDER BY seq`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: node runs of %s: %w", runID, err)
+	}
+	defer rows.Close()
+	var nrs []store.NodeRun
+	for rows.Next() {
+		nr, err := scanNodeRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: node runs of %s: %w", runID, err)
+		}
+		nrs = append(nrs, nr)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: node runs of %s: %w", runID, err)
+	}
+	return nrs, nil
+}
+
+// GetNodeRun returns one node run.
+func (s *Store) GetNodeRun(ctx context.Context, identifier string) (store.NodeRun, error) {
+	nr, err := scanNodeRun(s.r.QueryRowContext(ctx, `SELECT `+nodeRunCols+` FROM node_runs WHERE identifier = ?`, identifier))
+	if err != nil {
+		return store.NodeRun{}, fmt.Errorf("sqlite: get node run %s: %w", identifier, notFound(err))
+	}
+	return nr, nil
+}
+
+// Logs returns a node run's logs in the order they were written; none for
+// a missing node run.
+func (s *Store) Logs(ctx context.Context, nodeRunID string) ([]store.Log, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT level, message, tags, created_at FROM node_run_logs
+		WHERE node_run_id = ? ORDER BY id`, nodeRunID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: logs of node run %s: %w", nodeRunID, err)
+	}
+	defer rows.Close()
+	var logs []store.Log
+	for rows.Next() {
+		var (
+			l       = store.Log{NodeRunID: nodeRunID}
+			message string
+			tags    sql.NullString
+			created int64
+		)
+		if err := rows.Scan(&l.Level, &message, &tags, &created); err != nil {
+			return nil, fmt.Errorf("sqlite: logs of node run %s: %w", nodeRunID, err)
+		}
+		// Messages were redacted when they were written.
+		l.Message = redact.TrustedText(message)
+		if tags.Valid {
+			if err := json.Unmarshal([]byte(tags.String), &l.Tags); err != nil {
+				return nil, fmt.Errorf("sqlite: logs of node run %s: decode tags: %w", nodeRunID, err)
+			}
+		}
+		l.CreatedAt = fromTS(created)
+		logs = append(logs, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: logs of node run %s: %w", nodeRunID, err)
+	}
+	return logs, nil
+}
+
+// AppendLogs appends logs in one transaction; zero times are now.
+func (s *Store) AppendLogs(ctx context.Context, logs []store.Log) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	if err := s.write(ctx, func(tx *sql.Tx) error { return s.insertLogs(ctx, tx, logs, time.Now()) }); err != nil {
+		return fmt.Errorf("sqlite: append logs: %w", err)
+	}
+	return nil
+}

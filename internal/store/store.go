@@ -1,0 +1,304 @@
+// Package store defines what sluice keeps: workflow definitions and their
+// versions, runs, node runs and their logs, organization secrets (encrypted)
+// and audit events. Implementations live in sub-packages (sqlite, later
+// postgres) and all pass the conformance suite in storetest.
+//
+// Run data that can hold secrets (outputs, log messages, error texts, links)
+// is accepted only as redact.Text or redact.JSON, so an unredacted write does
+// not compile.
+//
+// Times are returned in UTC with at least millisecond precision. A zero time
+// in a value passed to a write means the time of the write.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sluice-run/sluice/internal/redact"
+)
+
+// Errors returned by every implementation; test with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	// ErrConflict is returned when a write does not apply to the current
+	// state, such as completing a node run that is no longer IN_PROGRESS.
+	ErrConflict = errors.New("conflict")
+)
+
+// Run and node-run statuses and results, as in Port's API.
+const (
+	StatusInProgress = "IN_PROGRESS"
+	StatusCompleted  = "COMPLETED"
+
+	ResultSuccess   = "SUCCESS"
+	ResultFailed    = "FAILED"
+	ResultCancelled = "CANCELLED"
+)
+
+// Workflow is one stored version of a definition. Definition is the JSON the
+// user sent, normalized by the workflow package; it never holds secret
+// values, only references.
+type Workflow struct {
+	Identifier string
+	Version    int
+	Definition []byte
+	CreatedBy  string
+	UpdatedBy  string
+	CreatedAt  time.Time // when version 1 was created
+	UpdatedAt  time.Time // when this version was created
+	// Deleted reports that the workflow this version belongs to was
+	// deleted; the versions of a deleted workflow stay deleted when its
+	// identifier is created again.
+	Deleted bool
+}
+
+// Run is a workflow run.
+type Run struct {
+	Identifier      string // wfr_...
+	WorkflowID      string
+	WorkflowVersion int
+	Status          string
+	Result          string // "" while IN_PROGRESS
+	CreatedBy       string
+	TriggerNode     string // identifier of the trigger node that fired
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	CompletedAt     *time.Time
+}
+
+// NodeRun is one node's run within a workflow run.
+type NodeRun struct {
+	Identifier string // wfnr_...
+	RunID      string
+	NodeID     string
+	Seq        int // order within the run, from 0 (the trigger)
+	Status     string
+	Result     string
+	Output     redact.JSON // zero while IN_PROGRESS
+	Links      []redact.Text
+	// Waiting is set while an IN_PROGRESS node run waits to be completed
+	// from outside (an async webhook, a Kafka consumer, an approval).
+	// Completing the node run clears it.
+	Waiting     bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	CompletedAt *time.Time
+}
+
+// Log is one line of a node run's log.
+type Log struct {
+	NodeRunID string
+	Level     string // DEBUG | INFO | WARN | ERROR
+	Message   redact.Text
+	Tags      map[string]string // keys and values written by the program, never run data
+	CreatedAt time.Time
+}
+
+// Transition is one atomic step of a run: what the engine commits before it
+// goes on. Every field is optional; an implementation applies all of them in
+// one transaction or none. A transition on a run that is no longer
+// IN_PROGRESS fails with ErrConflict and applies nothing (a cancel won).
+type Transition struct {
+	RunID string
+	// Complete finishes a node run that must still be IN_PROGRESS (else
+	// ErrConflict and nothing is applied).
+	Complete *NodeRunCompletion
+	// Logs are appended; they may belong to the node run Start inserts.
+	Logs []Log
+	// Start inserts a new node run.
+	Start *NodeRun
+	// Finish completes the run, which must still be IN_PROGRESS (else
+	// ErrConflict and nothing is applied).
+	Finish *RunCompletion
+	// Wait marks an IN_PROGRESS node run (by identifier) as waiting for a
+	// completion from outside (NodeRun.Waiting), so that a resumed engine
+	// does not execute it again. ErrNotFound (and nothing is applied) when
+	// the run has no such node run, ErrConflict when it is not IN_PROGRESS
+	// (including the node run Complete finishes). It may name the node run
+	// Start inserts; marking a waiting node run again is no error.
+	Wait string
+	// Audit events (secret resolutions by this step) are recorded with it.
+	Audit []AuditEvent
+}
+
+// NodeRunCompletion finishes a node run.
+type NodeRunCompletion struct {
+	NodeRunID   string
+	Result      string
+	Output      redact.JSON
+	Links       []redact.Text
+	CompletedAt time.Time
+}
+
+// RunCompletion finishes a run.
+type RunCompletion struct {
+	Result      string
+	CompletedAt time.Time
+}
+
+// RunFilter selects runs for ListRuns. Empty slices match everything.
+type RunFilter struct {
+	WorkflowIDs []string
+	Statuses    []string
+	Results     []string
+	CreatedBy   []string
+	Limit       int // 0 means the implementation's default (100); at most 1000
+	Offset      int
+}
+
+// Secret is an organization secret as stored: the value only as ciphertext.
+type Secret struct {
+	Name        string
+	Description string
+	KeyID       string // the key-ring key that encrypted Ciphertext
+	Ciphertext  []byte // nonce and sealed value
+	CreatedBy   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// AuditEvent records who did what to a secret, or which run resolved it.
+// It never holds a value.
+type AuditEvent struct {
+	ID        int64
+	Action    string // secret.create | secret.update | secret.delete | secret.resolve | key.rotate
+	Actor     string
+	Secret    string // the secret's name
+	RunID     string
+	NodeRunID string
+	CreatedAt time.Time
+}
+
+// Store is everything sluice keeps. Implementations are safe for concurrent
+// use.
+type Store interface {
+	// CreateWorkflow stores version 1 of a new workflow; ErrExists when the
+	// identifier is taken by a workflow that is not deleted. Creating an
+	// identifier that was deleted starts again after its last version.
+	CreateWorkflow(ctx context.Context, wf Workflow) (Workflow, error)
+	// UpdateWorkflow stores a new version of an existing workflow and
+	// returns it with Version set; ErrNotFound when there is none.
+	UpdateWorkflow(ctx context.Context, wf Workflow) (Workflow, error)
+	// GetWorkflow returns the newest version; ErrNotFound when missing or
+	// deleted.
+	GetWorkflow(ctx context.Context, identifier string) (Workflow, error)
+	// GetWorkflowVersion returns one version, deleted or not (runs keep the
+	// version they started with).
+	GetWorkflowVersion(ctx context.Context, identifier string, version int) (Workflow, error)
+	// ListWorkflows returns the newest version of every workflow that is not
+	// deleted, ordered by identifier.
+	ListWorkflows(ctx context.Context) ([]Workflow, error)
+	// DeleteWorkflow marks a workflow deleted; its versions stay for its runs.
+	DeleteWorkflow(ctx context.Context, identifier string) error
+
+	// CreateRun inserts a run and its first node run (the trigger) in one
+	// transaction, with the trigger's logs; ErrExists when the run or node
+	// run identifier is taken.
+	CreateRun(ctx context.Context, run Run, first NodeRun, logs []Log) error
+	// Apply commits a transition atomically: ErrNotFound when the run or the
+	// node run to complete is missing, ErrExists when the started node run's
+	// identifier or Seq is taken.
+	Apply(ctx context.Context, t Transition) error
+	// GetRun returns a run; ErrNotFound when missing.
+	GetRun(ctx context.Context, identifier string) (Run, error)
+	// ListRuns returns runs newest first, and the total that match the filter.
+	ListRuns(ctx context.Context, f RunFilter) ([]Run, int, error)
+	// ListInProgressRuns returns every run still IN_PROGRESS, oldest first,
+	// for resuming after a crash.
+	ListInProgressRuns(ctx context.Context) ([]Run, error)
+	// NodeRuns returns a run's node runs in order (Seq).
+	NodeRuns(ctx context.Context, runID string) ([]NodeRun, error)
+	// GetNodeRun returns one node run; ErrNotFound when missing.
+	GetNodeRun(ctx context.Context, identifier string) (NodeRun, error)
+	// Logs returns a node run's logs in the order they were written.
+	Logs(ctx context.Context, nodeRunID string) ([]Log, error)
+	// AppendLogs adds logs to node runs outside a transition, all in one
+	// transaction; ErrNotFound when a node run is missing.
+	AppendLogs(ctx context.Context, logs []Log) error
+
+	// PutSecret creates a secret (ErrExists when the name is taken) and
+	// records the audit event in the same transaction.
+	CreateSecret(ctx context.Context, s Secret, ev AuditEvent) error
+	// UpdateSecret replaces a secret's ciphertext, key id and description
+	// (ErrNotFound when missing), with its audit event.
+	UpdateSecret(ctx context.Context, s Secret, ev AuditEvent) error
+	// DeleteSecret removes a secret (ErrNotFound when missing), with its audit
+	// event.
+	DeleteSecret(ctx context.Context, name string, ev AuditEvent) error
+	// GetSecret returns one secret with its ciphertext.
+	GetSecret(ctx context.Context, name string) (Secret, error)
+	// ListSecrets returns every secret, ordered by name.
+	ListSecrets(ctx context.Context) ([]Secret, error)
+	// AddAudit appends audit events (resolutions by runs).
+	AddAudit(ctx context.Context, evs []AuditEvent) error
+	// ListAudit returns audit events newest first. A limit of 0 means 100;
+	// at most 1000 are returned.
+	ListAudit(ctx context.Context, limit, offset int) ([]AuditEvent, error)
+
+	// CreateUser adds a user; ErrExists when the id or email is taken
+	// (emails compare regardless of case).
+	CreateUser(ctx context.Context, u User) error
+	// GetUser returns a user by id; ErrNotFound when missing.
+	GetUser(ctx context.Context, id string) (User, error)
+	// ListUsers returns every user, ordered by email compared regardless of
+	// case (as emails are unique).
+	ListUsers(ctx context.Context) ([]User, error)
+	// CreateClient adds API credentials; ErrExists when the id is taken,
+	// ErrNotFound when UserID is not "" and names no user.
+	CreateClient(ctx context.Context, c Client) error
+	// GetClient returns credentials by client id; ErrNotFound when missing.
+	GetClient(ctx context.Context, id string) (Client, error)
+	// ListClients returns every client, ordered by id.
+	ListClients(ctx context.Context) ([]Client, error)
+	// CreateToken stores an issued access token (its hash only); ErrExists
+	// when the hash is taken, ErrNotFound when the client is missing.
+	CreateToken(ctx context.Context, t Token) error
+	// GetToken returns a token by the hash of its value; ErrNotFound when
+	// missing. Expiry is the caller's to check.
+	GetToken(ctx context.Context, hash []byte) (Token, error)
+	// DeleteExpiredTokens removes tokens that expired before the given time
+	// (ExpiresAt < before) and returns how many.
+	DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error)
+
+	// Close releases the store.
+	Close() error
+}
+
+// Roles of users.
+const (
+	RoleAdmin  = "Admin"
+	RoleMember = "Member"
+)
+
+// User is a person who uses sluice through API credentials of their own.
+type User struct {
+	ID        string // "usr_" + 16 alphanumerics
+	Email     string
+	FirstName string
+	LastName  string
+	Role      string // Admin | Member
+	Teams     []string
+	CreatedAt time.Time
+}
+
+// Client is a set of API credentials (clientId, clientSecret). A client with
+// a UserID acts as that user; one without is a machine actor with Scopes.
+type Client struct {
+	ID         string // the clientId
+	Name       string
+	SecretHash []byte // a hash of the clientSecret; the secret itself is never stored
+	UserID     string // "" for a machine client
+	Scopes     []string
+	CreatedAt  time.Time
+}
+
+// Token is an issued bearer access token, kept only as a hash.
+type Token struct {
+	Hash      []byte
+	ClientID  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
