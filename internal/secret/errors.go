@@ -1,0 +1,69 @@
+package secret
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/sluice-run/sluice/internal/store"
+)
+
+// Sentinel errors; test with errors.Is.
+var (
+	// ErrInvalid is matched by every *InvalidError.
+	ErrInvalid = errors.New("invalid secret")
+	// ErrNotFound reports a secret that does not exist. It wraps
+	// store.ErrNotFound, so errors.Is(err, store.ErrNotFound) holds too.
+	ErrNotFound = fmt.Errorf("secret %w", store.ErrNotFound)
+	// ErrExists reports a secret name that is taken. It wraps
+	// store.ErrExists.
+	ErrExists = fmt.Errorf("secret %w", store.ErrExists)
+	// ErrNotDefined is matched by every *NotDefinedError.
+	ErrNotDefined = errors.New("secret is not defined")
+	// ErrDecrypt is matched by every *DecryptError.
+	ErrDecrypt = errors.New("secret cannot be decrypted")
+	// ErrRotate reports a key ring that cannot be rotated in place (an
+	// environment key); the error text tells the operator what to do.
+	ErrRotate = errors.New("key ring cannot be rotated")
+)
+
+// InvalidError reports a field that failed validation. Field is the field's
+// name as in Port's API (secretName, secretValue, description). Message never
+// quotes a value.
+type InvalidError struct {
+	Field   string
+	Message string
+}
+
+// Error implements error.
+func (e *InvalidError) Error() string { return e.Field + ": " + e.Message }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+// NotDefinedError reports a secret that a run references but that no source
+// defines.
+type NotDefinedError struct {
+	Name string
+}
+
+// Error implements error.
+func (e *NotDefinedError) Error() string { return "secret " + e.Name + " is not defined" }
+
+// Is makes errors.Is(err, ErrNotDefined) true.
+func (e *NotDefinedError) Is(target error) bool { return target == ErrNotDefined }
+
+// DecryptError reports a secret whose ciphertext could not be decrypted,
+// naming the secret and the key id it was encrypted with.
+type DecryptError struct {
+	Name   string
+	KeyID  string
+	Reason string
+}
+
+// Error implements error.
+func (e *DecryptError) Error() string {
+	return "secret " + e.Name + " cannot be decrypted: " + e.Reason
+}
+
+// Is makes errors.Is(err, ErrDecrypt) true.
+func (e *DecryptError) Is(target error) bool { return target == ErrDecrypt }

@@ -1,0 +1,523 @@
+package secret
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sluice-run/sluice/internal/store"
+)
+
+// Limits of a secret, from the spec.
+const (
+	MaxNameLen        = 100
+	MinValueLen       = 4
+	MaxValueLen       = 64 << 10
+	MaxDescriptionLen = 200
+)
+
+// Audit actions written by the service.
+const (
+	ActionCreate  = "secret.create"
+	ActionUpdate  = "secret.update"
+	ActionDelete  = "secret.delete"
+	ActionResolve = "secret.resolve"
+	ActionRotate  = "key.rotate"
+)
+
+// Audit page sizes.
+const (
+	DefaultAuditLimit = 100
+	MaxAuditLimit     = 1000
+)
+
+// Metadata is what may be shown of a secret: never its value. The JSON
+// names are Port's.
+type Metadata struct {
+	Name        string    `json:"secretName"`
+	Description string    `json:"description"`
+	CreatedBy   string    `json:"createdBy"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+// AuditEvent is one audit record as shown to Admins.
+type AuditEvent struct {
+	ID         int64     `json:"id"`
+	Action     string    `json:"action"`
+	Actor      string    `json:"actor,omitempty"`
+	SecretName string    `json:"secretName,omitempty"`
+	RunID      string    `json:"workflowRunIdentifier,omitempty"`
+	NodeRunID  string    `json:"workflowNodeRunIdentifier,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// RotateResult reports a key rotation.
+type RotateResult struct {
+	// NewKeyID is the primary key after the rotation.
+	NewKeyID string `json:"newKeyId"`
+	// RetiredKeyIDs were removed from the key file. For an environment key
+	// ring, they are the keys the operator may now remove.
+	RetiredKeyIDs []string `json:"retiredKeyIds"`
+	// Reencrypted counts the secrets re-encrypted with the new key.
+	Reencrypted int `json:"reencrypted"`
+	// Notice tells the operator what is left to do, if anything.
+	Notice string `json:"notice,omitempty"`
+}
+
+// Service manages organization secrets: validation, encryption, storage with
+// an audit event per change, resolution by runs, and key rotation. It is
+// safe for concurrent use.
+type Service struct {
+	st     store.Store
+	ring   *KeyRing
+	now    func() time.Time
+	logger *slog.Logger
+
+	// rotMu lets create, update and delete run together (read lock) but not
+	// during a rotation (write lock), so no value is sealed with a key that
+	// the rotation is retiring. Resolution never takes it.
+	rotMu sync.RWMutex
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock sets the clock used for timestamps (tests).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithLogger sets the logger. It only ever receives names and key ids.
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.logger = l } }
+
+// NewService returns a service that keeps secrets in st, encrypted with ring.
+func NewService(st store.Store, ring *KeyRing, opts ...Option) *Service {
+	s := &Service{st: st, ring: ring, now: time.Now, logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Ring returns the service's key ring.
+func (s *Service) Ring() *KeyRing { return s.ring }
+
+// timestamp is now in UTC at microsecond precision, which every store keeps.
+func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Create stores a new secret, encrypted, with a secret.create audit event in
+// the same transaction. It fails with an *InvalidError for a bad field and
+// ErrExists when the name is taken.
+func (s *Service) Create(ctx context.Context, actor, name, value, description string) (Metadata, error) {
+	if err := errors.Join(validateActor(actor), ValidateName(name), ValidateValue(value), ValidateDescription(description)); err != nil {
+		return Metadata{}, firstInvalid(err)
+	}
+	s.rotMu.RLock()
+	defer s.rotMu.RUnlock()
+	keyID, ct, err := s.ring.Encrypt(name, []byte(value))
+	if err != nil {
+		return Metadata{}, err
+	}
+	now := s.timestamp()
+	sec := store.Secret{Name: name, Description: description, KeyID: keyID, Ciphertext: ct, CreatedBy: actor, CreatedAt: now, UpdatedAt: now}
+	ev := store.AuditEvent{Action: ActionCreate, Actor: actor, Secret: name, CreatedAt: now}
+	if err := s.st.CreateSecret(ctx, sec, ev); err != nil {
+		return Metadata{}, storeErr("create", name, err)
+	}
+	return metadata(sec), nil
+}
+
+// Update changes a secret's value, its description, or both (a nil pointer
+// keeps the field), with a secret.update audit event in the same
+// transaction. It fails with ErrNotFound when the secret does not exist.
+func (s *Service) Update(ctx context.Context, actor, name string, value, description *string) (Metadata, error) {
+	var errs []error
+	errs = append(errs, validateActor(actor), ValidateName(name))
+	if value == nil && description == nil {
+		errs = append(errs, &InvalidError{Field: "secretValue", Message: "nothing to update: give secretValue, description or both"})
+	}
+	if value != nil {
+		errs = append(errs, ValidateValue(*value))
+	}
+	if description != nil {
+		errs = append(errs, ValidateDescription(*description))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Metadata{}, firstInvalid(err)
+	}
+	s.rotMu.RLock()
+	defer s.rotMu.RUnlock()
+	sec, err := s.st.GetSecret(ctx, name)
+	if err != nil {
+		return Metadata{}, storeErr("update", name, err)
+	}
+	if value != nil {
+		if sec.KeyID, sec.Ciphertext, err = s.ring.Encrypt(name, []byte(*value)); err != nil {
+			return Metadata{}, err
+		}
+	}
+	if description != nil {
+		sec.Description = *description
+	}
+	sec.UpdatedAt = s.timestamp()
+	ev := store.AuditEvent{Action: ActionUpdate, Actor: actor, Secret: name, CreatedAt: sec.UpdatedAt}
+	if err := s.st.UpdateSecret(ctx, sec, ev); err != nil {
+		return Metadata{}, storeErr("update", name, err)
+	}
+	return metadata(sec), nil
+}
+
+// Delete removes a secret with a secret.delete audit event in the same
+// transaction. It fails with ErrNotFound when the secret does not exist.
+func (s *Service) Delete(ctx context.Context, actor, name string) error {
+	if err := validateActor(actor); err != nil {
+		return err
+	}
+	if ValidateName(name) != nil {
+		return fmt.Errorf("delete secret: %w", ErrNotFound)
+	}
+	s.rotMu.RLock()
+	defer s.rotMu.RUnlock()
+	ev := store.AuditEvent{Action: ActionDelete, Actor: actor, Secret: name, CreatedAt: s.timestamp()}
+	if err := s.st.DeleteSecret(ctx, name, ev); err != nil {
+		return storeErr("delete", name, err)
+	}
+	return nil
+}
+
+// Get returns a secret's metadata; ErrNotFound when it does not exist.
+func (s *Service) Get(ctx context.Context, name string) (Metadata, error) {
+	if ValidateName(name) != nil {
+		return Metadata{}, fmt.Errorf("get secret: %w", ErrNotFound)
+	}
+	sec, err := s.st.GetSecret(ctx, name)
+	if err != nil {
+		return Metadata{}, storeErr("get", name, err)
+	}
+	return metadata(sec), nil
+}
+
+// List returns every secret's metadata, ordered by name.
+func (s *Service) List(ctx context.Context) ([]Metadata, error) {
+	secs, err := s.st.ListSecrets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list secrets: %w", err)
+	}
+	out := make([]Metadata, len(secs))
+	for i, sec := range secs {
+		out[i] = metadata(sec)
+	}
+	return out, nil
+}
+
+// Audit returns audit events newest first. limit 0 means
+// DefaultAuditLimit; it may not exceed MaxAuditLimit.
+func (s *Service) Audit(ctx context.Context, limit, offset int) ([]AuditEvent, error) {
+	switch {
+	case limit < 0 || limit > MaxAuditLimit:
+		return nil, &InvalidError{Field: "limit", Message: fmt.Sprintf("must be between 0 and %d", MaxAuditLimit)}
+	case offset < 0:
+		return nil, &InvalidError{Field: "offset", Message: "must not be negative"}
+	case limit == 0:
+		limit = DefaultAuditLimit
+	}
+	evs, err := s.st.ListAudit(ctx, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("list audit events: %w", err)
+	}
+	out := make([]AuditEvent, len(evs))
+	for i, ev := range evs {
+		out[i] = AuditEvent{ID: ev.ID, Action: ev.Action, Actor: ev.Actor, SecretName: ev.Secret, RunID: ev.RunID, NodeRunID: ev.NodeRunID, CreatedAt: ev.CreatedAt}
+	}
+	return out, nil
+}
+
+// Resolve decrypts the named secrets for a node run and records one
+// secret.resolve audit event per name. It fails with a *NotDefinedError for
+// the first name that does not exist (and then decrypts and records
+// nothing), and with a *DecryptError naming the secret that cannot be
+// decrypted.
+func (s *Service) Resolve(ctx context.Context, ref ResolveRef, names []string) (map[string]string, error) {
+	return s.resolve(ctx, ref, names, true)
+}
+
+// ResolveAvailable is Resolve without the failure for missing names: it
+// returns the names that exist (recording an audit event for each) and
+// leaves the others out. Layered uses it.
+func (s *Service) ResolveAvailable(ctx context.Context, ref ResolveRef, names []string) (map[string]string, error) {
+	return s.resolve(ctx, ref, names, false)
+}
+
+func (s *Service) resolve(ctx context.Context, ref ResolveRef, names []string, all bool) (map[string]string, error) {
+	type found struct {
+		name string
+		sec  store.Secret
+	}
+	secs := make([]found, 0, len(names))
+	seen := make(map[string]bool, len(names))
+	for _, name := range names {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		var sec store.Secret
+		err := store.ErrNotFound
+		if ValidateName(name) == nil {
+			sec, err = s.st.GetSecret(ctx, name)
+		}
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if all {
+				return nil, &NotDefinedError{Name: name}
+			}
+		case err != nil:
+			return nil, fmt.Errorf("resolve secret %s: %w", name, err)
+		default:
+			secs = append(secs, found{name, sec})
+		}
+	}
+	if len(secs) == 0 {
+		return map[string]string{}, nil
+	}
+	out := make(map[string]string, len(secs))
+	evs := make([]store.AuditEvent, 0, len(secs))
+	now := s.timestamp()
+	for _, f := range secs {
+		pt, err := s.ring.Decrypt(f.name, f.sec.KeyID, f.sec.Ciphertext)
+		if err != nil {
+			return nil, err
+		}
+		out[f.name] = string(pt)
+		clear(pt)
+		evs = append(evs, store.AuditEvent{Action: ActionResolve, Secret: f.name, RunID: ref.RunID, NodeRunID: ref.NodeRunID, CreatedAt: now})
+	}
+	// No value leaves without its audit event.
+	if err := s.st.AddAudit(ctx, evs); err != nil {
+		return nil, fmt.Errorf("resolve secrets: record audit events: %w", err)
+	}
+	return out, nil
+}
+
+// Rotate replaces the key that encrypts secrets. With a key file it adds a
+// new primary key to the file, re-encrypts every secret with it (one
+// key.rotate audit event per secret, in the same transaction as its update),
+// then removes every other key from the file. Runs keep resolving secrets
+// throughout: a ring that meets the new key id rereads the file.
+//
+// An environment or in-memory ring cannot be changed here: when it holds
+// several keys, Rotate re-encrypts every secret with its primary (first) key
+// and the result tells which keys the operator may now remove; when it
+// holds one, Rotate fails with ErrRotate and the procedure to follow.
+//
+// If Rotate fails half-way, the new key stays primary and the old keys stay
+// in the file, so every secret still decrypts; running it again finishes
+// the job.
+func (s *Service) Rotate(ctx context.Context, actor string) (RotateResult, error) {
+	if err := validateActor(actor); err != nil {
+		return RotateResult{}, err
+	}
+	s.rotMu.Lock()
+	defer s.rotMu.Unlock()
+	if s.ring.source != sourceFile {
+		return s.rotateInMemory(ctx, actor)
+	}
+	unlock, err := s.ring.lockRotation()
+	if err != nil {
+		return RotateResult{}, err
+	}
+	defer unlock()
+	raw, err := GenerateKey()
+	if err != nil {
+		return RotateResult{}, fmt.Errorf("key rotation: %w", err)
+	}
+	nk, old, err := s.ring.addPrimary(raw, s.now())
+	clear(raw)
+	if err != nil {
+		return RotateResult{}, fmt.Errorf("key rotation: add key: %w", err)
+	}
+	n, err := s.reencrypt(ctx, actor, nk.id, old)
+	if err != nil {
+		return RotateResult{NewKeyID: nk.id, Reencrypted: n}, fmt.Errorf("key rotation stopped after %d secrets (key %s is primary; the old keys stay in the key file, run rotate again): %w", n, nk.id, err)
+	}
+	retired, err := s.ring.retireAllBut(nk.id)
+	if err != nil {
+		return RotateResult{NewKeyID: nk.id, Reencrypted: n}, fmt.Errorf("key rotation: retire old keys: %w", err)
+	}
+	// A process that had not yet seen the new key file may have sealed a
+	// value with an old key before the retirement: sweep once more, with
+	// the old keys still in hand.
+	m, err := s.reencrypt(ctx, actor, nk.id, old)
+	res := RotateResult{NewKeyID: nk.id, RetiredKeyIDs: retired, Reencrypted: n + m}
+	if err != nil {
+		return res, fmt.Errorf("key rotation: final sweep: %w", err)
+	}
+	s.logger.Info("rotated the secrets key", "newKeyId", nk.id, "retiredKeyIds", retired, "reencrypted", res.Reencrypted, "actor", actor)
+	return res, nil
+}
+
+// rotateInMemory re-encrypts every secret with the primary key of a ring
+// that has no file.
+func (s *Service) rotateInMemory(ctx context.Context, actor string) (RotateResult, error) {
+	ids := s.ring.KeyIDs()
+	what := EnvMasterKey
+	if s.ring.source == sourceMemory {
+		what = "the in-memory key ring"
+	}
+	if len(ids) < 2 {
+		return RotateResult{}, fmt.Errorf("%w: the key comes from %s, which sluice cannot change. To rotate it: "+
+			"1) generate a key (head -c 32 /dev/urandom | base64) and set %s=\"NEW,OLD\" (new key first) on every sluice process; "+
+			"2) run rotate again to re-encrypt every secret with NEW; 3) set %s=\"NEW\" and restart", ErrRotate, what, EnvMasterKey, EnvMasterKey)
+	}
+	n, err := s.reencrypt(ctx, actor, ids[0], nil)
+	res := RotateResult{NewKeyID: ids[0], RetiredKeyIDs: ids[1:], Reencrypted: n}
+	if err != nil {
+		return res, fmt.Errorf("key rotation stopped after %d secrets: %w", n, err)
+	}
+	res.Notice = fmt.Sprintf("every secret is now encrypted with key %s; remove keys %s from %s and restart every sluice process",
+		ids[0], strings.Join(ids[1:], ", "), what)
+	s.logger.Info("re-encrypted secrets with the primary key", "keyId", ids[0], "reencrypted", n, "actor", actor)
+	return res, nil
+}
+
+// reencrypt seals every secret not already under key target again with the
+// ring's primary key (which must be target). Keys missing from the ring are
+// looked up in old. It returns how many secrets it re-encrypted.
+func (s *Service) reencrypt(ctx context.Context, actor, target string, old *keySet) (int, error) {
+	secs, err := s.st.ListSecrets(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("list secrets: %w", err)
+	}
+	n := 0
+	for _, sec := range secs {
+		if sec.KeyID == target {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		var pt []byte
+		if k := oldKey(old, sec.KeyID); k != nil {
+			pt, err = open(k, sec.Name, sec.Ciphertext)
+		} else {
+			pt, err = s.ring.Decrypt(sec.Name, sec.KeyID, sec.Ciphertext)
+		}
+		if err != nil {
+			return n, err
+		}
+		keyID, ct, err := s.ring.Encrypt(sec.Name, pt)
+		clear(pt)
+		if err != nil {
+			return n, err
+		}
+		if keyID != target {
+			return n, fmt.Errorf("the primary key changed to %s during the rotation to %s", keyID, target)
+		}
+		sec.KeyID, sec.Ciphertext = keyID, ct
+		ev := store.AuditEvent{Action: ActionRotate, Actor: actor, Secret: sec.Name, CreatedAt: s.timestamp()}
+		if err := s.st.UpdateSecret(ctx, sec, ev); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				continue // deleted meanwhile
+			}
+			return n, fmt.Errorf("secret %s: %w", sec.Name, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+func oldKey(old *keySet, id string) *ringKey {
+	if old == nil {
+		return nil
+	}
+	return old.keys[id]
+}
+
+// metadata strips a stored secret to what may be shown.
+func metadata(s store.Secret) Metadata {
+	return Metadata{Name: s.Name, Description: s.Description, CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+}
+
+// storeErr wraps a store error with the operation and the secret's name,
+// mapping the store's sentinels to this package's.
+func storeErr(op, name string, err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%s secret %s: %w", op, name, ErrNotFound)
+	case errors.Is(err, store.ErrExists):
+		return fmt.Errorf("%s secret %s: %w", op, name, ErrExists)
+	}
+	return fmt.Errorf("%s secret %s: %w", op, name, err)
+}
+
+// firstInvalid returns the first *InvalidError of a joined error, so callers
+// get one typed error with one field.
+func firstInvalid(err error) error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		if errs := j.Unwrap(); len(errs) > 0 {
+			return errs[0]
+		}
+	}
+	return err
+}
+
+// ValidateName checks a secret name: 1 to 100 characters from A-Z, a-z,
+// 0-9, _ and -. The error never quotes the name (a mistyped command may have
+// put a value there).
+func ValidateName(name string) error {
+	if name == "" {
+		return &InvalidError{Field: "secretName", Message: "must not be empty"}
+	}
+	if len(name) > MaxNameLen {
+		return &InvalidError{Field: "secretName", Message: fmt.Sprintf("must be at most %d characters", MaxNameLen)}
+	}
+	for i := 0; i < len(name); i++ {
+		if !nameByte(name[i]) {
+			return &InvalidError{Field: "secretName", Message: fmt.Sprintf("character %d is not allowed: use letters A-Z and a-z, digits, _ and -", i+1)}
+		}
+	}
+	return nil
+}
+
+func nameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// ValidateValue checks a secret value: valid UTF-8 (templates render text,
+// and a value altered on the way out could not be masked), at least 4 bytes
+// (a shorter one cannot be masked without wrecking every log) and at most
+// 64 KiB. The error never quotes the value nor gives its length.
+func ValidateValue(value string) error {
+	switch {
+	case len(value) < MinValueLen:
+		return &InvalidError{Field: "secretValue", Message: fmt.Sprintf("must be at least %d bytes: a shorter value cannot be masked in logs without masking everything", MinValueLen)}
+	case len(value) > MaxValueLen:
+		return &InvalidError{Field: "secretValue", Message: "must be at most 64 KiB"}
+	case !utf8.ValidString(value):
+		return &InvalidError{Field: "secretValue", Message: "must be valid UTF-8 text"}
+	}
+	return nil
+}
+
+// ValidateDescription checks a description: valid UTF-8, at most 200
+// characters.
+func ValidateDescription(d string) error {
+	switch {
+	case !utf8.ValidString(d):
+		return &InvalidError{Field: "description", Message: "must be valid UTF-8 text"}
+	case utf8.RuneCountInString(d) > MaxDescriptionLen:
+		return &InvalidError{Field: "description", Message: fmt.Sprintf("must be at most %d characters", MaxDescriptionLen)}
+	}
+	return nil
+}
+
+// validateActor requires an actor, so every audit event says who.
+func validateActor(actor string) error {
+	if strings.TrimSpace(actor) == "" {
+		return &InvalidError{Field: "actor", Message: "must not be empty: every change to a secret is audited with who made it"}
+	}
+	return nil
+}
