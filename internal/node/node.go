@@ -1,0 +1,97 @@
+// Package node defines how the engine executes a node: the Executor interface
+// that every node type implements, and the Registry that maps config.type to
+// an executor. A node type is added by writing one package under internal/node
+// and registering it; the engine never switches on a type string.
+package node
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/sluice-run/sluice/internal/tmpl"
+	"github.com/sluice-run/sluice/internal/workflow"
+)
+
+// Executor runs one node.
+type Executor interface {
+	// Execute runs the node described by req. A returned error fails the
+	// node; its text is redacted before it is stored or shown. Executors
+	// must not put URLs' userinfo or query strings in errors.
+	Execute(ctx context.Context, req *Request) (Result, error)
+}
+
+// Log levels of node run logs.
+const (
+	LevelDebug = "DEBUG"
+	LevelInfo  = "INFO"
+	LevelWarn  = "WARN"
+	LevelError = "ERROR"
+)
+
+// Request is everything an executor gets.
+type Request struct {
+	WorkflowID      string
+	WorkflowVersion int
+	RunID           string // wfr_...
+	NodeRunID       string // wfnr_...
+	// Node is the node's definition (compiled); flow-control executors read
+	// their outlets from it.
+	Node *workflow.Node
+	// Config is the node's config rendered for this run: a map decoded from
+	// JSON (numbers as json.Number or float64). Executors decode it into
+	// their own types and report bad values with their JSON path
+	// ("config.headers.Authorization: must be a string").
+	Config map[string]any
+	// Eval evaluates a compiled bare expression against the run's context
+	// (.outputs, .workflow, .workflowRun); CONDITION uses it.
+	Eval func(e *tmpl.Expr) (any, error)
+	// Log appends a line to the node run's log. The engine redacts it.
+	Log func(level, message string)
+}
+
+// Result is what a node produced.
+type Result struct {
+	// Output is the node's raw result (.result for variables and links).
+	Output any
+	// Pending leaves the node IN_PROGRESS: it is completed from outside
+	// (an async webhook, a Kafka consumer, an approval).
+	Pending bool
+	// Outlet is the outlet taken by a flow-control node; "" means none
+	// matched (the fallback connection, or the branch ends).
+	Outlet string
+}
+
+// Registry maps node types to executors. It is built once at start-up and
+// read-only afterwards.
+type Registry struct {
+	m map[string]Executor
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{m: map[string]Executor{}} }
+
+// Register adds the executor for a node type. Registering a type twice is a
+// programming error and panics.
+func (r *Registry) Register(typ string, e Executor) {
+	if _, dup := r.m[typ]; dup {
+		panic(fmt.Sprintf("node: executor for %s registered twice", typ))
+	}
+	r.m[typ] = e
+}
+
+// Lookup returns the executor for a node type.
+func (r *Registry) Lookup(typ string) (Executor, bool) {
+	e, ok := r.m[typ]
+	return e, ok
+}
+
+// Types returns the registered types, sorted.
+func (r *Registry) Types() []string {
+	ts := make([]string, 0, len(r.m))
+	for t := range r.m {
+		ts = append(ts, t)
+	}
+	sort.Strings(ts)
+	return ts
+}
