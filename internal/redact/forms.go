@@ -1,0 +1,131 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"strings"
+)
+
+// MinLen is the length, in bytes, of the shortest pattern a Redactor
+// registers. Shorter patterns would match by chance all over ordinary text
+// and wreck every log; that is also why the secret store refuses secrets
+// shorter than this.
+const MinLen = 4
+
+// minLineLen is the shortest line of a multi-line value that is registered on
+// its own. Shorter lines ("-----", "}") are too common to mask alone.
+const minLineLen = 8
+
+// forms returns the forms that value v commonly takes in transit, each at
+// least MinLen bytes long, in no particular order and possibly repeated:
+//
+//   - the raw value;
+//   - the inside of a JSON string literal as encoding/json writes it, with
+//     and without HTML escaping;
+//   - URL encoding in the query form (url.QueryEscape) and the path form
+//     (url.PathEscape);
+//   - base64 in the standard and URL-safe alphabets, padded and unpadded;
+//   - the aligned base64 cores and their extensions to the end of the text
+//     (see base64Cores), which catch v inside any longer base64 text, such as
+//     Basic auth's base64 of "user:v" or "v:";
+//   - hex, lower and upper case;
+//   - for a multi-line value, each line of at least minLineLen bytes, with a
+//     trailing carriage return removed.
+//
+// A form shorter than MinLen is dropped. For a value of MinLen bytes or more
+// only some aligned base64 cores can be that short (none are, see
+// base64Cores); for a shorter value the raw form itself is dropped, and what
+// is left are its longer encodings.
+func forms(v string) []string {
+	if v == "" {
+		return nil
+	}
+	out := []string{v}
+	out = append(out, jsonInner(v, true), jsonInner(v, false))
+	out = append(out, url.QueryEscape(v), url.PathEscape(v))
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+		out = append(out, enc.EncodeToString([]byte(v)))
+		out = append(out, enc.WithPadding(base64.NoPadding).EncodeToString([]byte(v)))
+		out = append(out, base64Cores(enc, v)...)
+	}
+	h := hex.EncodeToString([]byte(v))
+	out = append(out, h, strings.ToUpper(h))
+	if strings.Contains(v, "\n") {
+		for line := range strings.SplitSeq(v, "\n") {
+			line = strings.TrimSuffix(line, "\r")
+			if len(line) >= minLineLen {
+				out = append(out, line)
+			}
+		}
+	}
+	kept := out[:0]
+	for _, f := range out {
+		if len(f) >= MinLen {
+			kept = append(kept, f)
+		}
+	}
+	return kept
+}
+
+// jsonInner returns v as encoding/json writes it inside a string literal,
+// without the quotes.
+func jsonInner(v string, escapeHTML bool) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(escapeHTML)
+	// Encoding a string cannot fail.
+	_ = enc.Encode(v)
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return string(b[1 : len(b)-1])
+}
+
+// base64Cores returns, for each of the three alignments, the part of the
+// base64 encoding of v that depends only on v.
+//
+// Base64 turns each group of 3 bytes into 4 characters, so how v is encoded
+// inside a longer text x+v+y depends only on len(x) mod 3, its alignment. For
+// alignment k (0, 1, 2) we encode k filler bytes followed by v and keep the
+// characters whose 6 bits all come from v: the first characters mix bits of
+// the unknown prefix, the last one mixes bits of the unknown suffix (or the
+// zero padding). The kept run is exactly what appears in the base64 of ANY
+// text that contains v at that alignment: "user:v" and "v:" as HTTP Basic
+// auth builds them, "v\n" as a shell pipe into base64 builds it, a secret
+// inside a base64-encoded JSON document, and so on. A core is about 4n/3-2
+// characters for a value of n bytes, so for n ≥ 4 every core is at least 4
+// characters long; for n < 4 the short cores are dropped with the other short
+// forms and such a value is caught in base64 only at some alignments.
+//
+// For each alignment it also returns the core extended to the end of the
+// encoding, padded and unpadded: when v ends the text, as in "user:v", the
+// last characters mix v only with the zero bits of padding, and masking them
+// too leaves none of v's bits visible.
+func base64Cores(enc *base64.Encoding, v string) []string {
+	n := len(v)
+	cores := make([]string, 0, 9)
+	for k := 0; k < 3; k++ {
+		buf := make([]byte, k+n)
+		copy(buf[k:], v)
+		s := enc.EncodeToString(buf)
+		first, last := -1, -1
+		for j := 0; j < len(s); j++ {
+			// Character j holds bits [6j, 6j+6) of the input.
+			lo, hi := 6*j/8, (6*j+5)/8
+			if lo >= k && hi <= k+n-1 {
+				if first < 0 {
+					first = j
+				}
+				last = j
+			}
+		}
+		if first >= 0 {
+			cores = append(cores, s[first:last+1])
+			// At the end of the text (Basic auth's "user:v") the last
+			// characters mix v only with zero padding: take them too.
+			cores = append(cores, s[first:], strings.TrimRight(s[first:], "="))
+		}
+	}
+	return cores
+}
