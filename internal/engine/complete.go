@@ -1,0 +1,183 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sluice-run/sluice/internal/node"
+	"github.com/sluice-run/sluice/internal/store"
+)
+
+// Completion is what an outside system reports for a node run that is
+// IN_PROGRESS (an async webhook's receiver, a Kafka consumer): the API's
+// PATCH /v1/workflows/nodes/runs/{wfnr}.
+type Completion struct {
+	// Status is COMPLETED to finish the node, or IN_PROGRESS (or "") to only
+	// add logs.
+	Status string
+	// Result is SUCCESS or FAILED when Status is COMPLETED.
+	Result string
+	// Output is the node's raw result; variables and links apply to it as if
+	// the node had produced it itself.
+	Output any
+	Logs   []LogLine
+}
+
+// LogLine is a log line sent from outside.
+type LogLine struct {
+	Level   string
+	Message string
+}
+
+// ErrNotInProgress is returned (wrapping store.ErrConflict) when a node run
+// or its run is no longer IN_PROGRESS.
+var ErrNotInProgress = fmt.Errorf("%w: not in progress", store.ErrConflict)
+
+// CompleteNodeRun records an outside completion of a node run. When it
+// completes the node, the same transaction starts the next node (or ends the
+// run); the caller then drives the run on with Execute, in the background if
+// it must answer quickly. It fails with an error matching store.ErrConflict
+// when the node run or its run is no longer IN_PROGRESS, and
+// store.ErrNotFound when there is no such node run.
+func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Completion) (store.Run, error) {
+	nr, err := e.store.GetNodeRun(ctx, nodeRunID)
+	if err != nil {
+		return store.Run{}, fmt.Errorf("node run %s: %w", nodeRunID, err)
+	}
+	unlock := e.lock(nr.RunID)
+	defer unlock()
+
+	st, _, err := e.load(ctx, nr.RunID)
+	if err != nil {
+		return store.Run{}, err
+	}
+	// Read again under the run's lock.
+	nr, err = e.store.GetNodeRun(ctx, nodeRunID)
+	if err != nil {
+		return store.Run{}, fmt.Errorf("node run %s: %w", nodeRunID, err)
+	}
+	if st.run.Status != store.StatusInProgress || nr.Status != store.StatusInProgress {
+		return st.run, ErrNotInProgress
+	}
+	n := st.wf.Node(nr.NodeID)
+	if n == nil {
+		return st.run, fmt.Errorf("node run %s: node %s is not in workflow %s version %d", nodeRunID, nr.NodeID, st.wf.Identifier, st.run.WorkflowVersion)
+	}
+	lines := st.red.NewLines()
+	var logs []store.Log
+	for _, l := range c.Logs {
+		level := l.Level
+		if level == "" {
+			level = node.LevelInfo
+		}
+		logs = append(logs, store.Log{NodeRunID: nr.Identifier, Level: level, Message: lines.Next(l.Message), CreatedAt: e.now().UTC()})
+	}
+	if c.Status == "" || c.Status == store.StatusInProgress {
+		if len(logs) > 0 {
+			if err := e.store.AppendLogs(ctx, logs); err != nil {
+				return st.run, fmt.Errorf("append logs to %s: %w", nodeRunID, err)
+			}
+		}
+		return st.run, nil
+	}
+	if c.Status != store.StatusCompleted {
+		return st.run, fmt.Errorf("status: must be IN_PROGRESS or COMPLETED, got %q", c.Status)
+	}
+	var out nodeOutcome
+	fail := func(err error) nodeOutcome {
+		msg := st.red.Error(err)
+		o, _ := st.red.JSON(map[string]any{"error": map[string]any{"message": msg.String()}})
+		return nodeOutcome{
+			completion: store.NodeRunCompletion{NodeRunID: nr.Identifier, Result: store.ResultFailed, Output: o, CompletedAt: e.now().UTC()},
+			logs:       logs,
+			errText:    msg.String(),
+		}
+	}
+	switch c.Result {
+	case store.ResultSuccess:
+		out = e.finishNode(st, n, nr, c.Output, logs, fail)
+	case store.ResultFailed:
+		msg := "the node was reported FAILED"
+		if m := errorMessage(c.Output); m != "" {
+			msg = m
+		}
+		out = fail(errors.New(msg))
+	default:
+		return st.run, fmt.Errorf("result: must be SUCCESS or FAILED, got %q", c.Result)
+	}
+	if err := st.setOutput(n.Identifier, out.completion.Output); err != nil {
+		return st.run, err
+	}
+	if out.completion.Result == store.ResultFailed && n.OnFailure != "continue" {
+		st.failed = true
+	}
+	e.emit(Event{Kind: NodeFinished, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: out.completion.Result, Error: out.errText})
+	nr.Status, nr.Result = store.StatusCompleted, out.completion.Result
+	nextID, ok := e.successor(st, n, nr)
+	t := store.Transition{RunID: st.run.Identifier, Complete: &out.completion, Logs: out.logs}
+	if !ok {
+		return e.finish(ctx, st, &t)
+	}
+	if _, err := e.startNext(ctx, st, nextID, &t); err != nil {
+		return st.run, err
+	}
+	return st.run, nil
+}
+
+// errorMessage digs {"error": {"message": "..."}} or {"message": "..."} out
+// of a failed completion's output.
+func errorMessage(v any) string {
+	m, _ := v.(map[string]any)
+	if inner, ok := m["error"].(map[string]any); ok {
+		if s, ok := inner["message"].(string); ok {
+			return s
+		}
+	}
+	if s, ok := m["message"].(string); ok {
+		return s
+	}
+	return ""
+}
+
+// Cancel ends an IN_PROGRESS run CANCELLED, and its in-progress node run with
+// it. A node executing in this process has its context cancelled. It fails
+// with an error matching store.ErrConflict when the run is already COMPLETED.
+//
+// Cancel does not wait for the run's driver: the store refuses any later
+// transition of a finished run, so the driver stops at its next commit.
+func (e *Engine) Cancel(ctx context.Context, runID string) (store.Run, error) {
+	e.mu.Lock()
+	if cancel := e.cancels[runID]; cancel != nil {
+		cancel()
+	}
+	e.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		run, err := e.store.GetRun(ctx, runID)
+		if err != nil {
+			return store.Run{}, fmt.Errorf("run %s: %w", runID, err)
+		}
+		if run.Status != store.StatusInProgress {
+			return run, ErrNotInProgress
+		}
+		nrs, err := e.store.NodeRuns(ctx, runID)
+		if err != nil {
+			return run, fmt.Errorf("node runs of %s: %w", runID, err)
+		}
+		now := e.now().UTC()
+		t := store.Transition{RunID: runID, Finish: &store.RunCompletion{Result: store.ResultCancelled, CompletedAt: now}}
+		if last := nrs[len(nrs)-1]; last.Status == store.StatusInProgress {
+			t.Complete = &store.NodeRunCompletion{NodeRunID: last.Identifier, Result: store.ResultCancelled, CompletedAt: now}
+		}
+		err = e.store.Apply(ctx, t)
+		if errors.Is(err, store.ErrConflict) && attempt < 100 {
+			continue // the driver moved on meanwhile: look again
+		}
+		if err != nil {
+			return run, fmt.Errorf("cancel run %s: %w", runID, err)
+		}
+		run.Status, run.Result, run.CompletedAt, run.UpdatedAt = store.StatusCompleted, store.ResultCancelled, &now, now
+		e.emit(Event{Kind: RunFinished, RunID: runID, Result: store.ResultCancelled})
+		return run, nil
+	}
+}

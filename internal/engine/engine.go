@@ -1,0 +1,226 @@
+// Package engine drives workflow runs: it creates a run from a trigger, renders
+// each node's config, resolves the secrets the node reads, executes the node
+// through its registered executor, applies variables and links, redacts
+// everything the node produced, and commits each step to the store before it
+// takes the next one. A run follows one path; parallelism lives between runs.
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sluice-run/sluice/internal/node"
+	"github.com/sluice-run/sluice/internal/secret"
+	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/workflow"
+)
+
+// SecretSource resolves secret values by name for one node run. It fails
+// with an error matching secret.ErrNotDefined for a name it does not know.
+type SecretSource interface {
+	Resolve(ctx context.Context, ref secret.ResolveRef, names []string) (map[string]string, error)
+}
+
+// Options configure an Engine.
+type Options struct {
+	Store   store.Store
+	Nodes   *node.Registry
+	Secrets SecretSource // nil: every secret reference fails as not defined
+	Logger  *slog.Logger // nil: discard
+	// OnEvent, when set, is called synchronously as the run progresses (the
+	// CLI prints from it). It must not block for long.
+	OnEvent func(Event)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// EventKind says what happened.
+type EventKind int
+
+// Event kinds.
+const (
+	NodeStarted EventKind = iota + 1
+	NodeFinished
+	NodeWaiting // the node stays IN_PROGRESS until completed from outside
+	RunFinished
+)
+
+// Event reports progress. Error is redacted.
+type Event struct {
+	Kind      EventKind
+	RunID     string
+	NodeID    string
+	NodeRunID string
+	Type      string
+	Result    string // node or run result, for NodeFinished and RunFinished
+	Duration  time.Duration
+	Error     string
+}
+
+// Engine drives runs. It is safe for concurrent use; each run is driven by
+// one goroutine at a time.
+type Engine struct {
+	store   store.Store
+	nodes   *node.Registry
+	secrets SecretSource
+	log     *slog.Logger
+	onEvent func(Event)
+	now     func() time.Time
+
+	defs sync.Map // "identifier@version" → *workflow.Workflow
+
+	mu      sync.Mutex
+	locks   map[string]*runLock // run identifier → lock, while a run is driven
+	cancels map[string]context.CancelFunc
+}
+
+type runLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// New returns an engine.
+func New(opts Options) *Engine {
+	e := &Engine{
+		store:   opts.Store,
+		nodes:   opts.Nodes,
+		secrets: opts.Secrets,
+		log:     opts.Logger,
+		onEvent: opts.OnEvent,
+		now:     opts.Now,
+		locks:   map[string]*runLock{},
+		cancels: map[string]context.CancelFunc{},
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.nodes == nil {
+		e.nodes = node.NewRegistry()
+	}
+	return e
+}
+
+// Errors returned by the engine.
+var (
+	// ErrInvalidInputs wraps an *InputError.
+	ErrInvalidInputs = errors.New("invalid inputs")
+	// ErrNotTrigger is returned when a run is started from a node that is not
+	// a trigger of the workflow.
+	ErrNotTrigger = errors.New("not a trigger")
+)
+
+// InputError lists every problem with a run's inputs.
+type InputError struct {
+	Problems []workflow.Problem
+}
+
+func (e *InputError) Error() string {
+	if len(e.Problems) == 1 {
+		return e.Problems[0].String()
+	}
+	return fmt.Sprintf("%s (and %d more)", e.Problems[0].String(), len(e.Problems)-1)
+}
+
+// Unwrap makes errors.Is(err, ErrInvalidInputs) true.
+func (e *InputError) Unwrap() error { return ErrInvalidInputs }
+
+// Actor is who started a run.
+type Actor struct {
+	ID        string // stored as the run's createdBy
+	Email     string
+	FirstName string
+	LastName  string
+}
+
+// StartRequest starts a run.
+type StartRequest struct {
+	Workflow *workflow.Workflow
+	Version  int
+	// Trigger is the identifier of the trigger node; "" picks the workflow's
+	// only SELF_SERVE_TRIGGER.
+	Trigger string
+	Inputs  map[string]any
+	Actor   Actor
+}
+
+const idAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// newID returns prefix + 16 random alphanumerics.
+func newID(prefix string) string {
+	var b [16]byte
+	// rand.Read never fails on supported platforms (Go 1.24+ crashes instead).
+	_, _ = rand.Read(b[:])
+	out := make([]byte, len(prefix)+16)
+	copy(out, prefix)
+	for i, x := range b {
+		// 256 % 62 skews slightly; the ids need uniqueness, not uniformity.
+		out[len(prefix)+i] = idAlphabet[int(x)%len(idAlphabet)]
+	}
+	return string(out)
+}
+
+// NewRunID returns a fresh run identifier, wfr_ + 16 alphanumerics.
+func NewRunID() string { return newID("wfr_") }
+
+// NewNodeRunID returns a fresh node run identifier, wfnr_ + 16 alphanumerics.
+func NewNodeRunID() string { return newID("wfnr_") }
+
+// lock serializes the drivers of one run within this process.
+func (e *Engine) lock(runID string) func() {
+	e.mu.Lock()
+	l := e.locks[runID]
+	if l == nil {
+		l = &runLock{}
+		e.locks[runID] = l
+	}
+	l.refs++
+	e.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		e.mu.Lock()
+		l.refs--
+		if l.refs == 0 {
+			delete(e.locks, runID)
+		}
+		e.mu.Unlock()
+	}
+}
+
+func (e *Engine) emit(ev Event) {
+	if e.onEvent != nil {
+		e.onEvent(ev)
+	}
+}
+
+// definition returns the compiled workflow version a run runs, parsing it
+// from the store once per process.
+func (e *Engine) definition(ctx context.Context, id string, version int) (*workflow.Workflow, error) {
+	key := fmt.Sprintf("%s@%d", id, version)
+	if wf, ok := e.defs.Load(key); ok {
+		return wf.(*workflow.Workflow), nil
+	}
+	rec, err := e.store.GetWorkflowVersion(ctx, id, version)
+	if err != nil {
+		return nil, fmt.Errorf("load workflow %s version %d: %w", id, version, err)
+	}
+	wf, problems := workflow.Parse(rec.Definition)
+	if err := problems.Err(); err != nil {
+		return nil, fmt.Errorf("stored workflow %s version %d no longer parses: %w", id, version, err)
+	}
+	e.defs.Store(key, wf)
+	return wf, nil
+}
+
+// remember caches a compiled definition under its version.
+func (e *Engine) remember(wf *workflow.Workflow, version int) {
+	e.defs.LoadOrStore(fmt.Sprintf("%s@%d", wf.Identifier, version), wf)
+}

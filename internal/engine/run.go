@@ -1,0 +1,552 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluice-run/sluice/internal/node"
+	"github.com/sluice-run/sluice/internal/redact"
+	"github.com/sluice-run/sluice/internal/secret"
+	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/tmpl"
+	"github.com/sluice-run/sluice/internal/workflow"
+)
+
+// runState is what the engine holds in memory while it drives a run. Outputs
+// are the redacted outputs, decoded: later nodes read exactly what was
+// stored, so a resumed run behaves like one that never stopped.
+type runState struct {
+	run      store.Run
+	wf       *workflow.Workflow
+	outputs  map[string]any
+	red      *redact.Redactor
+	seq      int  // Seq of the newest node run
+	failed   bool // a node failed with onFailure terminate
+	wfCtx    map[string]any
+	runCtx   map[string]any
+	triggerN string
+}
+
+// Start validates the inputs, then creates the run and its trigger node run
+// in one transaction. It does not execute any node: call Execute (or let a
+// server do it in the background). The returned run is IN_PROGRESS.
+func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error) {
+	wf := req.Workflow
+	trig, err := pickTrigger(wf, req.Trigger)
+	if err != nil {
+		return store.Run{}, err
+	}
+	inputs := req.Inputs
+	if inputs == nil {
+		inputs = map[string]any{}
+	}
+	// A trigger without userInputs accepts no inputs.
+	output, problems := trig.UserInputs.Validate(inputs)
+	if len(problems) > 0 {
+		return store.Run{}, &InputError{Problems: problems}
+	}
+	e.remember(wf, req.Version)
+
+	now := e.now().UTC()
+	run := store.Run{
+		Identifier:      NewRunID(),
+		WorkflowID:      wf.Identifier,
+		WorkflowVersion: req.Version,
+		Status:          store.StatusInProgress,
+		CreatedBy:       req.Actor.ID,
+		TriggerNode:     trig.Identifier,
+		CreatedAt:       now,
+		UpdatedAt:       now,
+	}
+	st := e.newState(run, wf)
+	// Every secret the workflow references anywhere is registered before
+	// anything of the run is stored, so a secret value typed into an input
+	// is masked too.
+	if err := e.registerAll(ctx, st, ""); err != nil {
+		return store.Run{}, err
+	}
+	out, err := st.red.JSON(output)
+	if err != nil {
+		return store.Run{}, fmt.Errorf("encode trigger output: %w", err)
+	}
+	first := store.NodeRun{
+		Identifier:  NewNodeRunID(),
+		RunID:       run.Identifier,
+		NodeID:      trig.Identifier,
+		Seq:         0,
+		Status:      store.StatusCompleted,
+		Result:      store.ResultSuccess,
+		Output:      out,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+		CompletedAt: &now,
+	}
+	if err := e.store.CreateRun(ctx, run, first, nil); err != nil {
+		return store.Run{}, fmt.Errorf("create run: %w", err)
+	}
+	e.emit(Event{Kind: NodeFinished, RunID: run.Identifier, NodeID: trig.Identifier, NodeRunID: first.Identifier, Type: trig.Type, Result: store.ResultSuccess})
+	return run, nil
+}
+
+func pickTrigger(wf *workflow.Workflow, id string) (*workflow.Node, error) {
+	if id != "" {
+		n := wf.Node(id)
+		if n == nil || !n.IsTrigger() {
+			return nil, fmt.Errorf("%w: %q is not a trigger of workflow %s", ErrNotTrigger, id, wf.Identifier)
+		}
+		return n, nil
+	}
+	var found *workflow.Node
+	for _, n := range wf.Triggers() {
+		if n.Type != workflow.TypeSelfServeTrigger {
+			continue
+		}
+		if found != nil {
+			return nil, fmt.Errorf("%w: workflow %s has several self-serve triggers; name one", ErrNotTrigger, wf.Identifier)
+		}
+		found = n
+	}
+	if found == nil {
+		return nil, fmt.Errorf("%w: workflow %s has no self-serve trigger", ErrNotTrigger, wf.Identifier)
+	}
+	return found, nil
+}
+
+func (e *Engine) newState(run store.Run, wf *workflow.Workflow) *runState {
+	return &runState{
+		run:      run,
+		wf:       wf,
+		outputs:  map[string]any{},
+		red:      redact.New(),
+		triggerN: run.TriggerNode,
+		wfCtx:    map[string]any{"identifier": wf.Identifier, "version": run.WorkflowVersion},
+		runCtx: map[string]any{
+			"identifier": run.Identifier,
+			"createdAt":  run.CreatedAt.UTC().Format(time.RFC3339Nano),
+			"trigger": map[string]any{
+				"identifier": run.TriggerNode,
+				"by":         map[string]any{"email": run.CreatedBy},
+			},
+		},
+	}
+}
+
+// registerAll registers with the run's redactor every secret the workflow
+// references anywhere. Names that are not defined are skipped here: the node
+// that reads one fails when it runs.
+func (e *Engine) registerAll(ctx context.Context, st *runState, nodeRunID string) error {
+	names := referencedSecrets(st.wf)
+	if len(names) == 0 || e.secrets == nil {
+		return nil
+	}
+	ref := secret.ResolveRef{RunID: st.run.Identifier, NodeRunID: nodeRunID}
+	if p, ok := e.secrets.(secret.PartialSource); ok {
+		vals, err := p.ResolveAvailable(ctx, ref, names)
+		if err != nil {
+			return fmt.Errorf("run %s: %w", st.run.Identifier, err)
+		}
+		for _, v := range vals {
+			st.red.Add(v)
+		}
+		return nil
+	}
+	for _, name := range names {
+		vals, err := e.secrets.Resolve(ctx, ref, []string{name})
+		if err != nil {
+			if errors.Is(err, secret.ErrNotDefined) {
+				continue
+			}
+			return fmt.Errorf("run %s: %w", st.run.Identifier, err)
+		}
+		for _, v := range vals {
+			st.red.Add(v)
+		}
+	}
+	return nil
+}
+
+// referencedSecrets lists every secret name a workflow's templates read.
+func referencedSecrets(wf *workflow.Workflow) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, n := range wf.Nodes {
+		if n.ConfigTemplate == nil {
+			continue
+		}
+		for _, s := range n.ConfigTemplate.Reads().Secrets {
+			if !seen[s] {
+				seen[s] = true
+				names = append(names, s)
+			}
+		}
+	}
+	return names
+}
+
+// load rebuilds a run's state from the store.
+func (e *Engine) load(ctx context.Context, runID string) (*runState, []store.NodeRun, error) {
+	run, err := e.store.GetRun(ctx, runID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load run %s: %w", runID, err)
+	}
+	wf, err := e.definition(ctx, run.WorkflowID, run.WorkflowVersion)
+	if err != nil {
+		return nil, nil, err
+	}
+	st := e.newState(run, wf)
+	nrs, err := e.store.NodeRuns(ctx, runID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load node runs of %s: %w", runID, err)
+	}
+	for _, nr := range nrs {
+		if nr.Seq > st.seq {
+			st.seq = nr.Seq
+		}
+		if nr.Status != store.StatusCompleted {
+			continue
+		}
+		if err := st.setOutput(nr.NodeID, nr.Output); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := e.registerAll(ctx, st, ""); err != nil {
+		return nil, nil, err
+	}
+	return st, nrs, nil
+}
+
+// setOutput records a node's redacted output for the templates of later nodes.
+func (st *runState) setOutput(nodeID string, out redact.JSON) error {
+	var v any
+	if !out.IsZero() {
+		if err := json.Unmarshal(out.Bytes(), &v); err != nil {
+			return fmt.Errorf("decode output of node %s: %w", nodeID, err)
+		}
+	}
+	st.outputs[nodeID] = v
+	if nodeID == st.triggerN {
+		st.outputs["trigger"] = v
+	}
+	return nil
+}
+
+// Execute drives a run from where it stands until it completes or waits on a
+// node that is completed from outside. It returns the run as stored at that
+// point. Executing a run that is already COMPLETED returns it unchanged.
+func (e *Engine) Execute(ctx context.Context, runID string) (store.Run, error) {
+	unlock := e.lock(runID)
+	defer unlock()
+
+	st, nrs, err := e.load(ctx, runID)
+	if err != nil {
+		return store.Run{}, err
+	}
+	if st.run.Status == store.StatusCompleted {
+		return st.run, nil
+	}
+	last := nrs[len(nrs)-1]
+	for _, nr := range nrs {
+		if nr.Result == store.ResultFailed {
+			if n := st.wf.Node(nr.NodeID); n != nil && n.OnFailure != workflow.OnFailureContinue {
+				st.failed = true
+			}
+		}
+	}
+	if last.Status == store.StatusInProgress {
+		if last.Waiting {
+			// Completed from outside, through CompleteNodeRun.
+			return st.run, nil
+		}
+		// The process stopped while this node ran, or the node was just
+		// started: run it (at least once delivery; receivers drop
+		// duplicates by X-Sluice-Node-Run, which stays the same).
+		return e.drive(ctx, st, st.wf.Node(last.NodeID), last)
+	}
+	nextID, ok := e.successor(st, st.wf.Node(last.NodeID), last)
+	if !ok {
+		return e.finish(ctx, st, nil)
+	}
+	nr, err := e.startNext(ctx, st, nextID, nil)
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return e.reload(ctx, st)
+		}
+		return st.run, err
+	}
+	return e.drive(ctx, st, st.wf.Node(nextID), nr)
+}
+
+// successor picks the node after a completed node run.
+func (e *Engine) successor(st *runState, n *workflow.Node, nr store.NodeRun) (string, bool) {
+	if n == nil {
+		return "", false
+	}
+	if nr.Result == store.ResultFailed && n.OnFailure != workflow.OnFailureContinue {
+		return "", false
+	}
+	if n.Type == workflow.TypeCondition || n.Type == workflow.TypeInput {
+		outlet := selectedOutlet(st.outputs[n.Identifier])
+		if outlet != "" {
+			return st.wf.Next(n.Identifier, outlet)
+		}
+		return st.wf.Fallback(n.Identifier)
+	}
+	return st.wf.Next(n.Identifier, "")
+}
+
+func selectedOutlet(out any) string {
+	m, _ := out.(map[string]any)
+	sel, _ := m["selectedOutlet"].(map[string]any)
+	id, _ := sel["identifier"].(string)
+	return id
+}
+
+// finish ends the run, committing pending (a completion and its logs) with it.
+func (e *Engine) finish(ctx context.Context, st *runState, pending *store.Transition) (store.Run, error) {
+	t := store.Transition{RunID: st.run.Identifier}
+	if pending != nil {
+		t = *pending
+	}
+	now := e.now().UTC()
+	result := store.ResultSuccess
+	if st.failed {
+		result = store.ResultFailed
+	}
+	t.Finish = &store.RunCompletion{Result: result, CompletedAt: now}
+	if err := e.store.Apply(ctx, t); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return e.reload(ctx, st)
+		}
+		return st.run, fmt.Errorf("finish run %s: %w", st.run.Identifier, err)
+	}
+	st.run.Status, st.run.Result, st.run.CompletedAt, st.run.UpdatedAt = store.StatusCompleted, result, &now, now
+	e.emit(Event{Kind: RunFinished, RunID: st.run.Identifier, Result: result})
+	return st.run, nil
+}
+
+// startNext commits the start of node nextID, with pending (a completion and
+// its logs) in the same transaction, and returns the new node run.
+func (e *Engine) startNext(ctx context.Context, st *runState, nextID string, pending *store.Transition) (store.NodeRun, error) {
+	t := store.Transition{RunID: st.run.Identifier}
+	if pending != nil {
+		t = *pending
+	}
+	now := e.now().UTC()
+	st.seq++
+	nr := store.NodeRun{
+		Identifier: NewNodeRunID(),
+		RunID:      st.run.Identifier,
+		NodeID:     nextID,
+		Seq:        st.seq,
+		Status:     store.StatusInProgress,
+		CreatedAt:  now,
+		UpdatedAt:  now,
+	}
+	t.Start = &nr
+	if err := e.store.Apply(ctx, t); err != nil {
+		return nr, fmt.Errorf("start node %s of run %s: %w", nextID, st.run.Identifier, err)
+	}
+	return nr, nil
+}
+
+// drive executes node n (whose node run nr is IN_PROGRESS and stored), then
+// goes on along the path.
+func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr store.NodeRun) (store.Run, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			// Shutting down: the node run stays IN_PROGRESS and resumes later.
+			return st.run, err
+		}
+		e.emit(Event{Kind: NodeStarted, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type})
+		began := time.Now()
+		out := e.runNode(ctx, st, n, nr)
+		if out.stopped {
+			// Cancelled from outside while it ran; the cancel committed the end.
+			return e.reload(ctx, st)
+		}
+		if out.pending {
+			err := e.store.Apply(ctx, store.Transition{RunID: st.run.Identifier, Wait: nr.Identifier, Logs: out.logs})
+			if errors.Is(err, store.ErrConflict) {
+				return e.reload(ctx, st)
+			}
+			if err != nil {
+				return st.run, fmt.Errorf("mark node run %s waiting: %w", nr.Identifier, err)
+			}
+			e.emit(Event{Kind: NodeWaiting, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Duration: time.Since(began)})
+			return st.run, nil
+		}
+		if err := st.setOutput(n.Identifier, out.completion.Output); err != nil {
+			return st.run, err
+		}
+		if out.completion.Result == store.ResultFailed && n.OnFailure != workflow.OnFailureContinue {
+			st.failed = true
+		}
+		e.emit(Event{Kind: NodeFinished, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: out.completion.Result, Duration: time.Since(began), Error: out.errText})
+		nr.Status, nr.Result = store.StatusCompleted, out.completion.Result
+		nextID, ok := e.successor(st, n, nr)
+		t := store.Transition{RunID: st.run.Identifier, Complete: &out.completion, Logs: out.logs}
+		if !ok {
+			return e.finish(ctx, st, &t)
+		}
+		nextNR, err := e.startNext(ctx, st, nextID, &t)
+		if err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return e.reload(ctx, st)
+			}
+			return st.run, err
+		}
+		n, nr = st.wf.Node(nextID), nextNR
+	}
+}
+
+func (e *Engine) reload(ctx context.Context, st *runState) (store.Run, error) {
+	run, err := e.store.GetRun(ctx, st.run.Identifier)
+	if err != nil {
+		return st.run, err
+	}
+	return run, nil
+}
+
+// nodeOutcome is what running one node produced, redacted and ready to store.
+type nodeOutcome struct {
+	completion store.NodeRunCompletion
+	logs       []store.Log
+	errText    string
+	pending    bool
+	stopped    bool
+}
+
+// runNode renders, resolves, executes and post-processes one node. It never
+// returns an error: whatever fails, fails the node.
+func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr store.NodeRun) nodeOutcome {
+	lines := st.red.NewLines()
+	var logs []store.Log
+	logf := func(level, msg string) {
+		logs = append(logs, store.Log{NodeRunID: nr.Identifier, Level: level, Message: lines.Next(msg), CreatedAt: e.now().UTC()})
+	}
+	fail := func(err error) nodeOutcome {
+		msg := st.red.Error(err)
+		logf(node.LevelError, msg.String())
+		out, jerr := st.red.JSON(map[string]any{"error": map[string]any{"message": msg.String()}})
+		if jerr != nil {
+			out = redact.Reload([]byte(`{"error":{"message":"***"}}`))
+		}
+		return nodeOutcome{
+			completion: store.NodeRunCompletion{NodeRunID: nr.Identifier, Result: store.ResultFailed, Output: out, CompletedAt: e.now().UTC()},
+			logs:       logs,
+			errText:    msg.String(),
+		}
+	}
+
+	exec, ok := e.nodes.Lookup(n.Type)
+	if !ok {
+		return fail(fmt.Errorf("node type %s cannot run yet: this version of sluice has no executor for it", n.Type))
+	}
+
+	nodeCtx := map[string]any{"identifier": nr.Identifier, "createdAt": nr.CreatedAt.UTC().Format(time.RFC3339Nano)}
+	tc := &tmpl.Context{
+		Outputs:         st.outputs,
+		Workflow:        st.wfCtx,
+		WorkflowRun:     st.runCtx,
+		WorkflowNodeRun: nodeCtx,
+		Derived:         st.red.AddDerived,
+	}
+	var config map[string]any
+	if n.ConfigTemplate != nil {
+		names := n.ConfigTemplate.Reads().Secrets
+		if len(names) > 0 {
+			if e.secrets == nil {
+				return fail(&secret.NotDefinedError{Name: names[0]})
+			}
+			vals, err := e.secrets.Resolve(ctx, secret.ResolveRef{RunID: st.run.Identifier, NodeRunID: nr.Identifier}, names)
+			if err != nil {
+				return fail(err)
+			}
+			// Registered before anything renders or runs.
+			for _, v := range vals {
+				st.red.Add(v)
+			}
+			tc.Secrets = vals
+		}
+		rendered, err := n.ConfigTemplate.Render(tc)
+		tc.Secrets = nil // only for the time of the render and the call below
+		if err != nil {
+			return fail(err)
+		}
+		m, ok := rendered.(map[string]any)
+		if !ok {
+			return fail(fmt.Errorf("config: rendered to %T, want an object", rendered))
+		}
+		config = m
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	e.mu.Lock()
+	e.cancels[st.run.Identifier] = cancel
+	e.mu.Unlock()
+	res, err := exec.Execute(runCtx, &node.Request{
+		WorkflowID:      st.wf.Identifier,
+		WorkflowVersion: st.run.WorkflowVersion,
+		RunID:           st.run.Identifier,
+		NodeRunID:       nr.Identifier,
+		Node:            n,
+		Config:          config,
+		Eval: func(x *tmpl.Expr) (any, error) {
+			return x.Eval(&tmpl.Context{Outputs: st.outputs, Workflow: st.wfCtx, WorkflowRun: st.runCtx})
+		},
+		Log: logf,
+	})
+	e.mu.Lock()
+	delete(e.cancels, st.run.Identifier)
+	e.mu.Unlock()
+	cancelled := runCtx.Err() != nil && ctx.Err() == nil
+	cancel()
+	if cancelled {
+		return nodeOutcome{stopped: true}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if res.Pending {
+		return nodeOutcome{pending: true, logs: logs}
+	}
+	return e.finishNode(st, n, nr, res.Output, logs, fail)
+}
+
+// finishNode applies variables and links to a node's raw result and redacts
+// the output.
+func (e *Engine) finishNode(st *runState, n *workflow.Node, nr store.NodeRun, raw any, logs []store.Log, fail func(error) nodeOutcome) nodeOutcome {
+	output := raw
+	post := &tmpl.Context{Outputs: st.outputs, Result: raw, HasResult: true, Workflow: st.wfCtx, WorkflowRun: st.runCtx}
+	if n.Variables != nil {
+		v, err := n.Variables.Render(post)
+		if err != nil {
+			return fail(err)
+		}
+		output = v
+	}
+	var links []redact.Text
+	for i, l := range n.Links {
+		v, err := l.Render(post)
+		if err != nil {
+			return fail(fmt.Errorf("links[%d]: %w", i, err))
+		}
+		s, ok := v.(string)
+		if !ok {
+			b, _ := json.Marshal(v)
+			s = string(b)
+		}
+		links = append(links, st.red.Text(s))
+	}
+	out, err := st.red.JSON(output)
+	if err != nil {
+		return fail(fmt.Errorf("output is not JSON: %w", err))
+	}
+	return nodeOutcome{
+		completion: store.NodeRunCompletion{NodeRunID: nr.Identifier, Result: store.ResultSuccess, Output: out, Links: links, CompletedAt: e.now().UTC()},
+		logs:       logs,
+	}
+}
