@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-run/sluice/internal/secret"
+	"github.com/sluice-run/sluice/internal/store"
+)
+
+// cliActor is the audit actor of secrets managed from the command line.
+const cliActor = "cli"
+
+// keyRing loads the master key: SLUICE_MASTER_KEY, SLUICE_MASTER_KEY_FILE, or
+// (the embedded default) a key generated into the data dir.
+func (a *app) keyRing() (*secret.KeyRing, error) {
+	return secret.LoadKeyRing(secret.KeyOptions{
+		DataDir:  a.dataDir,
+		KeyFile:  a.io.Getenv("SLUICE_MASTER_KEY_FILE"),
+		Env:      a.io.Getenv,
+		Generate: true,
+		Logger:   a.logger,
+	})
+}
+
+// service opens the secrets service over st.
+func (a *app) service(st store.Store) (*secret.Service, error) {
+	ring, err := a.keyRing()
+	if err != nil {
+		return nil, err
+	}
+	return secret.NewService(st, ring), nil
+}
+
+// lazyService resolves secrets from the store, loading the key ring on first
+// use, so that a run that reads no stored secret never creates a key.
+func (a *app) lazyService(st store.Store) *lazySource {
+	return &lazySource{load: func() (*secret.Service, error) { return a.service(st) }}
+}
+
+// lazySource is a secret.PartialSource over a service loaded on first use.
+type lazySource struct {
+	load func() (*secret.Service, error)
+	once sync.Once
+	svc  *secret.Service
+	err  error
+}
+
+func (l *lazySource) get() (*secret.Service, error) {
+	l.once.Do(func() { l.svc, l.err = l.load() })
+	return l.svc, l.err
+}
+
+// Resolve implements secret.Source.
+func (l *lazySource) Resolve(ctx context.Context, ref secret.ResolveRef, names []string) (map[string]string, error) {
+	svc, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return svc.Resolve(ctx, ref, names)
+}
+
+// ResolveAvailable implements secret.PartialSource.
+func (l *lazySource) ResolveAvailable(ctx context.Context, ref secret.ResolveRef, names []string) (map[string]string, error) {
+	svc, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return svc.ResolveAvailable(ctx, ref, names)
+}
+
+func (a *app) secretsCmd() *cobra.Command {
+	c := &cobra.Command{Use: "secrets", Short: "Manage organization secrets (values are write-only)"}
+	var description string
+	set := &cobra.Command{
+		Use:   "set NAME",
+		Short: "Create or replace a secret; the value is read from stdin",
+		Long: `Set reads the value from stdin, so that it never lands in shell history or
+the process list. On a terminal it prompts without echo. One trailing newline is
+dropped. Values are 4 bytes to 64 KiB.`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, argv []string) error {
+			name := argv[0]
+			value, err := secret.ReadValue(a.io.Stdin)
+			if err != nil {
+				return invalid("%w", err)
+			}
+			ctx := c.Context()
+			st, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			svc, err := a.service(st)
+			if err != nil {
+				return err
+			}
+			v := string(value)
+			var descp *string
+			if c.Flags().Changed("description") {
+				descp = &description
+			}
+			_, err = svc.Create(ctx, cliActor, name, v, description)
+			if errors.Is(err, store.ErrExists) {
+				_, err = svc.Update(ctx, cliActor, name, &v, descp)
+				if err == nil {
+					fmt.Fprintf(a.io.Stdout, "secret %s updated\n", name)
+				}
+			} else if err == nil {
+				fmt.Fprintf(a.io.Stdout, "secret %s created\n", name)
+			}
+			if errors.Is(err, secret.ErrInvalid) {
+				return invalid("%w", err)
+			}
+			return err
+		},
+	}
+	set.Flags().StringVar(&description, "description", "", "what the secret is for (at most 200 characters)")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List secrets (names and metadata, never values)",
+		Args:  args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			ctx := c.Context()
+			st, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ms, err := st.ListSecrets(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.io.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tUPDATED\tCREATED BY\tDESCRIPTION")
+			for _, m := range ms {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, m.UpdatedAt.UTC().Format("2006-01-02 15:04:05Z"), m.CreatedBy, m.Description)
+			}
+			return tw.Flush()
+		},
+	}
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a secret",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, argv []string) error {
+			ctx := c.Context()
+			st, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			svc, err := a.service(st)
+			if err != nil {
+				return err
+			}
+			if err := svc.Delete(ctx, cliActor, argv[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.io.Stdout, "secret %s deleted\n", argv[0])
+			return nil
+		},
+	}
+	c.AddCommand(set, list, del)
+	return c
+}
+
+func (a *app) keysCmd() *cobra.Command {
+	c := &cobra.Command{Use: "keys", Short: "Manage the master key ring"}
+	rotate := &cobra.Command{
+		Use:   "rotate",
+		Short: "Add a new master key, re-encrypt every secret with it, retire the old one",
+		Args:  args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			ctx := c.Context()
+			st, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			svc, err := a.service(st)
+			if err != nil {
+				return err
+			}
+			res, err := svc.Rotate(ctx, cliActor)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.io.Stdout, "master key rotated: %d secret(s) re-encrypted with key %s; retired %v\n", res.Reencrypted, res.NewKeyID, res.RetiredKeyIDs)
+			if res.Notice != "" {
+				fmt.Fprintln(a.io.Stdout, res.Notice)
+			}
+			return nil
+		},
+	}
+	c.AddCommand(rotate)
+	return c
+}

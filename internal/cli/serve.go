@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-run/sluice/internal/api"
+	"github.com/sluice-run/sluice/internal/auth"
+	"github.com/sluice-run/sluice/internal/node"
+	"github.com/sluice-run/sluice/internal/node/condition"
+	"github.com/sluice-run/sluice/internal/node/webhook"
+)
+
+// serveFlags are the flags of `sluice serve`.
+type serveFlags struct {
+	addr           string
+	databaseURL    string
+	shutdownGrace  time.Duration
+	tokenTTL       time.Duration
+	maxBodyBytes   int64
+	signingKeyFile string
+	logLevel       string
+}
+
+func (a *app) serveCmd() *cobra.Command {
+	var f serveFlags
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the HTTP API and run workflows (the engine) in one process",
+		Long: `Serve runs the HTTP API (docs/api.md, /v1/openapi.json) and the engine in
+one process, on the embedded SQLite store in --data-dir.
+
+On the first start with no API client in the store, it creates an Admin
+machine client and prints its clientId and clientSecret once on stdout (or
+takes them from SLUICE_ADMIN_CLIENT_ID and SLUICE_ADMIN_CLIENT_SECRET). On
+every start it resumes the runs left IN_PROGRESS.
+
+WEBHOOK requests are signed (X-Sluice-Signature) when a signing key is given
+by --webhook-signing-key-file or SLUICE_WEBHOOK_SIGNING_KEY.
+
+On SIGTERM or SIGINT it stops accepting requests, lets node executions in
+flight finish within --shutdown-grace, then cancels the rest: their node runs
+stay IN_PROGRESS and resume at the next start.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error { return a.serve(c.Context(), f) },
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:7070", "address to listen on (port 0 picks a free one)")
+	fl.StringVar(&f.databaseURL, "database-url", "", "PostgreSQL URL (not supported yet; the embedded SQLite store is used)")
+	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "how long node executions in flight may finish at shutdown")
+	fl.DurationVar(&f.tokenTTL, "token-ttl", auth.DefaultTokenTTL, "lifetime of issued access tokens")
+	fl.Int64Var(&f.maxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted (413 past it)")
+	fl.StringVar(&f.signingKeyFile, "webhook-signing-key-file", "", "file holding the key that signs WEBHOOK requests (else SLUICE_WEBHOOK_SIGNING_KEY)")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (JSON logs on stderr)")
+	return c
+}
+
+// signingKey reads the webhook signing key from the file flag or the
+// environment; nil when neither is set.
+func (a *app) signingKey(file string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, invalid("--webhook-signing-key-file: %w", err)
+		}
+		key := []byte(strings.TrimSpace(string(b)))
+		if len(key) < 16 {
+			return nil, invalid("--webhook-signing-key-file %s: the key must be at least 16 bytes", file)
+		}
+		return key, nil
+	}
+	if env := a.io.Getenv("SLUICE_WEBHOOK_SIGNING_KEY"); env != "" {
+		if len(env) < 16 {
+			return nil, invalid("SLUICE_WEBHOOK_SIGNING_KEY: the key must be at least 16 bytes")
+		}
+		return []byte(env), nil
+	}
+	return nil, nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, invalid("--log-level: must be debug, info, warn or error, got %q", s)
+	}
+	return l, nil
+}
+
+func (a *app) serve(ctx context.Context, f serveFlags) error {
+	if f.databaseURL != "" {
+		return invalid("--database-url: PostgreSQL is not supported yet; leave it out to use the embedded SQLite store in --data-dir")
+	}
+	if f.shutdownGrace < 0 || f.tokenTTL <= 0 || f.maxBodyBytes <= 0 {
+		return invalid("--shutdown-grace must not be negative; --token-ttl and --max-body-bytes must be positive")
+	}
+	level, err := parseLevel(f.logLevel)
+	if err != nil {
+		return err
+	}
+	key, err := a.signingKey(f.signingKeyFile)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(a.io.Stderr, &slog.HandlerOptions{Level: level}))
+	a.logger = logger
+
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, err := a.service(st)
+	if err != nil {
+		return err
+	}
+	cred, created, err := auth.Bootstrap(ctx, st, a.io.Getenv("SLUICE_ADMIN_CLIENT_ID"), a.io.Getenv("SLUICE_ADMIN_CLIENT_SECRET"))
+	if err != nil {
+		return invalid("%w", err)
+	}
+	if created {
+		if a.io.Getenv("SLUICE_ADMIN_CLIENT_SECRET") != "" {
+			fmt.Fprintf(a.io.Stdout, "created the Admin client %s from SLUICE_ADMIN_CLIENT_ID and SLUICE_ADMIN_CLIENT_SECRET\n", cred.ClientID)
+		} else {
+			fmt.Fprintf(a.io.Stdout, "created an Admin client; its secret is shown only this once:\n  clientId:     %s\n  clientSecret: %s\n", cred.ClientID, cred.ClientSecret)
+		}
+	}
+
+	reg := node.NewRegistry()
+	webhook.Register(reg, webhook.Options{UserAgent: "sluice/" + Version, SigningKey: key})
+	condition.Register(reg)
+	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL})
+	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes})
+	if err != nil {
+		return err
+	}
+	if n, err := srv.Resume(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Info("resuming runs", "count", n)
+	}
+	if n, err := authn.DeleteExpired(ctx); err == nil && n > 0 {
+		logger.Info("deleted expired access tokens", "count", n)
+	}
+
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return invalid("--addr: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(a.io.Stdout, "sluice listening on http://%s\n", ln.Addr())
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		// Serve never returns nil; anything but ErrServerClosed is a failure.
+		_ = srv.Shutdown(context.Background())
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "grace", f.shutdownGrace.String())
+	graceCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.shutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(graceCtx); err != nil {
+		logger.Warn("requests still open at the end of the grace period were cut", "error", err.Error())
+		_ = hs.Close()
+	}
+	if err := srv.Shutdown(graceCtx); errors.Is(err, context.DeadlineExceeded) {
+		logger.Warn("node executions still running at the end of the grace period were cancelled; their runs resume at the next start")
+	}
+	logger.Info("stopped")
+	return nil
+}
