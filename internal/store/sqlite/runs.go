@@ -14,7 +14,12 @@ import (
 )
 
 const (
-	runCols     = `identifier, workflow_id, workflow_version, status, result, created_by, trigger_node, created_at, updated_at, completed_at`
+	runCols = `identifier, workflow_id, workflow_version, status, result, created_by, trigger_node, created_at, updated_at, completed_at`
+	// runSelectCols reads runCols with updated_at derived: a step of a run
+	// writes only its node runs (one page fewer per commit), so a run was
+	// last updated when its newest node run was.
+	runSelectCols = `identifier, workflow_id, workflow_version, status, result, created_by, trigger_node, created_at,
+		max(updated_at, coalesce((SELECT max(n.updated_at) FROM node_runs n WHERE n.run_id = runs.identifier), 0)), completed_at`
 	nodeRunCols = `identifier, run_id, node_id, seq, status, result, output, links, waiting, created_at, updated_at, completed_at`
 )
 
@@ -197,6 +202,33 @@ func (s *Store) Apply(ctx context.Context, t store.Transition) error {
 	return nil
 }
 
+// finishOrCheckRun finishes the run when the transition says so, and
+// otherwise only checks that it is still IN_PROGRESS: a run's updated_at is
+// derived from its node runs (runSelectCols), so a step writes no page of the
+// runs table. Either way it finds out whether the run exists.
+func (s *Store) finishOrCheckRun(ctx context.Context, tx *sql.Tx, t store.Transition, now time.Time) error {
+	if f := t.Finish; f != nil {
+		at := ts(f.CompletedAt, now)
+		res, err := tx.StmtContext(ctx, s.st.finishRun).ExecContext(ctx, f.Result, at, at, t.RunID)
+		if err != nil {
+			return fmt.Errorf("finish run: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("finish run: %w", err)
+		} else if n > 0 {
+			return nil
+		}
+	}
+	var status string
+	if err := tx.StmtContext(ctx, s.st.runStatus).QueryRowContext(ctx, t.RunID).Scan(&status); err != nil {
+		return fmt.Errorf("run: %w", notFound(err))
+	}
+	if status != store.StatusInProgress {
+		return fmt.Errorf("run is %s: %w", status, store.ErrConflict)
+	}
+	return nil
+}
+
 func (s *Store) apply(ctx context.Context, tx *sql.Tx, t store.Transition) error {
 	now := time.Now()
 	when := now
@@ -209,30 +241,9 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, t store.Transition) error
 		when = t.Start.CreatedAt
 	}
 
-	// The run: finish it, or only touch it; either way this finds out
-	// whether it exists.
-	var res sql.Result
-	var err error
-	if f := t.Finish; f != nil {
-		at := ts(f.CompletedAt, now)
-		res, err = tx.StmtContext(ctx, s.st.finishRun).ExecContext(ctx, f.Result, at, at, t.RunID)
-	} else {
-		res, err = tx.StmtContext(ctx, s.st.touchRun).ExecContext(ctx, when.UnixNano(), t.RunID)
+	if err := s.finishOrCheckRun(ctx, tx, t, now); err != nil {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("update run: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("update run: %w", err)
-	} else if n == 0 {
-		var status string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM runs WHERE identifier = ?`, t.RunID).Scan(&status)
-		if err != nil {
-			return fmt.Errorf("run: %w", notFound(err))
-		}
-		return fmt.Errorf("run is %s: %w", status, store.ErrConflict)
-	}
-
 	if c := t.Complete; c != nil {
 		links, err := encodeLinks(c.Links)
 		if err != nil {
@@ -294,7 +305,7 @@ func (s *Store) waitNodeRun(ctx context.Context, tx *sql.Tx, runID, id string, w
 
 // GetRun returns a run.
 func (s *Store) GetRun(ctx context.Context, identifier string) (store.Run, error) {
-	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE identifier = ?`, identifier))
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runSelectCols+` FROM runs WHERE identifier = ?`, identifier))
 	if err != nil {
 		return store.Run{}, fmt.Errorf("sqlite: get run %s: %w", identifier, notFound(err))
 	}
@@ -341,7 +352,7 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM runs`+cond, args...).Scan(&total); err != nil {
 			return fmt.Errorf("count: %w", err)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+runCols+` FROM runs`+cond+
+		rows, err := tx.QueryContext(ctx, `SELECT `+runSelectCols+` FROM runs`+cond+
 			` ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 		if err != nil {
 			return err
@@ -370,7 +381,7 @@ func collectRuns(rows *sql.Rows) ([]store.Run, error) {
 
 // ListInProgressRuns returns the runs still IN_PROGRESS, oldest first.
 func (s *Store) ListInProgressRuns(ctx context.Context) ([]store.Run, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+runCols+` FROM runs WHERE status = ? ORDER BY created_at, seq`, store.StatusInProgress)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+runSelectCols+` FROM runs WHERE status = ? ORDER BY created_at, seq`, store.StatusInProgress)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list in-progress runs: %w", err)
 	}

@@ -69,7 +69,7 @@ var _ store.Store = (*Store)(nil)
 // statements are the writes on the hot path (Apply), prepared once on the
 // writer connection.
 type statements struct {
-	touchRun        *sql.Stmt
+	runStatus       *sql.Stmt
 	finishRun       *sql.Stmt
 	completeNodeRun *sql.Stmt
 	waitNodeRun     *sql.Stmt
@@ -80,7 +80,7 @@ type statements struct {
 
 // all returns every statement, for closing them.
 func (st *statements) all() []*sql.Stmt {
-	return []*sql.Stmt{st.touchRun, st.finishRun, st.completeNodeRun, st.waitNodeRun, st.insertNodeRun, st.insertLog, st.insertAudit}
+	return []*sql.Stmt{st.runStatus, st.finishRun, st.completeNodeRun, st.waitNodeRun, st.insertNodeRun, st.insertLog, st.insertAudit}
 }
 
 // Open opens (creating when missing) the SQLite database at path, applies
@@ -157,7 +157,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		dst   **sql.Stmt
 		query string
 	}{
-		{&s.st.touchRun, `UPDATE runs SET updated_at = max(updated_at, ?) WHERE identifier = ? AND status = 'IN_PROGRESS'`},
+		{&s.st.runStatus, `SELECT status FROM runs WHERE identifier = ?`},
 		{&s.st.finishRun, `UPDATE runs SET status = 'COMPLETED', result = ?, completed_at = ?, updated_at = ?
 			WHERE identifier = ? AND status = 'IN_PROGRESS'`},
 		// Completing clears waiting: a node run waits only while IN_PROGRESS.
