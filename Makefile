@@ -6,7 +6,7 @@ FUZZTIME  ?= 5s
 RACE_PKGS := ./internal/engine/... ./internal/tmpl/... ./internal/redact/... ./internal/secret/...
 
 # Fuzz targets, as package:Target.
-FUZZ := ./internal/workflow:FuzzParse ./internal/tmpl:FuzzCompile ./internal/redact:FuzzRedact
+FUZZ := ./internal/workflow:FuzzParse ./internal/tmpl:FuzzCompile ./internal/redact:FuzzRedact ./internal/redact:FuzzJSONBytes
 
 .PHONY: build test unit race fuzz lint bench demo clean
 
