@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluice-run/sluice/internal/node"
+	"github.com/sluice-run/sluice/internal/redact"
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/workflow"
@@ -37,6 +38,10 @@ type Options struct {
 	OnEvent func(Event)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ProcessRedactor, when set, also registers every secret value the
+	// engine resolves, so that the process's own log (written through
+	// ProcessRedactor.NewWriter) masks them too, as a second line of defence.
+	ProcessRedactor *redact.Redactor
 }
 
 // EventKind says what happened.
@@ -71,6 +76,7 @@ type Engine struct {
 	log     *slog.Logger
 	onEvent func(Event)
 	now     func() time.Time
+	procRed *redact.Redactor
 
 	defs sync.Map // "identifier@version" → *workflow.Workflow
 
@@ -93,6 +99,7 @@ func New(opts Options) *Engine {
 		log:     opts.Logger,
 		onEvent: opts.OnEvent,
 		now:     opts.Now,
+		procRed: opts.ProcessRedactor,
 		locks:   map[string]*runLock{},
 		cancels: map[string]context.CancelFunc{},
 	}
@@ -195,7 +202,20 @@ func (e *Engine) lock(runID string) func() {
 	}
 }
 
+// emit reports progress to OnEvent and the process log. Events carry only
+// identifiers, words the program wrote and redacted error text.
 func (e *Engine) emit(ev Event) {
+	switch ev.Kind {
+	case NodeFinished:
+		e.log.Debug("node finished", "run", ev.RunID, "node", ev.NodeID, "nodeRun", ev.NodeRunID, "type", ev.Type, "result", ev.Result, "duration", ev.Duration)
+		if ev.Error != "" {
+			e.log.Info("node failed", "run", ev.RunID, "node", ev.NodeID, "nodeRun", ev.NodeRunID, "error", ev.Error)
+		}
+	case NodeWaiting:
+		e.log.Debug("node waiting", "run", ev.RunID, "node", ev.NodeID, "nodeRun", ev.NodeRunID)
+	case RunFinished:
+		e.log.Info("run finished", "run", ev.RunID, "result", ev.Result)
+	}
 	if e.onEvent != nil {
 		e.onEvent(ev)
 	}

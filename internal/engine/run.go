@@ -149,7 +149,7 @@ func (e *Engine) registerAll(ctx context.Context, st *runState, nodeRunID string
 			return fmt.Errorf("run %s: %w", st.run.Identifier, err)
 		}
 		for _, v := range vals {
-			st.red.Add(v)
+			e.register(st, v)
 		}
 		return nil
 	}
@@ -162,10 +162,19 @@ func (e *Engine) registerAll(ctx context.Context, st *runState, nodeRunID string
 			return fmt.Errorf("run %s: %w", st.run.Identifier, err)
 		}
 		for _, v := range vals {
-			st.red.Add(v)
+			e.register(st, v)
 		}
 	}
 	return nil
+}
+
+// register masks a resolved secret value in the run and, when configured,
+// in the process log.
+func (e *Engine) register(st *runState, v string) {
+	st.red.Add(v)
+	if e.procRed != nil {
+		e.procRed.Add(v)
+	}
 }
 
 // referencedSecrets lists every secret name a workflow's templates read.
@@ -410,6 +419,10 @@ func (e *Engine) reload(ctx context.Context, st *runState) (store.Run, error) {
 	return run, nil
 }
 
+// renderLimits bound each render by jq steps first: the step bound does not
+// depend on how busy the machine is, the wall-clock bound is a backstop.
+var renderLimits = tmpl.Limits{Timeout: 2 * time.Second, MaxSteps: tmpl.DefaultMaxSteps}
+
 // nodeOutcome is what running one node produced, redacted and ready to store.
 type nodeOutcome struct {
 	completion store.NodeRunCompletion
@@ -448,6 +461,7 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 
 	nodeCtx := map[string]any{"identifier": nr.Identifier, "createdAt": nr.CreatedAt.UTC().Format(time.RFC3339Nano)}
 	tc := &tmpl.Context{
+		Limits:          renderLimits,
 		Outputs:         st.outputs,
 		Workflow:        st.wfCtx,
 		WorkflowRun:     st.runCtx,
@@ -467,7 +481,7 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 			}
 			// Registered before anything renders or runs.
 			for _, v := range vals {
-				st.red.Add(v)
+				e.register(st, v)
 			}
 			tc.Secrets = vals
 		}
@@ -495,7 +509,7 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 		Node:            n,
 		Config:          config,
 		Eval: func(x *tmpl.Expr) (any, error) {
-			return x.Eval(&tmpl.Context{Outputs: st.outputs, Workflow: st.wfCtx, WorkflowRun: st.runCtx})
+			return x.Eval(&tmpl.Context{Limits: renderLimits, Outputs: st.outputs, Workflow: st.wfCtx, WorkflowRun: st.runCtx})
 		},
 		Log: logf,
 	})
@@ -520,7 +534,7 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 // the output.
 func (e *Engine) finishNode(st *runState, n *workflow.Node, nr store.NodeRun, raw any, logs []store.Log, fail func(error) nodeOutcome) nodeOutcome {
 	output := raw
-	post := &tmpl.Context{Outputs: st.outputs, Result: raw, HasResult: true, Workflow: st.wfCtx, WorkflowRun: st.runCtx}
+	post := &tmpl.Context{Limits: renderLimits, Outputs: st.outputs, Result: raw, HasResult: true, Workflow: st.wfCtx, WorkflowRun: st.runCtx}
 	if n.Variables != nil {
 		v, err := n.Variables.Render(post)
 		if err != nil {
