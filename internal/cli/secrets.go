@@ -37,6 +37,20 @@ func (a *app) service(st store.Store) (*secret.Service, error) {
 	return secret.NewService(st, ring), nil
 }
 
+// withService opens the store and the secrets service over it for fn.
+func (a *app) withService(ctx context.Context, fn func(st store.Store, svc *secret.Service) error) error {
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, err := a.service(st)
+	if err != nil {
+		return err
+	}
+	return fn(st, svc)
+}
+
 // lazyService resolves secrets from the store, loading the key ring on first
 // use, so that a run that reads no stored secret never creates a key.
 func (a *app) lazyService(st store.Store) *lazySource {
@@ -90,30 +104,22 @@ dropped. Values are 4 bytes to 64 KiB.`,
 			if err != nil {
 				return invalid("%w", err)
 			}
-			ctx := c.Context()
-			st, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			svc, err := a.service(st)
-			if err != nil {
-				return err
-			}
 			v := string(value)
 			var descp *string
 			if c.Flags().Changed("description") {
 				descp = &description
 			}
-			_, err = svc.Create(ctx, cliActor, name, v, description)
-			if errors.Is(err, store.ErrExists) {
-				_, err = svc.Update(ctx, cliActor, name, &v, descp)
-				if err == nil {
-					fmt.Fprintf(a.io.Stdout, "secret %s updated\n", name)
+			err = a.withService(c.Context(), func(_ store.Store, svc *secret.Service) error {
+				_, err := svc.Create(c.Context(), cliActor, name, v, description)
+				if errors.Is(err, store.ErrExists) {
+					if _, err = svc.Update(c.Context(), cliActor, name, &v, descp); err == nil {
+						fmt.Fprintf(a.io.Stdout, "secret %s updated\n", name)
+					}
+				} else if err == nil {
+					fmt.Fprintf(a.io.Stdout, "secret %s created\n", name)
 				}
-			} else if err == nil {
-				fmt.Fprintf(a.io.Stdout, "secret %s created\n", name)
-			}
+				return err
+			})
 			if errors.Is(err, secret.ErrInvalid) {
 				return invalid("%w", err)
 			}
@@ -150,21 +156,13 @@ dropped. Values are 4 bytes to 64 KiB.`,
 		Short: "Delete a secret",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, argv []string) error {
-			ctx := c.Context()
-			st, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			svc, err := a.service(st)
-			if err != nil {
-				return err
-			}
-			if err := svc.Delete(ctx, cliActor, argv[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.io.Stdout, "secret %s deleted\n", argv[0])
-			return nil
+			return a.withService(c.Context(), func(_ store.Store, svc *secret.Service) error {
+				if err := svc.Delete(c.Context(), cliActor, argv[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.io.Stdout, "secret %s deleted\n", argv[0])
+				return nil
+			})
 		},
 	}
 	c.AddCommand(set, list, del)
@@ -178,25 +176,17 @@ func (a *app) keysCmd() *cobra.Command {
 		Short: "Add a new master key, re-encrypt every secret with it, retire the old one",
 		Args:  args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			ctx := c.Context()
-			st, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			svc, err := a.service(st)
-			if err != nil {
-				return err
-			}
-			res, err := svc.Rotate(ctx, cliActor)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.io.Stdout, "master key rotated: %d secret(s) re-encrypted with key %s; retired %v\n", res.Reencrypted, res.NewKeyID, res.RetiredKeyIDs)
-			if res.Notice != "" {
-				fmt.Fprintln(a.io.Stdout, res.Notice)
-			}
-			return nil
+			return a.withService(c.Context(), func(_ store.Store, svc *secret.Service) error {
+				res, err := svc.Rotate(c.Context(), cliActor)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.io.Stdout, "master key rotated: %d secret(s) re-encrypted with key %s; retired %v\n", res.Reencrypted, res.NewKeyID, res.RetiredKeyIDs)
+				if res.Notice != "" {
+					fmt.Fprintln(a.io.Stdout, res.Notice)
+				}
+				return nil
+			})
 		},
 	}
 	c.AddCommand(rotate)
