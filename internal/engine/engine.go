@@ -78,7 +78,9 @@ type Engine struct {
 	now     func() time.Time
 	procRed *redact.Redactor
 
-	defs sync.Map // "identifier@version" → *workflow.Workflow
+	defs     sync.Map      // "identifier@version" → *workflow.Workflow
+	started  sync.Map      // run identifier → *runState, from Start to Execute
+	redCache *redact.Cache // matchers shared by the runs' redactors
 
 	mu      sync.Mutex
 	locks   map[string]*runLock // run identifier → lock, while a run is driven
@@ -100,8 +102,11 @@ func New(opts Options) *Engine {
 		onEvent: opts.OnEvent,
 		now:     opts.Now,
 		procRed: opts.ProcessRedactor,
-		locks:   map[string]*runLock{},
-		cancels: map[string]context.CancelFunc{},
+		// Runs of the same workflows register the same patterns; 256
+		// matchers cover many workflows and stay small.
+		redCache: redact.NewCache(256),
+		locks:    map[string]*runLock{},
+		cancels:  map[string]context.CancelFunc{},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)

@@ -28,6 +28,7 @@ type runState struct {
 	wfCtx    map[string]any
 	runCtx   map[string]any
 	triggerN string
+	first    store.NodeRun // the trigger's node run, for a run just started
 }
 
 // Start validates the inputs, then creates the run and its trigger node run
@@ -87,6 +88,11 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 	if err := e.store.CreateRun(ctx, run, first, nil); err != nil {
 		return store.Run{}, fmt.Errorf("create run: %w", err)
 	}
+	if err := st.setOutput(trig.Identifier, out); err != nil {
+		return store.Run{}, err
+	}
+	st.first = first
+	e.started.Store(run.Identifier, st)
 	e.emit(Event{Kind: NodeFinished, RunID: run.Identifier, NodeID: trig.Identifier, NodeRunID: first.Identifier, Type: trig.Type, Result: store.ResultSuccess})
 	return run, nil
 }
@@ -120,7 +126,7 @@ func (e *Engine) newState(run store.Run, wf *workflow.Workflow) *runState {
 		run:      run,
 		wf:       wf,
 		outputs:  map[string]any{},
-		red:      redact.New(),
+		red:      redact.NewShared(e.redCache),
 		triggerN: run.TriggerNode,
 		wfCtx:    map[string]any{"identifier": wf.Identifier, "version": run.WorkflowVersion},
 		runCtx: map[string]any{
@@ -249,18 +255,30 @@ func (e *Engine) Execute(ctx context.Context, runID string) (store.Run, error) {
 	unlock := e.lock(runID)
 	defer unlock()
 
-	st, nrs, err := e.load(ctx, runID)
-	if err != nil {
-		return store.Run{}, err
-	}
-	if st.run.Status == store.StatusCompleted {
-		return st.run, nil
-	}
-	last := nrs[len(nrs)-1]
-	for _, nr := range nrs {
-		if nr.Result == store.ResultFailed {
-			if n := st.wf.Node(nr.NodeID); n != nil && n.OnFailure != workflow.OnFailureContinue {
-				st.failed = true
+	var (
+		st   *runState
+		last store.NodeRun
+	)
+	if v, ok := e.started.LoadAndDelete(runID); ok {
+		// Started by this engine a moment ago: nothing to read back.
+		st = v.(*runState)
+		last = st.first
+	} else {
+		var nrs []store.NodeRun
+		var err error
+		st, nrs, err = e.load(ctx, runID)
+		if err != nil {
+			return store.Run{}, err
+		}
+		if st.run.Status == store.StatusCompleted {
+			return st.run, nil
+		}
+		last = nrs[len(nrs)-1]
+		for _, nr := range nrs {
+			if nr.Result == store.ResultFailed {
+				if n := st.wf.Node(nr.NodeID); n != nil && n.OnFailure != workflow.OnFailureContinue {
+					st.failed = true
+				}
 			}
 		}
 	}

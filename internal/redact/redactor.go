@@ -26,6 +26,7 @@ type Redactor struct {
 	patterns map[string]struct{} // every registered pattern; guarded by mu
 	dirty    atomic.Bool         // patterns changed since cur was built
 	cur      atomic.Pointer[matcher]
+	cache    *Cache // shares built matchers; nil builds each anew
 }
 
 // matcher is an immutable snapshot of a Redactor's patterns.
@@ -141,7 +142,7 @@ func (r *Redactor) matcher() *matcher {
 			ps = append(ps, p)
 		}
 		slices.Sort(ps)
-		r.cur.Store(newMatcher(ps))
+		r.cur.Store(r.cache.matcher(ps))
 		r.dirty.Store(false)
 	}
 	return r.cur.Load()
