@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
 )
 
@@ -142,4 +143,14 @@ func (a *app) openStore(ctx context.Context) (*sqlite.Store, error) {
 		return nil, fmt.Errorf("--data-dir: %w", err)
 	}
 	return sqlite.Open(ctx, filepath.Join(a.dataDir, "sluice.db"), sqlite.Options{Synchronous: sync})
+}
+
+// withStore opens the embedded store for fn and closes it after.
+func (a *app) withStore(ctx context.Context, fn func(st store.Store) error) error {
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
 }

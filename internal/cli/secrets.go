@@ -39,16 +39,13 @@ func (a *app) service(st store.Store) (*secret.Service, error) {
 
 // withService opens the store and the secrets service over it for fn.
 func (a *app) withService(ctx context.Context, fn func(st store.Store, svc *secret.Service) error) error {
-	st, err := a.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	svc, err := a.service(st)
-	if err != nil {
-		return err
-	}
-	return fn(st, svc)
+	return a.withStore(ctx, func(st store.Store) error {
+		svc, err := a.service(st)
+		if err != nil {
+			return err
+		}
+		return fn(st, svc)
+	})
 }
 
 // lazyService resolves secrets from the store, loading the key ring on first
@@ -133,22 +130,19 @@ dropped. Values are 4 bytes to 64 KiB.`,
 		Short: "List secrets (names and metadata, never values)",
 		Args:  args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			ctx := c.Context()
-			st, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ms, err := st.ListSecrets(ctx)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(a.io.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tUPDATED\tCREATED BY\tDESCRIPTION")
-			for _, m := range ms {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, m.UpdatedAt.UTC().Format("2006-01-02 15:04:05Z"), m.CreatedBy, m.Description)
-			}
-			return tw.Flush()
+			return a.withStore(c.Context(), func(st store.Store) error {
+				ctx := c.Context()
+				ms, err := st.ListSecrets(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(a.io.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tUPDATED\tCREATED BY\tDESCRIPTION")
+				for _, m := range ms {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, m.UpdatedAt.UTC().Format("2006-01-02 15:04:05Z"), m.CreatedBy, m.Description)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	del := &cobra.Command{

@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/node/condition"
 	"github.com/sluice-run/sluice/internal/node/webhook"
+	"github.com/sluice-run/sluice/internal/redact"
 )
 
 // serveFlags are the flags of `sluice serve`.
@@ -110,7 +111,13 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(a.io.Stderr, &slog.HandlerOptions{Level: level}))
+	// The process log writes through a redactor that learns every secret
+	// the engine resolves: log lines carry identifiers and redacted text
+	// only, and this masks anything that slips through all the same.
+	procRed := redact.New()
+	logOut := procRed.NewWriter(a.io.Stderr)
+	defer logOut.Close()
+	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 	a.logger = logger
 
 	st, err := a.openStore(ctx)
@@ -138,7 +145,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	webhook.Register(reg, webhook.Options{UserAgent: "sluice/" + Version, SigningKey: key})
 	condition.Register(reg)
 	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL})
-	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes})
+	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed})
 	if err != nil {
 		return err
 	}

@@ -35,18 +35,15 @@ func (a *app) usersCmd() *cobra.Command {
 		Short: "Create a user and their personal credentials (printed once)",
 		Args:  args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			ctx := c.Context()
-			st, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			u, cred, err := auth.CreateUser(ctx, st, spec)
-			if err != nil {
-				return credentialErr(err)
-			}
-			a.printCredentials(fmt.Sprintf("created user %s (%s, %s)", u.Email, u.ID, u.Role), cred)
-			return nil
+			return a.withStore(c.Context(), func(st store.Store) error {
+				ctx := c.Context()
+				u, cred, err := auth.CreateUser(ctx, st, spec)
+				if err != nil {
+					return credentialErr(err)
+				}
+				a.printCredentials(fmt.Sprintf("created user %s (%s, %s)", u.Email, u.ID, u.Role), cred)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&spec.Email, "email", "", "the user's email (workflow permissions name users by email)")
@@ -54,30 +51,25 @@ func (a *app) usersCmd() *cobra.Command {
 	create.Flags().StringArrayVar(&spec.Teams, "team", nil, "a team the user belongs to (repeat for several)")
 	create.Flags().StringVar(&spec.FirstName, "first-name", "", "first name")
 	create.Flags().StringVar(&spec.LastName, "last-name", "", "last name")
-	_ = create.MarkFlagRequired("email")
-	_ = create.MarkFlagRequired("role")
 
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List users",
 		Args:  args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			ctx := c.Context()
-			st, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			us, err := st.ListUsers(ctx)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(a.io.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tEMAIL\tROLE\tTEAMS\tNAME")
-			for _, u := range us {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Role, strings.Join(u.Teams, ","), strings.TrimSpace(u.FirstName+" "+u.LastName))
-			}
-			return tw.Flush()
+			return a.withStore(c.Context(), func(st store.Store) error {
+				ctx := c.Context()
+				us, err := st.ListUsers(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(a.io.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tEMAIL\tROLE\tTEAMS\tNAME")
+				for _, u := range us {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Role, strings.Join(u.Teams, ","), strings.TrimSpace(u.FirstName+" "+u.LastName))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	c.AddCommand(create, list)
@@ -97,45 +89,38 @@ func (a *app) clientsCmd() *cobra.Command {
 		Short: "Create a machine client (credentials printed once)",
 		Args:  args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			ctx := c.Context()
-			st, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			cred, err := auth.CreateClient(ctx, st, auth.ClientSpec{Name: spec.Name, Scopes: spec.Scopes})
-			if err != nil {
-				return credentialErr(err)
-			}
-			a.printCredentials(fmt.Sprintf("created machine client %s with scopes %s", spec.Name, strings.Join(spec.Scopes, ", ")), cred)
-			return nil
+			return a.withStore(c.Context(), func(st store.Store) error {
+				ctx := c.Context()
+				cred, err := auth.CreateClient(ctx, st, auth.ClientSpec{Name: spec.Name, Scopes: spec.Scopes})
+				if err != nil {
+					return credentialErr(err)
+				}
+				a.printCredentials(fmt.Sprintf("created machine client %s with scopes %s", spec.Name, strings.Join(spec.Scopes, ", ")), cred)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&spec.Name, "name", "", "what the client is for")
 	create.Flags().StringArrayVar(&spec.Scopes, "scope", nil, "a scope to grant (repeat for several): "+strings.Join(authz.Scopes(), ", "))
-	_ = create.MarkFlagRequired("name")
 
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List API clients (never their secrets)",
 		Args:  args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			ctx := c.Context()
-			st, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			cs, err := st.ListClients(ctx)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(a.io.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CLIENT ID\tNAME\tUSER\tSCOPES")
-			for _, cl := range cs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cl.ID, cl.Name, cl.UserID, strings.Join(cl.Scopes, ","))
-			}
-			return tw.Flush()
+			return a.withStore(c.Context(), func(st store.Store) error {
+				ctx := c.Context()
+				cs, err := st.ListClients(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(a.io.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CLIENT ID\tNAME\tUSER\tSCOPES")
+				for _, cl := range cs {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cl.ID, cl.Name, cl.UserID, strings.Join(cl.Scopes, ","))
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	c.AddCommand(create, list)

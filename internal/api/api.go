@@ -1,0 +1,377 @@
+// Package api is sluice's HTTP API: Port's /v1 paths and envelopes over the
+// store, the engine and the secrets service, with bearer-token
+// authentication (package auth), the permission rules of package authz,
+// request limits, access logs, Prometheus metrics and the OpenAPI document
+// (/v1/openapi.json) that the tests hold the handlers to.
+//
+// A Server owns the runs it drives in the background: it starts each run's
+// Execute in a goroutine it tracks, resumes the runs left IN_PROGRESS by a
+// previous process (Resume), and on Shutdown lets in-flight node executions
+// finish within a grace period before it cancels the rest (their node runs
+// stay IN_PROGRESS and resume at the next start).
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-run/sluice/internal/auth"
+	"github.com/sluice-run/sluice/internal/authz"
+	"github.com/sluice-run/sluice/internal/engine"
+	"github.com/sluice-run/sluice/internal/node"
+	"github.com/sluice-run/sluice/internal/redact"
+	"github.com/sluice-run/sluice/internal/secret"
+	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/workflow"
+)
+
+// DefaultMaxBodyBytes bounds request bodies unless configured.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Options configure a Server.
+type Options struct {
+	Store store.Store
+	// Nodes are the executors the engine runs nodes with.
+	Nodes *node.Registry
+	// Secrets manages organization secrets and resolves them for runs; nil
+	// means no stored secrets (the secrets endpoints answer 503).
+	Secrets *secret.Service
+	Auth    *auth.Authenticator
+	// Logger receives access logs and background errors; nil discards.
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies (413 past it); 0 means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Now is the engine's clock; nil means time.Now.
+	Now func() time.Time
+	// OnEvent, when set, also receives the engine's progress events (after
+	// the metrics). It must not block for long.
+	OnEvent func(engine.Event)
+	// ProcessRedactor, when set, learns every secret value the engine
+	// resolves; the server's log writes through it.
+	ProcessRedactor *redact.Redactor
+}
+
+// Server serves the API and drives the runs it starts. Create it with New.
+type Server struct {
+	st      store.Store
+	eng     *engine.Engine
+	secrets *secret.Service
+	auth    *auth.Authenticator
+	log     *slog.Logger
+	maxBody int64
+	metrics *metrics
+	mux     *http.ServeMux
+	openapi []byte // the OpenAPI document as JSON
+
+	// Background run execution.
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bgMu     sync.Mutex
+	closing  bool
+	bg       sync.WaitGroup
+}
+
+// New returns a Server. It builds the engine over opts.Store and
+// opts.Nodes, feeding the engine's events into the metrics.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil || opts.Auth == nil {
+		return nil, errors.New("api: Options.Store and Options.Auth are required")
+	}
+	doc, err := openAPIJSON()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		st:      opts.Store,
+		secrets: opts.Secrets,
+		auth:    opts.Auth,
+		log:     opts.Logger,
+		maxBody: opts.MaxBodyBytes,
+		metrics: newMetrics(),
+		mux:     http.NewServeMux(),
+		openapi: doc,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	onEvent := s.metrics.onEvent
+	if opts.OnEvent != nil {
+		onEvent = func(ev engine.Event) {
+			s.metrics.onEvent(ev)
+			opts.OnEvent(ev)
+		}
+	}
+	eo := engine.Options{Store: opts.Store, Nodes: opts.Nodes, Logger: s.log, OnEvent: onEvent, Now: opts.Now, ProcessRedactor: opts.ProcessRedactor}
+	if opts.Secrets != nil {
+		eo.Secrets = opts.Secrets
+	}
+	s.eng = engine.New(eo)
+	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	s.routes()
+	return s, nil
+}
+
+// Engine returns the engine the server drives runs with.
+func (s *Server) Engine() *engine.Engine { return s.eng }
+
+// handlerFunc is an authenticated handler: it gets the actor and returns
+// an error to answer with (an *Error, or anything else as a 500).
+type handlerFunc func(w http.ResponseWriter, r *http.Request, a authz.Actor) error
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]any{"ok": true}) })
+	m.HandleFunc("GET /readyz", s.readyz)
+	m.Handle("GET /metrics", s.metrics.handler())
+	m.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(s.openapi)
+	})
+	m.HandleFunc("POST /v1/auth/access_token", s.public(s.accessToken))
+
+	m.HandleFunc("POST /v1/workflows", s.authed(s.createWorkflow))
+	m.HandleFunc("GET /v1/workflows", s.authed(s.listWorkflows))
+	m.HandleFunc("GET /v1/workflows/{identifier}", s.authed(s.getWorkflow))
+	m.HandleFunc("PUT /v1/workflows/{identifier}", s.authed(s.putWorkflow))
+	m.HandleFunc("DELETE /v1/workflows/{identifier}", s.authed(s.deleteWorkflow))
+	m.HandleFunc("POST /v1/workflows/{identifier}/runs", s.authed(s.startRun))
+	m.HandleFunc("GET /v1/workflows/runs", s.authed(s.listRuns))
+	m.HandleFunc("GET /v1/workflows/runs/{wfr}", s.authed(s.getRun))
+	m.HandleFunc("POST /v1/workflows/runs/{wfr}/cancel", s.authed(s.cancelRun))
+	m.HandleFunc("PATCH /v1/workflows/nodes/runs/{wfnr}", s.authed(s.completeNodeRun))
+	m.HandleFunc("POST /v1/workflows/nodes/runs/{wfnr}/logs", s.authed(s.addLogs))
+
+	m.HandleFunc("GET /v1/organization/secrets", s.authed(s.listSecrets))
+	m.HandleFunc("POST /v1/organization/secrets", s.authed(s.createSecret))
+	m.HandleFunc("GET /v1/organization/secrets/{name}", s.authed(s.getSecret))
+	m.HandleFunc("PATCH /v1/organization/secrets/{name}", s.authed(s.updateSecret))
+	m.HandleFunc("DELETE /v1/organization/secrets/{name}", s.authed(s.deleteSecret))
+	m.HandleFunc("GET /v1/audit", s.authed(s.listAudit))
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+// statusWriter remembers the status written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// serveHTTP routes a request and writes its access log and metrics: method,
+// route pattern, status and duration. Never headers, bodies or query
+// strings, which may carry tokens and secrets.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	h, route := s.mux.Handler(r)
+	if route == "" {
+		route = "unmatched"
+		s.unmatched(sw, r, h)
+	} else {
+		s.mux.ServeHTTP(sw, r)
+	}
+	if sw.status == 0 {
+		sw.status = http.StatusOK
+	}
+	d := time.Since(start)
+	s.metrics.observe(route, sw.status, d)
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+		slog.String("method", r.Method), slog.String("route", route),
+		slog.Int("status", sw.status), slog.Duration("duration", d))
+}
+
+// captureWriter takes what the mux would answer an unmatched request with,
+// so that it can be rewritten into the error envelope.
+type captureWriter struct {
+	header http.Header
+	status int
+}
+
+func (c *captureWriter) Header() http.Header         { return c.header }
+func (c *captureWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (c *captureWriter) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+}
+
+// unmatched answers a request no route matched: 405 (with Allow) when the
+// path exists with other methods, a redirect when the mux cleans the path,
+// else 404, in the error envelope.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	c := &captureWriter{header: http.Header{}}
+	h.ServeHTTP(c, r)
+	switch c.status {
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", c.header.Get("Allow"))
+		writeError(w, apiErr(http.StatusMethodNotAllowed, codeMethodNotAllowed, "%s is not allowed here; allowed: %s", r.Method, c.header.Get("Allow")))
+	case http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusTemporaryRedirect, http.StatusFound:
+		w.Header().Set("Location", c.header.Get("Location"))
+		writeError(w, apiErr(c.status, codeNotFound, "the resource is at %s", c.header.Get("Location")))
+	default:
+		writeError(w, notFound("no such endpoint: %s %s", r.Method, r.URL.Path))
+	}
+}
+
+// public adapts a handler that needs no authentication.
+func (s *Server) public(h func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	}
+}
+
+// authed adapts a handler that needs a valid bearer token.
+func (s *Server) authed(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a, err := s.authenticate(r)
+		if err == nil {
+			err = h(w, r, a)
+		}
+		if err != nil {
+			s.fail(w, r, err)
+		}
+	}
+}
+
+// authenticate checks the Authorization: Bearer header.
+func (s *Server) authenticate(r *http.Request) (authz.Actor, error) {
+	h := r.Header.Get("Authorization")
+	scheme, token, found := strings.Cut(h, " ")
+	if h == "" || !found || !strings.EqualFold(scheme, "Bearer") {
+		return authz.Actor{}, apiErr(http.StatusUnauthorized, codeUnauthorized, "an access token is required: Authorization: Bearer <token> (POST /v1/auth/access_token issues one)")
+	}
+	a, err := s.auth.Authenticate(r.Context(), strings.TrimSpace(token))
+	switch {
+	case errors.Is(err, auth.ErrInvalidToken):
+		return authz.Actor{}, apiErr(http.StatusUnauthorized, codeUnauthorized, "the access token is invalid or expired")
+	case err != nil:
+		return authz.Actor{}, err
+	}
+	return a, nil
+}
+
+// fail answers with err: an *Error as it says, anything else as a 500 whose
+// cause goes to the log only.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	if errors.As(err, &e) {
+		writeError(w, e)
+		return
+	}
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return // the client went away
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("method", r.Method), slog.String("route", r.Pattern), slog.String("error", err.Error()))
+	writeError(w, apiErr(http.StatusInternalServerError, codeInternal, "the server failed to answer; see its log"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	s.bgMu.Lock()
+	closing := s.closing
+	s.bgMu.Unlock()
+	if closing {
+		writeError(w, apiErr(http.StatusServiceUnavailable, codeUnavailable, "the server is shutting down"))
+		return
+	}
+	// A read that touches the database: a missing run is the healthy answer.
+	if _, err := s.st.GetRun(r.Context(), "wfr_readiness_probe"); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "store not ready", slog.String("error", err.Error()))
+		writeError(w, apiErr(http.StatusServiceUnavailable, codeUnavailable, "the store is not reachable"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+// execute drives a run in the background, tracked for Shutdown. After
+// Shutdown began it does nothing: the run resumes at the next start.
+func (s *Server) execute(runID string) {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.closing {
+		return
+	}
+	s.bg.Go(func() {
+		if _, err := s.eng.Execute(s.bgCtx, runID); err != nil && s.bgCtx.Err() == nil {
+			s.log.LogAttrs(s.bgCtx, slog.LevelError, "run execution stopped", slog.String("run", runID), slog.String("error", err.Error()))
+		}
+	})
+}
+
+// Resume drives every run left IN_PROGRESS (by a previous process) in the
+// background and returns how many. Node runs that wait for an outside
+// completion stay waiting.
+func (s *Server) Resume(ctx context.Context) (int, error) {
+	runs, err := s.st.ListInProgressRuns(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("list runs to resume: %w", err)
+	}
+	for _, r := range runs {
+		s.execute(r.Identifier)
+	}
+	return len(runs), nil
+}
+
+// Shutdown stops starting background executions, waits for those in flight
+// until ctx is done, then cancels them and waits for them to stop. Call it
+// after http.Server.Shutdown. It returns ctx's error when it had to cancel.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.bgMu.Lock()
+	s.closing = true
+	s.bgMu.Unlock()
+	done := make(chan struct{})
+	go func() { s.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+		s.bgCancel()
+		return nil
+	case <-ctx.Done():
+		s.bgCancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// definition returns a workflow version, parsed once per process.
+func (s *Server) definition(w store.Workflow) (*workflow.Workflow, error) {
+	return s.eng.Compiled(w)
+}
+
+// version returns a workflow version parsed, or nil when it cannot be read
+// (the permission rules then fall back to their strictest answer).
+func (s *Server) version(ctx context.Context, id string, version int) (*workflow.Workflow, error) {
+	wf, err := s.eng.Definition(ctx, id, version)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return wf, err
+}

@@ -1,0 +1,211 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluice-run/sluice/internal/authz"
+	"github.com/sluice-run/sluice/internal/store"
+)
+
+// The actors of the authorization matrix.
+const (
+	actNone    = "no token"
+	actExpired = "expired token"
+	actCreator = "Member who created the run"
+	actOther   = "another Member"
+	actTeam    = "Member of an allowed team"
+	actAdmin   = "Admin"
+	actMachine = "machine client"
+)
+
+var matrixActors = []string{actNone, actExpired, actCreator, actOther, actTeam, actAdmin, actMachine}
+
+// call is one request of the matrix, built per cell so that mutating
+// endpoints get fresh objects.
+type call struct {
+	method, path string
+	body         any
+}
+
+// TestAuthorizationMatrix checks the status of every endpoint for every kind
+// of caller, on a workflow that allows anyone to view runs and on one that
+// does not, against a real server on loopback.
+func TestAuthorizationMatrix(t *testing.T) {
+	e := newEnv(t)
+
+	// The expired token is issued first, then the clock moves past its
+	// lifetime; every other token is issued after.
+	expired := e.user("late@example.com", store.RoleAdmin)
+	e.clk.advance(2 * time.Hour)
+	e.admin = e.token(e.adminCred)
+	tokens := map[string]string{
+		actNone:    "",
+		actExpired: expired,
+		actCreator: e.user("creator@example.com", store.RoleMember),
+		actOther:   e.user("other@example.com", store.RoleMember, "web"),
+		actTeam:    e.user("teammate@example.com", store.RoleMember, "platform"),
+		actAdmin:   e.user("admin@example.com", store.RoleAdmin),
+		actMachine: e.machine(authz.ScopeExecute, authz.ScopeReadWorkflows, authz.ScopeReadRuns, authz.ScopeUpdateRuns),
+	}
+	creator := tokens[actCreator]
+	users, teams := []string{"creator@example.com"}, []string{"platform"}
+
+	var seq atomic.Int64
+	fresh := func(prefix string) string { return fmt.Sprintf("%s-%d", prefix, seq.Add(1)) }
+	wfID := map[bool]string{true: "open", false: "closed"}
+	sharedRun := map[bool]string{}
+	for _, anyone := range []bool{true, false} {
+		e.createWorkflow(workflowDef(wfID[anyone], anyone, e.rcv.URL+"/async", users, teams))
+		sharedRun[anyone] = e.start(wfID[anyone], creator)
+	}
+	newWorkflow := func(anyone bool) string {
+		id := fresh("wf")
+		e.createWorkflow(workflowDef(id, anyone, e.rcv.URL+"/async", users, teams))
+		return id
+	}
+	newRun := func(anyone bool) string { return e.start(wfID[anyone], creator) }
+	newSecret := func() string {
+		name := strings.ReplaceAll(fresh("S"), "-", "_")
+		e.do("POST", "/v1/organization/secrets", e.admin, map[string]any{"secretName": name, "secretValue": "value-" + name}).expect(t, http.StatusCreated)
+		return name
+	}
+
+	// Expected statuses. The first two actors always get 401.
+	all := func(code int) func(string, bool) int { return func(string, bool) int { return code } }
+	only := func(code int, who ...string) func(string, bool) int {
+		return func(a string, _ bool) int {
+			if slices.Contains(who, a) {
+				return code
+			}
+			return http.StatusForbidden
+		}
+	}
+	executors := func(code int) func(string, bool) int {
+		return func(a string, _ bool) int {
+			if a == actOther {
+				return http.StatusNotFound // hidden: may not execute it
+			}
+			return code
+		}
+	}
+	viewRun := func(a string, anyone bool) int {
+		if a == actOther || a == actTeam {
+			if anyone {
+				return http.StatusOK
+			}
+			return http.StatusNotFound
+		}
+		return http.StatusOK
+	}
+	updateRun := func(a string, anyone bool) int {
+		if a == actOther || a == actTeam {
+			if anyone {
+				return http.StatusForbidden // may view, may not change
+			}
+			return http.StatusNotFound
+		}
+		return http.StatusOK
+	}
+
+	endpoints := []struct {
+		name  string
+		build func(anyone bool) call
+		want  func(actor string, anyone bool) int
+	}{
+		{"list workflows", func(bool) call { return call{"GET", "/v1/workflows", nil} }, all(200)},
+		{"create workflow", func(anyone bool) call {
+			return call{"POST", "/v1/workflows", workflowDef(fresh("new"), anyone, e.rcv.URL+"/async", users, teams)}
+		}, only(201, actAdmin)},
+		{"get workflow", func(anyone bool) call { return call{"GET", "/v1/workflows/" + wfID[anyone], nil} }, executors(200)},
+		{"replace workflow", func(anyone bool) call {
+			id := newWorkflow(anyone)
+			return call{"PUT", "/v1/workflows/" + id, workflowDef(id, anyone, e.rcv.URL+"/async2", users, teams)}
+		}, only(200, actAdmin)},
+		{"delete workflow", func(anyone bool) call { return call{"DELETE", "/v1/workflows/" + newWorkflow(anyone), nil} }, only(200, actAdmin)},
+		{"start run", func(anyone bool) call {
+			return call{"POST", "/v1/workflows/" + wfID[anyone] + "/runs", map[string]any{"inputs": map[string]any{}}}
+		}, executors(201)},
+		{"list runs", func(bool) call { return call{"GET", "/v1/workflows/runs?limit=5", nil} }, all(200)},
+		{"get run", func(anyone bool) call { return call{"GET", "/v1/workflows/runs/" + sharedRun[anyone], nil} }, viewRun},
+		{"cancel run", func(anyone bool) call { return call{"POST", "/v1/workflows/runs/" + newRun(anyone) + "/cancel", nil} }, updateRun},
+		{"complete node run", func(anyone bool) call {
+			return call{"PATCH", "/v1/workflows/nodes/runs/" + e.waiting(newRun(anyone)), map[string]any{"status": "COMPLETED", "result": "SUCCESS", "output": map[string]any{"done": true}}}
+		}, updateRun},
+		{"add node run logs", func(anyone bool) call {
+			return call{"POST", "/v1/workflows/nodes/runs/" + e.waiting(newRun(anyone)) + "/logs", map[string]any{"logs": []any{map[string]any{"level": "INFO", "message": "step 1"}}}}
+		}, updateRun},
+		{"list secrets", func(bool) call { return call{"GET", "/v1/organization/secrets", nil} }, only(200, actAdmin)},
+		{"create secret", func(bool) call {
+			return call{"POST", "/v1/organization/secrets", map[string]any{"secretName": strings.ReplaceAll(fresh("N"), "-", "_"), "secretValue": "abcd-1234"}}
+		}, only(201, actAdmin)},
+		{"get secret", func(bool) call { return call{"GET", "/v1/organization/secrets/API_TOKEN", nil} }, only(200, actAdmin)},
+		{"update secret", func(bool) call {
+			return call{"PATCH", "/v1/organization/secrets/" + newSecret(), map[string]any{"description": "changed"}}
+		}, only(200, actAdmin)},
+		{"delete secret", func(bool) call { return call{"DELETE", "/v1/organization/secrets/" + newSecret(), nil} }, only(200, actAdmin)},
+		{"read audit", func(bool) call { return call{"GET", "/v1/audit?limit=10", nil} }, only(200, actAdmin)},
+	}
+
+	for _, ep := range endpoints {
+		for _, anyone := range []bool{true, false} {
+			for _, actor := range matrixActors {
+				want := http.StatusUnauthorized
+				if actor != actNone && actor != actExpired {
+					want = ep.want(actor, anyone)
+				}
+				t.Run(fmt.Sprintf("%s/allowAnyoneToViewRuns=%v/%s", ep.name, anyone, actor), func(t *testing.T) {
+					c := ep.build(anyone)
+					got := e.do(c.method, c.path, tokens[actor], c.body)
+					if got.status != want {
+						t.Errorf("%s %s: status %d, want %d: %s", c.method, c.path, got.status, want, got.raw)
+					}
+					if got.status >= 400 && got.body["ok"] != false {
+						t.Errorf("error answer without the envelope: %s", got.raw)
+					}
+					if got.status == http.StatusUnauthorized && got.header.Get("WWW-Authenticate") == "" {
+						t.Error("401 without WWW-Authenticate")
+					}
+				})
+			}
+		}
+	}
+
+	t.Run("members see only the workflows they may execute", func(t *testing.T) {
+		names := func(token string) []string {
+			var out []string
+			for _, w := range e.do("GET", "/v1/workflows", token, nil).expect(t, 200).body["workflows"].([]any) {
+				out = append(out, w.(map[string]any)["identifier"].(string))
+			}
+			return out
+		}
+		if got := names(tokens[actOther]); len(got) != 0 {
+			t.Errorf("another Member sees %v", got)
+		}
+		if got, all := names(tokens[actTeam]), names(tokens[actAdmin]); !slices.Equal(got, all) || len(all) < 2 {
+			t.Errorf("a Member of the allowed team sees %v, the Admin %v", got, all)
+		}
+	})
+
+	// Every operation of the document (but the operational ones) was
+	// exercised through the validating client.
+	var missing []string
+	for _, op := range operations(t) {
+		if strings.Contains(op, "/v1/auth/") || !strings.Contains(op, "/v1/") || strings.HasSuffix(op, "/openapi.json") {
+			continue
+		}
+		if !e.val.seen[op] {
+			missing = append(missing, op)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("operations the matrix never called: %v", missing)
+	}
+}

@@ -1,0 +1,213 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Error codes of the error envelope.
+const (
+	codeNotFound          = "not_found"
+	codeInvalidRequest    = "invalid_request"
+	codeInvalidDefinition = "invalid_definition"
+	codeInvalidInputs     = "invalid_inputs"
+	codeInvalidSecret     = "invalid_secret"
+	codeConflict          = "conflict"
+	codeUnauthorized      = "unauthorized"
+	codeForbidden         = "forbidden"
+	codePayloadTooLarge   = "payload_too_large"
+	codeMethodNotAllowed  = "method_not_allowed"
+	codeUnavailable       = "unavailable"
+	codeInternal          = "internal_error"
+)
+
+// Detail is one item of an error's details: where (a JSON path into the
+// request body, an input name, a query parameter) and what.
+type Detail struct {
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+}
+
+// Error is an API error: the status and the envelope
+// {"ok": false, "error": code, "message": ..., "details": [...]}.
+// Messages and details never quote secret values.
+type Error struct {
+	Status  int      `json:"-"`
+	Code    string   `json:"error"`
+	Message string   `json:"message"`
+	Details []Detail `json:"details,omitempty"`
+}
+
+// Error implements error.
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func apiErr(status int, code, format string, a ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, a...)}
+}
+
+func notFound(format string, a ...any) *Error {
+	return apiErr(http.StatusNotFound, codeNotFound, format, a...)
+}
+
+func badRequest(format string, a ...any) *Error {
+	return apiErr(http.StatusBadRequest, codeInvalidRequest, format, a...)
+}
+
+func forbidden(format string, a ...any) *Error {
+	return apiErr(http.StatusForbidden, codeForbidden, format, a...)
+}
+
+func conflict(format string, a ...any) *Error {
+	return apiErr(http.StatusConflict, codeConflict, format, a...)
+}
+
+// invalidField is a 400 naming one field of the body.
+func invalidField(path, format string, a ...any) *Error {
+	msg := fmt.Sprintf(format, a...)
+	return &Error{Status: http.StatusBadRequest, Code: codeInvalidRequest, Message: path + ": " + msg, Details: []Detail{{Path: path, Message: msg}}}
+}
+
+// writeJSON writes v as the answer, without HTML escaping.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		b.Reset()
+		b.WriteString(`{"ok":false,"error":"internal_error","message":"the answer could not be encoded"}` + "\n")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+// writeError writes the error envelope.
+func writeError(w http.ResponseWriter, e *Error) {
+	if e.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
+	}
+	writeJSON(w, e.Status, struct {
+		OK bool `json:"ok"`
+		*Error
+	}{false, e})
+}
+
+// ok builds a success envelope: {"ok": true, key: value}.
+func ok(key string, value any) map[string]any {
+	return map[string]any{"ok": true, key: value}
+}
+
+// readBody reads the request body up to limit bytes; a larger one is a 413.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	b, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, apiErr(http.StatusRequestEntityTooLarge, codePayloadTooLarge, "the request body exceeds %d bytes", mbe.Limit)
+	case err != nil:
+		return nil, badRequest("the request body could not be read")
+	}
+	return b, nil
+}
+
+// lineCol turns a byte offset into a 1-based line and column.
+func lineCol(data []byte, off int64) (line, col int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	line, col = 1, 1
+	for _, c := range data[:off] {
+		if c == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// syntaxError reports malformed JSON with its position. It never repeats
+// the decoder's message, which may quote a character of the body (and a
+// body may carry a secret value).
+func syntaxError(data []byte, off int64) *Error {
+	line, col := lineCol(data, off)
+	return badRequest("malformed JSON at line %d, column %d (byte %d)", line, col, off)
+}
+
+// checkSyntax reports malformed JSON in data, with its position.
+func checkSyntax(data []byte) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return badRequest("the request body is empty; a JSON object is expected")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		_, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			var se *json.SyntaxError
+			if errors.As(err, &se) {
+				return syntaxError(data, se.Offset)
+			}
+			return syntaxError(data, int64(len(data)))
+		}
+	}
+}
+
+// decodeBody decodes a JSON object body into v strictly: unknown fields,
+// wrong types and trailing data are 400s naming the field or the position.
+func decodeBody(data []byte, v any) error {
+	if err := checkSyntax(data); err != nil {
+		return err
+	}
+	if b := bytes.TrimSpace(data); b[0] != '{' {
+		return badRequest("the request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	err := dec.Decode(v)
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		if dec.More() {
+			return syntaxError(data, dec.InputOffset())
+		}
+		return nil
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return invalidField(field, "must be %s, got %s", jsonKind(te.Type.Kind().String()), te.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return invalidField(name, "unknown field")
+	default:
+		return badRequest("the request body could not be decoded")
+	}
+}
+
+// jsonKind names a Go kind the way a JSON user would.
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	case "bool":
+		return "a boolean"
+	default:
+		return "a number"
+	}
+}

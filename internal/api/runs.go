@@ -1,0 +1,441 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/sluice-run/sluice/internal/authz"
+	"github.com/sluice-run/sluice/internal/engine"
+	"github.com/sluice-run/sluice/internal/node"
+	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/view"
+)
+
+// Run list paging.
+const (
+	defaultRunLimit = 100
+	maxRunLimit     = 1000
+	// runScanBatch is the page size used to filter runs for callers who
+	// may not view every run.
+	runScanBatch = 1000
+)
+
+type startBody struct {
+	Inputs map[string]any `json:"inputs"`
+	// Trigger names the trigger node; empty picks the only self-serve one.
+	Trigger string `json:"trigger"`
+}
+
+// startRun creates a run and drives it in the background: 201 with the run
+// as created (IN_PROGRESS). A workflow the caller may not execute is a 404.
+func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
+	id := r.PathValue("identifier")
+	rec, err := s.st.GetWorkflow(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("workflow %s not found", id)
+	case err != nil:
+		return fmt.Errorf("get workflow %s: %w", id, err)
+	}
+	wf, err := s.definition(rec)
+	if err != nil {
+		return err
+	}
+	if !authz.CanSeeWorkflow(a, wf) {
+		return notFound("workflow %s not found", id)
+	}
+	data, err := readBody(w, r, s.maxBody)
+	if err != nil {
+		return err
+	}
+	var body startBody
+	if len(data) > 0 {
+		if err := decodeBody(data, &body); err != nil {
+			return err
+		}
+	}
+	allowed := authz.CanExecute(a, wf)
+	if body.Trigger != "" {
+		allowed = authz.CanExecuteTrigger(a, wf.Node(body.Trigger))
+	}
+	switch {
+	case !allowed && body.Trigger != "":
+		return forbidden("you may not start workflow %s through trigger %s", id, body.Trigger)
+	case !allowed:
+		return forbidden("you may not start workflow %s", id)
+	}
+	run, err := s.eng.Start(r.Context(), engine.StartRequest{
+		Workflow: wf, Version: rec.Version, Trigger: body.Trigger, Inputs: body.Inputs,
+		Actor: engine.Actor{ID: a.ID, Email: a.Email, FirstName: a.FirstName, LastName: a.LastName},
+	})
+	var ie *engine.InputError
+	switch {
+	case errors.As(err, &ie):
+		e := &Error{Status: http.StatusBadRequest, Code: codeInvalidInputs, Message: ie.Error()}
+		for _, p := range ie.Problems {
+			e.Details = append(e.Details, Detail{Path: p.Path, Message: p.Message})
+		}
+		return e
+	case errors.Is(err, engine.ErrNotTrigger):
+		return invalidField("trigger", "%s", strings.TrimPrefix(err.Error(), engine.ErrNotTrigger.Error()+": "))
+	case err != nil:
+		return fmt.Errorf("start a run of %s: %w", id, err)
+	}
+	s.metrics.runsStarted.Inc()
+	s.execute(run.Identifier)
+	writeJSON(w, http.StatusCreated, ok("workflowRun", view.Summary(run)))
+	return nil
+}
+
+// queryList reads a list parameter given comma-separated, repeated, or both.
+func queryList(q url.Values, key string) []string {
+	var out []string
+	for _, v := range q[key] {
+		for p := range strings.SplitSeq(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// queryInt reads a non-negative integer parameter.
+func queryInt(q url.Values, key string, def, max int) (int, error) {
+	v := q.Get(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, invalidField(key, "must be a non-negative integer")
+	}
+	if max > 0 && n > max {
+		return 0, invalidField(key, "must be at most %d", max)
+	}
+	return n, nil
+}
+
+// oneOf checks every value of a list parameter against the allowed ones.
+func oneOf(key string, vals []string, allowed ...string) error {
+	for _, v := range vals {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || v == a
+		}
+		if !ok {
+			return invalidField(key, "must be among %s", strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
+// runFilter reads the run list's query parameters.
+func runFilter(q url.Values) (store.RunFilter, error) {
+	f := store.RunFilter{
+		WorkflowIDs: queryList(q, "workflowIdentifiers"),
+		Statuses:    queryList(q, "statuses"),
+		Results:     queryList(q, "results"),
+		CreatedBy:   queryList(q, "createdBy"),
+	}
+	var err error
+	if f.Limit, err = queryInt(q, "limit", defaultRunLimit, maxRunLimit); err != nil {
+		return f, err
+	}
+	if f.Offset, err = queryInt(q, "offset", 0, 0); err != nil {
+		return f, err
+	}
+	if f.Limit == 0 {
+		f.Limit = defaultRunLimit
+	}
+	if err := oneOf("statuses", f.Statuses, store.StatusInProgress, store.StatusCompleted); err != nil {
+		return f, err
+	}
+	return f, oneOf("results", f.Results, store.ResultSuccess, store.ResultFailed, store.ResultCancelled)
+}
+
+// listRuns lists runs newest first with the total that match. Callers who
+// may view every run get the store's page; for others the store is read in
+// batches and filtered, so that the page and the total count only the runs
+// they may view (offset counts visible runs too).
+func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
+	f, err := runFilter(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	var runs []store.Run
+	var total int
+	if authz.CanViewAllRuns(a) {
+		runs, total, err = s.st.ListRuns(r.Context(), f)
+		if err != nil {
+			return fmt.Errorf("list runs: %w", err)
+		}
+	} else if runs, total, err = s.visibleRuns(r.Context(), a, f); err != nil {
+		return err
+	}
+	out := make([]view.Run, 0, len(runs))
+	for _, run := range runs {
+		out = append(out, view.Summary(run))
+	}
+	answer := ok("workflowRuns", out)
+	answer["total"] = total
+	writeJSON(w, http.StatusOK, answer)
+	return nil
+}
+
+// visibleRuns filters then pages: it scans every run matching f (in
+// batches) and keeps the window [f.Offset, f.Offset+f.Limit) of those a may
+// view, and their total.
+func (s *Server) visibleRuns(ctx context.Context, a authz.Actor, f store.RunFilter) ([]store.Run, int, error) {
+	want, skip := f.Limit, f.Offset
+	scan := f
+	scan.Limit, scan.Offset = runScanBatch, 0
+	var page []store.Run
+	total := 0
+	for {
+		batch, matching, err := s.st.ListRuns(ctx, scan)
+		if err != nil {
+			return nil, 0, fmt.Errorf("list runs: %w", err)
+		}
+		for _, run := range batch {
+			wf, err := s.version(ctx, run.WorkflowID, run.WorkflowVersion)
+			if err != nil {
+				return nil, 0, err
+			}
+			if !authz.CanViewRun(a, run, wf) {
+				continue
+			}
+			if total >= skip && len(page) < want {
+				page = append(page, run)
+			}
+			total++
+		}
+		scan.Offset += len(batch)
+		if len(batch) < runScanBatch || scan.Offset >= matching {
+			return page, total, nil
+		}
+	}
+}
+
+// viewableRun returns a run the actor may view; a 404 for one that is
+// missing or hidden from them.
+func (s *Server) viewableRun(ctx context.Context, a authz.Actor, runID string) (store.Run, error) {
+	run, err := s.st.GetRun(ctx, runID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Run{}, notFound("workflow run %s not found", runID)
+	case err != nil:
+		return store.Run{}, fmt.Errorf("get run %s: %w", runID, err)
+	}
+	wf, err := s.version(ctx, run.WorkflowID, run.WorkflowVersion)
+	if err != nil {
+		return store.Run{}, err
+	}
+	if !authz.CanViewRun(a, run, wf) {
+		return store.Run{}, notFound("workflow run %s not found", runID)
+	}
+	return run, nil
+}
+
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
+	runID := r.PathValue("wfr")
+	if _, err := s.viewableRun(r.Context(), a, runID); err != nil {
+		return err
+	}
+	v, err := view.Load(r.Context(), s.st, runID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ok("workflowRun", v))
+	return nil
+}
+
+func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
+	runID := r.PathValue("wfr")
+	run, err := s.viewableRun(r.Context(), a, runID)
+	if err != nil {
+		return err
+	}
+	if !authz.CanCancelRun(a, run) {
+		return forbidden("cancelling run %s takes its creator, an Admin or the %s scope", runID, authz.ScopeUpdateRuns)
+	}
+	run, err = s.eng.Cancel(r.Context(), runID)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return conflict("workflow run %s is already %s", runID, run.Status)
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("workflow run %s not found", runID)
+	case err != nil:
+		return err
+	}
+	writeJSON(w, http.StatusOK, ok("workflowRun", view.Summary(run)))
+	return nil
+}
+
+// logLine is a log line sent with a completion.
+type logLine struct {
+	Level   string `json:"level"`
+	Message string `json:"message"`
+}
+
+// completionBody is PATCH /v1/workflows/nodes/runs/{wfnr}. Links are
+// accepted for compatibility and ignored: a node's links are rendered from
+// its definition, over the output sent here.
+type completionBody struct {
+	Status string    `json:"status"`
+	Result string    `json:"result"`
+	Output any       `json:"output"`
+	Logs   []logLine `json:"logs"`
+	Links  []string  `json:"links"`
+}
+
+func checkLogs(ls []logLine) ([]engine.LogLine, error) {
+	out := make([]engine.LogLine, 0, len(ls))
+	for i, l := range ls {
+		switch l.Level {
+		case "":
+			l.Level = node.LevelInfo
+		case node.LevelDebug, node.LevelInfo, node.LevelWarn, node.LevelError:
+		default:
+			return nil, invalidField(fmt.Sprintf("logs[%d].level", i), "must be DEBUG, INFO, WARN or ERROR")
+		}
+		out = append(out, engine.LogLine{Level: l.Level, Message: l.Message})
+	}
+	return out, nil
+}
+
+// nodeRunFor returns a node run and its run, with the actor's rights: a 404
+// when the actor may not view the run, a 403 when they may view but not
+// complete it.
+func (s *Server) nodeRunFor(ctx context.Context, a authz.Actor, nodeRunID string) (store.NodeRun, error) {
+	nr, err := s.st.GetNodeRun(ctx, nodeRunID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.NodeRun{}, notFound("workflow node run %s not found", nodeRunID)
+	case err != nil:
+		return store.NodeRun{}, fmt.Errorf("get node run %s: %w", nodeRunID, err)
+	}
+	run, err := s.viewableRun(ctx, a, nr.RunID)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Status == http.StatusNotFound {
+			return store.NodeRun{}, notFound("workflow node run %s not found", nodeRunID)
+		}
+		return store.NodeRun{}, err
+	}
+	if !authz.CanCompleteNodeRun(a, run) {
+		return store.NodeRun{}, forbidden("updating node run %s takes the run's creator, an Admin or the %s scope", nodeRunID, authz.ScopeUpdateRuns)
+	}
+	return nr, nil
+}
+
+// complete passes a completion to the engine and maps its errors.
+func (s *Server) complete(ctx context.Context, nodeRunID string, c engine.Completion) error {
+	_, err := s.eng.CompleteNodeRun(ctx, nodeRunID, c)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return conflict("workflow node run %s, or its run, is no longer IN_PROGRESS", nodeRunID)
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("workflow node run %s not found", nodeRunID)
+	case err != nil:
+		return fmt.Errorf("complete node run %s: %w", nodeRunID, err)
+	}
+	return nil
+}
+
+// completeNodeRun completes a node run that waits for an outside system
+// (an async webhook, a Kafka consumer), or only adds logs to it when status
+// is IN_PROGRESS or omitted. A second completion is a 409.
+func (s *Server) completeNodeRun(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
+	nodeRunID := r.PathValue("wfnr")
+	nr, err := s.nodeRunFor(r.Context(), a, nodeRunID)
+	if err != nil {
+		return err
+	}
+	data, err := readBody(w, r, s.maxBody)
+	if err != nil {
+		return err
+	}
+	var body completionBody
+	if err := decodeBody(data, &body); err != nil {
+		return err
+	}
+	switch body.Status {
+	case "", store.StatusInProgress:
+		if body.Result != "" {
+			return invalidField("result", "is only given with status COMPLETED")
+		}
+	case store.StatusCompleted:
+		if body.Result != store.ResultSuccess && body.Result != store.ResultFailed {
+			return invalidField("result", "must be SUCCESS or FAILED with status COMPLETED")
+		}
+	default:
+		return invalidField("status", "must be IN_PROGRESS or COMPLETED")
+	}
+	if len(body.Links) > 3 {
+		return invalidField("links", "must hold at most 3 URLs")
+	}
+	logs, err := checkLogs(body.Logs)
+	if err != nil {
+		return err
+	}
+	if err := s.complete(r.Context(), nodeRunID, engine.Completion{Status: body.Status, Result: body.Result, Output: body.Output, Logs: logs}); err != nil {
+		return err
+	}
+	if body.Status == store.StatusCompleted {
+		s.execute(nr.RunID)
+	}
+	return s.answerNodeRun(w, r.Context(), nr)
+}
+
+// answerNodeRun answers with a node run as it is stored now.
+func (s *Server) answerNodeRun(w http.ResponseWriter, ctx context.Context, nr store.NodeRun) error {
+	v, err := view.Load(ctx, s.st, nr.RunID)
+	if err != nil {
+		return err
+	}
+	for _, n := range v.NodeRuns {
+		if n.Identifier == nr.Identifier {
+			writeJSON(w, http.StatusOK, ok("workflowNodeRun", n))
+			return nil
+		}
+	}
+	return fmt.Errorf("node run %s is missing from run %s", nr.Identifier, nr.RunID)
+}
+
+type logsBody struct {
+	Logs []logLine `json:"logs"`
+}
+
+// addLogs appends logs to a node run that is IN_PROGRESS.
+func (s *Server) addLogs(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
+	nodeRunID := r.PathValue("wfnr")
+	nr, err := s.nodeRunFor(r.Context(), a, nodeRunID)
+	if err != nil {
+		return err
+	}
+	data, err := readBody(w, r, s.maxBody)
+	if err != nil {
+		return err
+	}
+	var body logsBody
+	if err := decodeBody(data, &body); err != nil {
+		return err
+	}
+	if len(body.Logs) == 0 {
+		return invalidField("logs", "must hold at least one line")
+	}
+	logs, err := checkLogs(body.Logs)
+	if err != nil {
+		return err
+	}
+	if err := s.complete(r.Context(), nodeRunID, engine.Completion{Status: store.StatusInProgress, Logs: logs}); err != nil {
+		return err
+	}
+	return s.answerNodeRun(w, r.Context(), nr)
+}
