@@ -226,26 +226,38 @@ func (e *Engine) emit(ev Event) {
 	}
 }
 
-// definition returns the compiled workflow version a run runs, parsing it
-// from the store once per process.
-func (e *Engine) definition(ctx context.Context, id string, version int) (*workflow.Workflow, error) {
-	key := fmt.Sprintf("%s@%d", id, version)
-	if wf, ok := e.defs.Load(key); ok {
+// Definition returns the compiled workflow version a run runs, parsing it
+// from the store once per process (versions never change once stored).
+func (e *Engine) Definition(ctx context.Context, id string, version int) (*workflow.Workflow, error) {
+	if wf, ok := e.defs.Load(defKey(id, version)); ok {
 		return wf.(*workflow.Workflow), nil
 	}
 	rec, err := e.store.GetWorkflowVersion(ctx, id, version)
 	if err != nil {
 		return nil, fmt.Errorf("load workflow %s version %d: %w", id, version, err)
 	}
-	wf, problems := workflow.Parse(rec.Definition)
-	if err := problems.Err(); err != nil {
-		return nil, fmt.Errorf("stored workflow %s version %d no longer parses: %w", id, version, err)
-	}
-	e.defs.Store(key, wf)
-	return wf, nil
+	return e.Compiled(rec)
 }
 
-// remember caches a compiled definition under its version.
-func (e *Engine) remember(wf *workflow.Workflow, version int) {
-	e.defs.LoadOrStore(fmt.Sprintf("%s@%d", wf.Identifier, version), wf)
+// Compiled returns the compiled form of a stored workflow version, parsing
+// it once per process.
+func (e *Engine) Compiled(rec store.Workflow) (*workflow.Workflow, error) {
+	key := defKey(rec.Identifier, rec.Version)
+	if wf, ok := e.defs.Load(key); ok {
+		return wf.(*workflow.Workflow), nil
+	}
+	wf, problems := workflow.Parse(rec.Definition)
+	if err := problems.Err(); err != nil {
+		return nil, fmt.Errorf("stored workflow %s version %d no longer parses: %w", rec.Identifier, rec.Version, err)
+	}
+	got, _ := e.defs.LoadOrStore(key, wf)
+	return got.(*workflow.Workflow), nil
 }
+
+// Remember caches wf, just parsed by the caller, as the given version of its
+// workflow, so that runs of it need not parse it again.
+func (e *Engine) Remember(wf *workflow.Workflow, version int) {
+	e.defs.LoadOrStore(defKey(wf.Identifier, version), wf)
+}
+
+func defKey(id string, version int) string { return fmt.Sprintf("%s@%d", id, version) }

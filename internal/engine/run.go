@@ -49,7 +49,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 	if len(problems) > 0 {
 		return store.Run{}, &InputError{Problems: problems}
 	}
-	e.remember(wf, req.Version)
+	e.Remember(wf, req.Version)
 
 	now := e.now().UTC()
 	run := store.Run{
@@ -207,7 +207,7 @@ func (e *Engine) load(ctx context.Context, runID string) (*runState, []store.Nod
 	if err != nil {
 		return nil, nil, fmt.Errorf("load run %s: %w", runID, err)
 	}
-	wf, err := e.definition(ctx, run.WorkflowID, run.WorkflowVersion)
+	wf, err := e.Definition(ctx, run.WorkflowID, run.WorkflowVersion)
 	if err != nil {
 		return nil, nil, err
 	}
