@@ -550,9 +550,28 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 
 // finishNode applies variables and links to a node's raw result and redacts
 // the output.
+//
+// Variables and links see the result redacted, like every later node sees
+// the outputs: jq's error messages quote previews of the values they fail on
+// (a truncated preview of a secret would not match the redactor), so no
+// template may run over data that was not redacted first.
 func (e *Engine) finishNode(st *runState, n *workflow.Node, nr store.NodeRun, raw any, logs []store.Log, fail func(error) nodeOutcome) nodeOutcome {
-	output := raw
-	post := &tmpl.Context{Limits: renderLimits, Outputs: st.outputs, Result: raw, HasResult: true, Workflow: st.wfCtx, WorkflowRun: st.runCtx}
+	out, err := st.red.JSON(raw)
+	if err != nil {
+		return fail(fmt.Errorf("output is not JSON: %w", err))
+	}
+	if n.Variables == nil && len(n.Links) == 0 {
+		return nodeOutcome{
+			completion: store.NodeRunCompletion{NodeRunID: nr.Identifier, Result: store.ResultSuccess, Output: out, CompletedAt: e.now().UTC()},
+			logs:       logs,
+		}
+	}
+	var result any
+	if err := json.Unmarshal(out.Bytes(), &result); err != nil {
+		return fail(fmt.Errorf("decode redacted output: %w", err))
+	}
+	output := result
+	post := &tmpl.Context{Limits: renderLimits, Outputs: st.outputs, Result: result, HasResult: true, Workflow: st.wfCtx, WorkflowRun: st.runCtx}
 	if n.Variables != nil {
 		v, err := n.Variables.Render(post)
 		if err != nil {
@@ -573,9 +592,8 @@ func (e *Engine) finishNode(st *runState, n *workflow.Node, nr store.NodeRun, ra
 		}
 		links = append(links, st.red.Text(s))
 	}
-	out, err := st.red.JSON(output)
-	if err != nil {
-		return fail(fmt.Errorf("output is not JSON: %w", err))
+	if out, err = st.red.JSON(output); err != nil {
+		return fail(fmt.Errorf("variables are not JSON: %w", err))
 	}
 	return nodeOutcome{
 		completion: store.NodeRunCompletion{NodeRunID: nr.Identifier, Result: store.ResultSuccess, Output: out, Links: links, CompletedAt: e.now().UTC()},

@@ -1,0 +1,238 @@
+package leak_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// minForm is the length under which a form is not expected to be masked:
+// the redactor refuses shorter patterns, as they would match by chance.
+const minForm = 4
+
+// minLine is the length from which a line of a multi-line value is expected
+// to be masked on its own.
+const minLine = 8
+
+// form is one way a value can show: its label and its text.
+type form struct {
+	label string
+	text  string
+}
+
+// valueForms computes, independently of internal/redact, the forms a value
+// takes in transit: raw; JSON-escaped (with and without HTML escaping);
+// url.QueryEscape and url.PathEscape; base64 std and URL-safe, padded and
+// unpadded; the aligned base64 cores (the characters of base64(prefix+v)
+// that depend only on v, for a prefix length ≡ 0, 1, 2 mod 3, which is what
+// shows of v inside base64("user:"+v), base64(v+":") or base64(v+"\n")); hex
+// lower and upper; and each line of a multi-line value. Forms shorter than
+// minForm are left out.
+func valueForms(v string) []form {
+	fs := []form{{"raw", v}, {"JSON-escaped", jsonInner(v, true)}, {"JSON-escaped (no HTML escaping)", jsonInner(v, false)},
+		{"url.QueryEscape", url.QueryEscape(v)}, {"url.PathEscape", url.PathEscape(v)}}
+	encs := []struct {
+		name string
+		enc  *base64.Encoding
+	}{
+		{"base64 std", base64.StdEncoding}, {"base64 std unpadded", base64.RawStdEncoding},
+		{"base64 url", base64.URLEncoding}, {"base64 url unpadded", base64.RawURLEncoding},
+	}
+	for _, e := range encs {
+		fs = append(fs, form{e.name, e.enc.EncodeToString([]byte(v))})
+	}
+	for _, e := range encs {
+		if strings.Contains(e.name, "unpadded") {
+			continue // the core does not depend on padding
+		}
+		for p := 0; p < 3; p++ {
+			fs = append(fs, form{fmt.Sprintf("%s core at prefix length ≡ %d mod 3", e.name, p), base64Core(e.enc, v, p)})
+		}
+	}
+	h := hex.EncodeToString([]byte(v))
+	fs = append(fs, form{"hex", h}, form{"HEX", strings.ToUpper(h)})
+	if strings.Contains(v, "\n") {
+		for i, line := range strings.Split(v, "\n") {
+			line = strings.TrimSuffix(line, "\r")
+			if len(line) >= minLine {
+				fs = append(fs, form{fmt.Sprintf("line %d", i+1), line})
+			}
+		}
+	}
+	kept := fs[:0]
+	for _, f := range fs {
+		if len(f.text) >= minForm {
+			kept = append(kept, f)
+		}
+	}
+	return kept
+}
+
+// jsonInner is v inside a JSON string literal, without the quotes.
+func jsonInner(v string, escapeHTML bool) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(escapeHTML)
+	_ = enc.Encode(v)
+	s := strings.TrimSuffix(buf.String(), "\n")
+	return s[1 : len(s)-1]
+}
+
+// base64Core returns the characters of enc(prefix+v), for a prefix of p
+// bytes (p < 3), that depend only on bytes of v: character j carries input
+// bits [6j, 6j+6), so it depends only on v when both its first and last bit
+// fall within bytes [p, p+len(v)).
+func base64Core(enc *base64.Encoding, v string, p int) string {
+	in := append(bytes.Repeat([]byte{0}, p), v...)
+	s := enc.EncodeToString(in)
+	var b strings.Builder
+	for j := 0; j < len(s); j++ {
+		first, last := 6*j/8, (6*j+5)/8
+		if first >= p && last < p+len(v) {
+			b.WriteByte(s[j])
+		}
+	}
+	return b.String()
+}
+
+// fragments returns every substring of v of length w, where w is more than
+// half of v and at least 8 bytes: the redactor may leave a short piece of a
+// split value visible, never a piece that long.
+func fragments(v string) []form {
+	w := max(8, len(v)/2+1)
+	if len(v) <= w {
+		return nil
+	}
+	seen := map[string]bool{}
+	var fs []form
+	for i := 0; i+w <= len(v); i++ {
+		s := v[i : i+w]
+		if !seen[s] {
+			seen[s] = true
+			fs = append(fs, form{fmt.Sprintf("fragment [%d:%d]", i, i+w), s})
+		}
+	}
+	return fs
+}
+
+// finder looks for many patterns in one pass: patterns are indexed by their
+// first four bytes (every pattern is at least that long).
+type finder struct {
+	idx map[[4]byte][]pattern
+}
+
+type pattern struct {
+	label string // "TOKEN: base64 std"
+	text  string
+}
+
+func newFinder() *finder { return &finder{idx: map[[4]byte][]pattern{}} }
+
+// addValue registers the forms of the value named name, and its long
+// fragments when frags is set.
+func (f *finder) addValue(name, v string, frags bool) {
+	fs := valueForms(v)
+	if frags {
+		fs = append(fs, fragments(v)...)
+	}
+	for _, x := range fs {
+		f.add(pattern{label: name + ": " + x.label, text: x.text})
+	}
+}
+
+func (f *finder) add(p pattern) {
+	if len(p.text) < minForm {
+		return
+	}
+	k := [4]byte([]byte(p.text[:4]))
+	for _, q := range f.idx[k] {
+		if q.text == p.text {
+			return
+		}
+	}
+	f.idx[k] = append(f.idx[k], p)
+}
+
+// find returns a description of every pattern found in b (each pattern
+// once), with a little context around the first match.
+func (f *finder) find(b []byte) []string {
+	var out []string
+	seen := map[string]bool{}
+	for i := 0; i+minForm <= len(b); i++ {
+		ps, ok := f.idx[[4]byte(b[i:i+4])]
+		if !ok {
+			continue
+		}
+		for _, p := range ps {
+			// One report per form, and one for all fragments of a value.
+			key := p.label
+			if name, _, ok := strings.Cut(p.label, ": fragment"); ok {
+				key = name + ": fragment"
+			}
+			if seen[key] || !bytes.HasPrefix(b[i:], []byte(p.text)) {
+				continue
+			}
+			seen[key] = true
+			lo, hi := max(0, i-40), min(len(b), i+len(p.text)+40)
+			out = append(out, fmt.Sprintf("%s at byte %d: %q", p.label, i, b[lo:hi]))
+		}
+	}
+	return out
+}
+
+// TestChecker proves the checker is not vacuous: it finds every form of a
+// value, including the Basic-auth and trailing-newline base64 encodings, in
+// texts built the way remote systems build them.
+func TestChecker(t *testing.T) {
+	const v = "tok-4Fq9Zx2Lm7Pw8Rs"
+	tests := []struct {
+		name string
+		text string
+	}{
+		{"raw", "x " + v + " y"},
+		{"JSON-escaped", mustJSON("a\"" + v)},
+		{"query escaped", url.QueryEscape("p=" + v)},
+		{"Basic auth", "Basic " + base64.StdEncoding.EncodeToString([]byte("user:"+v))},
+		{"Basic auth, longer user", base64.StdEncoding.EncodeToString([]byte("admin-1:" + v))},
+		{"value and colon", base64.StdEncoding.EncodeToString([]byte(v + ":"))},
+		{"base64 with newline", base64.StdEncoding.EncodeToString([]byte(v + "\n"))},
+		{"base64url in a longer text", base64.URLEncoding.EncodeToString([]byte("{\"k\":\"" + v + "\"}"))},
+		{"hex", "0x" + hex.EncodeToString([]byte(v))},
+		{"HEX", strings.ToUpper(hex.EncodeToString([]byte(v)))},
+		{"fragment", "prefix " + v[:12] + "..."},
+	}
+	f := newFinder()
+	f.addValue("V", v, true)
+	for _, tc := range tests {
+		if got := f.find([]byte(tc.text)); len(got) == 0 {
+			t.Errorf("%s: the checker missed %q", tc.name, tc.text)
+		}
+	}
+	for _, clean := range []string{"tok-***", "***", "tok-4Fq9Zx2"[:7] + "***", `{"echo":"***"}`} {
+		if got := f.find([]byte(clean)); len(got) > 0 {
+			t.Errorf("false positive on %q: %v", clean, got)
+		}
+	}
+	// A multi-line value: each long line is a form of its own.
+	f = newFinder()
+	f.addValue("PEM", "-----BEGIN X-----\nAAAABBBBCCCCDDDD\nEE\n-----END X-----", true)
+	if len(f.find([]byte("AAAABBBBCCCCDDDD"))) == 0 {
+		t.Errorf("the checker missed a line of a multi-line value")
+	}
+	if len(f.find([]byte("EE"))) != 0 {
+		t.Errorf("a line shorter than %d bytes should not be a form", minLine)
+	}
+}
+
+func mustJSON(s string) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
