@@ -2,6 +2,7 @@
 GO        ?= go
 PKGS      := ./...
 FUZZTIME  ?= 5s
+STATICCHECK ?= v0.8.2
 # Packages whose tests also run under the race detector.
 RACE_PKGS := ./internal/engine/... ./internal/tmpl/... ./internal/redact/... ./internal/secret/... ./internal/api/... ./internal/auth/...
 
@@ -19,6 +20,7 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) $(PKGS)
 
 unit:
 	$(GO) test -count=1 $(PKGS)

@@ -149,6 +149,7 @@ func TestError(t *testing.T) {
 	if got := r.Error(nil).String(); got != "" {
 		t.Errorf("Error(nil) = %q", got)
 	}
+	//lint:ignore SA1007 the URL is invalid on purpose: its parse error quotes it
 	_, err := url.Parse("https://h/x?token=tok_9f8e7d6c\x7f")
 	wrapped := fmt.Errorf("node webhook: %w", err)
 	got := r.Error(wrapped).String()

@@ -66,11 +66,11 @@ func newRequest(cfg map[string]any, verbose bool, l *logs) *node.Request {
 }
 
 // run executes cfg with e and returns what the node returned and logged.
-func run(t *testing.T, e *Executor, cfg map[string]any, verbose bool) (node.Result, error, *logs) {
+func run(t *testing.T, e *Executor, cfg map[string]any, verbose bool) (node.Result, *logs, error) {
 	t.Helper()
 	l := &logs{}
 	res, err := e.Execute(t.Context(), newRequest(cfg, verbose, l))
-	return res, err, l
+	return res, l, err
 }
 
 // newServer starts a loopback HTTP server closed at the end of the test.

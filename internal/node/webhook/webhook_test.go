@@ -74,7 +74,7 @@ func TestExecuteMethodsAndBodies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, got := recorder(t, 200, "", "ok")
 			tt.cfg["url"] = srv.URL + "/hook"
-			if _, err, _ := run(t, New(Options{}), tt.cfg, false); err != nil {
+			if _, _, err := run(t, New(Options{}), tt.cfg, false); err != nil {
 				t.Fatal(err)
 			}
 			if got.method != tt.method || got.body != tt.body {
@@ -126,7 +126,7 @@ func TestExecuteRequestHeaders(t *testing.T) {
 			if tt.headers != nil {
 				cfg["headers"] = tt.headers
 			}
-			if _, err, _ := run(t, New(tt.opts), cfg, false); err != nil {
+			if _, _, err := run(t, New(tt.opts), cfg, false); err != nil {
 				t.Fatal(err)
 			}
 			for k, v := range tt.want {
@@ -169,7 +169,7 @@ func TestExecuteResponse(t *testing.T) {
 				w.WriteHeader(tt.status)
 				io.WriteString(w, tt.body)
 			})
-			res, err, _ := run(t, New(Options{}), map[string]any{"url": srv.URL}, false)
+			res, _, err := run(t, New(Options{}), map[string]any{"url": srv.URL}, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,7 +217,7 @@ func TestExecuteNon2xxFails(t *testing.T) {
 			srv, _ := recorder(t, tt.status, "text/plain", "upstream said no")
 			u := strings.Replace(srv.URL, "http://", "http://user:pw-secret@", 1) + "/p-secret?token=q-secret"
 			for _, verbose := range []bool{false, true} {
-				res, err, l := run(t, New(Options{}), map[string]any{"url": u, "synchronized": !tt.async}, verbose)
+				res, l, err := run(t, New(Options{}), map[string]any{"url": u, "synchronized": !tt.async}, verbose)
 				if err == nil || err.Error() != tt.want {
 					t.Fatalf("verbose=%v: error %v, want %q", verbose, err, tt.want)
 				}
@@ -248,7 +248,7 @@ func TestExecuteSignature(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, got := recorder(t, 200, "", "")
 			tt.cfg["url"] = srv.URL
-			if _, err, _ := run(t, New(Options{SigningKey: key}), tt.cfg, false); err != nil {
+			if _, _, err := run(t, New(Options{SigningKey: key}), tt.cfg, false); err != nil {
 				t.Fatal(err)
 			}
 			if got.body != tt.body {
@@ -333,7 +333,7 @@ func TestExecuteTimeout(t *testing.T) {
 			if tt.onTimeout != nil {
 				cfg["onTimeout"] = tt.onTimeout
 			}
-			res, err, _ := run(t, New(Options{}), cfg, false)
+			res, _, err := run(t, New(Options{}), cfg, false)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr || !errors.Is(err, ErrTimeout) {
 					t.Fatalf("error %v, want %q (ErrTimeout)", err, tt.wantErr)
@@ -358,7 +358,7 @@ func TestExecuteTimeoutWhileReadingBody(t *testing.T) {
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
 	})
-	_, err, _ := run(t, New(Options{}), map[string]any{"url": srv.URL, "timeoutSeconds": 0.2}, false)
+	_, _, err := run(t, New(Options{}), map[string]any{"url": srv.URL, "timeoutSeconds": 0.2}, false)
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("error %v, want ErrTimeout", err)
 	}
@@ -394,7 +394,7 @@ func TestExecuteAsync(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, got := recorder(t, tt.status, "application/json", `{"queued":true}`)
-			res, err, _ := run(t, New(Options{}), map[string]any{"url": srv.URL, "synchronized": false, "body": map[string]any{"a": "b"}}, false)
+			res, _, err := run(t, New(Options{}), map[string]any{"url": srv.URL, "synchronized": false, "body": map[string]any{"a": "b"}}, false)
 			if got.header.Get("X-Sluice-Node-Run") != testNodeRunID || got.body != `{"a":"b"}` {
 				t.Errorf("request %+v: want the node run header and the body", got)
 			}
@@ -434,7 +434,7 @@ func TestExecuteResponseLimit(t *testing.T) {
 				w.Header().Set("Content-Type", "text/plain")
 				io.WriteString(w, body)
 			})
-			res, err, _ := run(t, New(Options{MaxResponseBytes: 1024}), map[string]any{"url": srv.URL}, false)
+			res, _, err := run(t, New(Options{MaxResponseBytes: 1024}), map[string]any{"url": srv.URL}, false)
 			if !tt.wantErr {
 				if err != nil {
 					t.Fatal(err)
@@ -510,7 +510,7 @@ func TestExecuteRedirects(t *testing.T) {
 			if tt.body != nil {
 				cfg["body"] = tt.body
 			}
-			res, err, _ := run(t, New(Options{}), cfg, false)
+			res, _, err := run(t, New(Options{}), cfg, false)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -532,7 +532,7 @@ func TestExecuteRedirects(t *testing.T) {
 
 	// A caller's client without a redirect policy of ours still gives a
 	// clean error.
-	_, err, _ := run(t, New(Options{Client: &http.Client{}}), map[string]any{"url": srv.URL + "/loop"}, false)
+	_, _, err := run(t, New(Options{Client: &http.Client{}}), map[string]any{"url": srv.URL + "/loop"}, false)
 	if err == nil || err.Error() != "POST request failed: stopped after 10 redirects" {
 		t.Errorf("plain client: error %v", err)
 	}
@@ -606,7 +606,7 @@ func TestExecuteNetworkErrorsHideTheURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err, l := run(t, New(Options{Client: tt.client}), map[string]any{"url": tt.url, "timeoutSeconds": 10}, false)
+			_, l, err := run(t, New(Options{Client: tt.client}), map[string]any{"url": tt.url, "timeoutSeconds": 10}, false)
 			assertNoLeak(t, err, tt.hidden...)
 			if err.Error() != tt.want {
 				t.Errorf("error %q, want %q", err, tt.want)
@@ -686,7 +686,7 @@ func TestExecuteLogs(t *testing.T) {
 	u := strings.Replace(srv.URL, "http://", "http://user:pw-secret@", 1) + "/hooks/h1?x=1"
 	cfg := func() map[string]any { return map[string]any{"url": u, "body": map[string]any{"q": "question"}} }
 
-	_, err, l := run(t, New(Options{}), cfg(), false)
+	_, l, err := run(t, New(Options{}), cfg(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -695,7 +695,7 @@ func TestExecuteLogs(t *testing.T) {
 		t.Errorf("non-verbose logs %q: want one INFO line", lines)
 	}
 
-	_, err, l = run(t, New(Options{}), cfg(), true)
+	_, l, err = run(t, New(Options{}), cfg(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -718,7 +718,7 @@ func TestExecuteLogs(t *testing.T) {
 func TestExecuteLogsLargeBodiesWhole(t *testing.T) {
 	big := strings.Repeat("y", maxLoggedBody+1)
 	srv, _ := recorder(t, 200, "text/plain", big)
-	_, err, l := run(t, New(Options{}), map[string]any{"url": srv.URL}, true)
+	_, l, err := run(t, New(Options{}), map[string]any{"url": srv.URL}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -753,7 +753,7 @@ func TestURLUserinfoIsSentAsBasicAuth(t *testing.T) {
 	srv, got := recorder(t, 200, "", "")
 	u, _ := url.Parse(srv.URL)
 	u.User = url.UserPassword("me", "pw")
-	if _, err, _ := run(t, New(Options{}), map[string]any{"url": u.String()}, false); err != nil {
+	if _, _, err := run(t, New(Options{}), map[string]any{"url": u.String()}, false); err != nil {
 		t.Fatal(err)
 	}
 	if got.header.Get("Authorization") != "Basic bWU6cHc=" {

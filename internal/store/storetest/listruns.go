@@ -186,7 +186,7 @@ func testConcurrency(t *testing.T, open opener) {
 					tr.Finish = &store.RunCompletion{Result: store.ResultSuccess, CompletedAt: at(i)}
 				}
 				if err := s.Apply(ctx(t), tr); err != nil {
-					errs <- fmt.Errorf("Apply %s step %d: %w", runID, i, err)
+					errs <- fmt.Errorf("step %d of %s: apply: %w", i, runID, err)
 					return
 				}
 				cur = next.Identifier
