@@ -283,9 +283,8 @@ type logLine struct {
 	Message string `json:"message"`
 }
 
-// completionBody is PATCH /v1/workflows/nodes/runs/{wfnr}. Links are
-// accepted for compatibility and ignored: a node's links are rendered from
-// its definition, over the output sent here.
+// completionBody is PATCH /v1/workflows/nodes/runs/{wfnr}. Links sent here
+// are added after the links the node's definition renders over the output.
 type completionBody struct {
 	Status string    `json:"status"`
 	Result string    `json:"result"`
@@ -384,7 +383,7 @@ func (s *Server) completeNodeRun(w http.ResponseWriter, r *http.Request, a authz
 	if err != nil {
 		return err
 	}
-	if err := s.complete(r.Context(), nodeRunID, engine.Completion{Status: body.Status, Result: body.Result, Output: body.Output, Logs: logs}); err != nil {
+	if err := s.complete(r.Context(), nodeRunID, engine.Completion{Status: body.Status, Result: body.Result, Output: body.Output, Logs: logs, Links: body.Links}); err != nil {
 		return err
 	}
 	if body.Status == store.StatusCompleted {

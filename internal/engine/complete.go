@@ -22,6 +22,9 @@ type Completion struct {
 	// the node had produced it itself.
 	Output any
 	Logs   []LogLine
+	// Links are added after the links the node's definition renders (a
+	// SUCCESS completion only); they are redacted like everything else.
+	Links []string
 }
 
 // LogLine is a log line sent from outside.
@@ -97,6 +100,11 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 	switch c.Result {
 	case store.ResultSuccess:
 		out = e.finishNode(st, n, nr, c.Output, logs, fail)
+		if out.completion.Result == store.ResultSuccess {
+			for _, l := range c.Links {
+				out.completion.Links = append(out.completion.Links, st.red.Text(l))
+			}
+		}
 	case store.ResultFailed:
 		msg := "the node was reported FAILED"
 		if m := errorMessage(c.Output); m != "" {

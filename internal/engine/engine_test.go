@@ -370,7 +370,8 @@ func TestAsyncCompletion(t *testing.T) {
 	}
 	run, err := h.eng.CompleteNodeRun(ctx, waiting.Identifier, engine.Completion{
 		Status: "COMPLETED", Result: "SUCCESS", Output: map[string]any{"done": true},
-		Logs: []engine.LogLine{{Level: "INFO", Message: "deployed"}},
+		Logs:  []engine.LogLine{{Level: "INFO", Message: "deployed"}},
+		Links: []string{"https://ci.example.com/build/7"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -387,6 +388,9 @@ func TestAsyncCompletion(t *testing.T) {
 	}
 	if logs := v.NodeRuns[1].NodeRunLogs; len(logs) == 0 || logs[len(logs)-1].Log != "deployed" {
 		t.Errorf("logs = %+v", logs)
+	}
+	if links := v.NodeRuns[1].Links; len(links) != 1 || links[0] != "https://ci.example.com/build/7" {
+		t.Errorf("links = %v", links)
 	}
 	_, err = h.eng.CompleteNodeRun(ctx, waiting.Identifier, engine.Completion{Status: "COMPLETED", Result: "SUCCESS"})
 	if !errors.Is(err, store.ErrConflict) {
