@@ -163,27 +163,39 @@ type StartRequest struct {
 	Actor   Actor
 }
 
-const idAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+// idAlphabet is in ASCII order, so that identifiers sort by their time
+// prefix.
+const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-// newID returns prefix + 16 random alphanumerics.
-func newID(prefix string) string {
-	var b [16]byte
-	// rand.Read never fails on supported platforms (Go 1.24+ crashes instead).
-	_, _ = rand.Read(b[:])
+// newID returns prefix + 16 alphanumerics: 7 that encode the time in
+// milliseconds (62^7 ms is 111 years from 1970), then 9 random ones (62^9 ≈ 1.4e16 per millisecond).
+//
+// Time-ordered identifiers keep the store's B-trees appending at their right
+// edge: the node runs and logs that one commit writes share index pages
+// instead of touching one random page each, which is most of a commit's cost.
+func newID(prefix string, now time.Time) string {
 	out := make([]byte, len(prefix)+16)
 	copy(out, prefix)
+	ms := uint64(now.UnixMilli())
+	for i := len(prefix) + 6; i >= len(prefix); i-- {
+		out[i] = idAlphabet[ms%62]
+		ms /= 62
+	}
+	var b [9]byte
+	// rand.Read never fails on supported platforms (Go 1.24+ crashes instead).
+	_, _ = rand.Read(b[:])
 	for i, x := range b {
 		// 256 % 62 skews slightly; the ids need uniqueness, not uniformity.
-		out[len(prefix)+i] = idAlphabet[int(x)%len(idAlphabet)]
+		out[len(prefix)+7+i] = idAlphabet[int(x)%len(idAlphabet)]
 	}
 	return string(out)
 }
 
 // NewRunID returns a fresh run identifier, wfr_ + 16 alphanumerics.
-func NewRunID() string { return newID("wfr_") }
+func NewRunID() string { return newID("wfr_", time.Now()) }
 
 // NewNodeRunID returns a fresh node run identifier, wfnr_ + 16 alphanumerics.
-func NewNodeRunID() string { return newID("wfnr_") }
+func NewNodeRunID() string { return newID("wfnr_", time.Now()) }
 
 // lock serializes the drivers of one run within this process.
 func (e *Engine) lock(runID string) func() {
