@@ -167,7 +167,7 @@ func (s *Store) CreateRun(ctx context.Context, run store.Run, first store.NodeRu
 	if !run.UpdatedAt.IsZero() {
 		updated = run.UpdatedAt.UnixNano()
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			run.Identifier, run.WorkflowID, run.WorkflowVersion, status, run.Result, run.CreatedBy, run.TriggerNode,
 			created, updated, nullTS(run.CompletedAt, now))
@@ -196,7 +196,8 @@ func (s *Store) CreateRun(ctx context.Context, run store.Run, first store.NodeRu
 // Marking a node run that already waits is not an error. Completing a node
 // run clears its Waiting flag.
 func (s *Store) Apply(ctx context.Context, t store.Transition) error {
-	if err := s.write(ctx, func(tx *sql.Tx) error { return s.apply(ctx, tx, t) }); err != nil {
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.apply(ctx, tx, t) })
+	if err != nil {
 		return fmt.Errorf("sqlite: apply transition to run %s: %w", t.RunID, err)
 	}
 	return nil
@@ -463,7 +464,8 @@ func (s *Store) AppendLogs(ctx context.Context, logs []store.Log) error {
 	if len(logs) == 0 {
 		return nil
 	}
-	if err := s.write(ctx, func(tx *sql.Tx) error { return s.insertLogs(ctx, tx, logs, time.Now()) }); err != nil {
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.insertLogs(ctx, tx, logs, time.Now()) })
+	if err != nil {
 		return fmt.Errorf("sqlite: append logs: %w", err)
 	}
 	return nil

@@ -8,6 +8,12 @@
 // another process holding the file makes it wait (up to
 // Options.BusyTimeout) rather than fail halfway.
 //
+// The run writes that the engine makes at every step (Apply, CreateRun,
+// AppendLogs) are group-committed: concurrent callers share one transaction
+// and one WAL commit, each write inside its own savepoint so that it fails
+// alone, and each call returns only once the transaction holding its write
+// has committed (see groupCommit). A lone caller commits at once.
+//
 // Durability is a setting (Options.Synchronous): NORMAL survives a crash of
 // the process but may lose the last commits on power loss; FULL survives
 // power loss at the price of an fsync per commit.
@@ -62,6 +68,9 @@ type Store struct {
 	w    *sql.DB // one connection: every write
 	r    *sql.DB // read-only connections
 	st   statements
+	gc   groupCommit // Apply, CreateRun and AppendLogs commit through it
+	// hooks are nil except in this package's tests.
+	hooks testHooks
 }
 
 var _ store.Store = (*Store)(nil)
@@ -76,11 +85,14 @@ type statements struct {
 	insertNodeRun   *sql.Stmt
 	insertLog       *sql.Stmt
 	insertAudit     *sql.Stmt
+	// Savepoints of group commit: one write of a batch at a time.
+	savepoint, release, rollbackTo *sql.Stmt
 }
 
 // all returns every statement, for closing them.
 func (st *statements) all() []*sql.Stmt {
-	return []*sql.Stmt{st.runStatus, st.finishRun, st.completeNodeRun, st.waitNodeRun, st.insertNodeRun, st.insertLog, st.insertAudit}
+	return []*sql.Stmt{st.runStatus, st.finishRun, st.completeNodeRun, st.waitNodeRun, st.insertNodeRun, st.insertLog, st.insertAudit,
+		st.savepoint, st.release, st.rollbackTo}
 }
 
 // Open opens (creating when missing) the SQLite database at path, applies
@@ -107,6 +119,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 
 	s := &Store{path: path}
+	s.gc.idle.L = &s.gc.mu
 	var err error
 	s.w, err = sql.Open("sqlite", dsn(path, level, busy, false))
 	if err != nil {
@@ -168,6 +181,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.st.insertNodeRun, `INSERT INTO node_runs (` + nodeRunCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.st.insertLog, `INSERT INTO node_run_logs (node_run_id, level, message, tags, created_at) VALUES (?, ?, ?, ?, ?)`},
 		{&s.st.insertAudit, `INSERT INTO audit_events (action, actor, secret, run_id, node_run_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`},
+		{&s.st.savepoint, `SAVEPOINT write`},
+		{&s.st.release, `RELEASE write`},
+		{&s.st.rollbackTo, `ROLLBACK TO write`},
 	} {
 		st, err := s.w.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -181,8 +197,11 @@ func (s *Store) prepare(ctx context.Context) error {
 // Path returns the database file's path as given to Open.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the statements and both connection pools.
+// Close stops accepting writes, waits for the queued run writes to commit
+// (writes that arrive meanwhile fail with ErrClosed), then closes the
+// statements and both connection pools.
 func (s *Store) Close() error {
+	s.gc.closeGroup()
 	var errs []error
 	for _, st := range s.st.all() {
 		if st != nil {
