@@ -78,7 +78,7 @@ func (a *app) parseDefinition(path string, data []byte) (*workflow.Workflow, err
 		for _, p := range problems.Errors {
 			fmt.Fprintln(a.io.Stderr, p.String())
 		}
-		return nil, &exitError{code: ExitInvalid, err: fmt.Errorf("%s: %d problem(s); the workflow was not run", path, len(problems.Errors))}
+		return nil, &exitError{code: ExitInvalid, err: fmt.Errorf("%s: %d error(s)", path, len(problems.Errors))}
 	}
 	return wf, nil
 }
