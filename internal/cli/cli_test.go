@@ -346,3 +346,23 @@ func TestSecretsCommands(t *testing.T) {
 		t.Errorf("run after delete: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+func TestRunWaitsOnAsyncNode(t *testing.T) {
+	rcv := newReceiver(t)
+	def := writeFile(t, "async.json", `{"identifier": "async", "nodes": [
+		{"identifier": "trigger", "config": {"type": "SELF_SERVE_TRIGGER"}},
+		{"identifier": "build", "config": {"type": "WEBHOOK", "url": "`+rcv.URL+`/build", "synchronized": false}}],
+		"connections": [{"sourceIdentifier": "trigger", "targetIdentifier": "build"}]}`)
+	r := sluice(t, "", "run", "-f", def, "--data-dir", t.TempDir())
+	if r.code != ExitWaiting {
+		t.Fatalf("exit %d, want %d\n%s\n%s", r.code, ExitWaiting, r.stdout, r.stderr)
+	}
+	got := rcv.byPath("/build")
+	if len(got) != 1 {
+		t.Fatalf("receiver calls = %d", len(got))
+	}
+	nodeRun := got[0].Header.Get("X-Sluice-Node-Run")
+	if !strings.Contains(r.stderr, "PATCH /v1/workflows/nodes/runs/"+nodeRun) {
+		t.Errorf("stderr does not say how to complete %s:\n%s", nodeRun, r.stderr)
+	}
+}

@@ -213,7 +213,9 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	}
 	switch {
 	case run.Status == store.StatusInProgress:
-		return &exitError{code: ExitWaiting, err: fmt.Errorf("run %s waits on a node that is completed from outside", run.Identifier)}
+		waiting := v.NodeRuns[len(v.NodeRuns)-1]
+		return &exitError{code: ExitWaiting, err: fmt.Errorf("run %s waits on node %s (node run %s), which an outside system completes: serve this data dir (sluice serve --data-dir %s) and PATCH /v1/workflows/nodes/runs/%s",
+			run.Identifier, waiting.Node.Identifier, waiting.Identifier, a.dataDir, waiting.Identifier)}
 	case run.Result == store.ResultSuccess:
 		return nil
 	default:
