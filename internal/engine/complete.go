@@ -122,7 +122,7 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 	}
 	e.emit(Event{Kind: NodeFinished, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: out.completion.Result, Error: out.errText})
 	nr.Status, nr.Result = store.StatusCompleted, out.completion.Result
-	nextID, ok := e.successor(st, n, nr)
+	nextID, ok := e.successor(st, n, nr, "")
 	t := store.Transition{RunID: st.run.Identifier, Complete: &out.completion, Logs: out.logs}
 	if !ok {
 		return e.finish(ctx, st, &t)

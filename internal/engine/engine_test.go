@@ -164,7 +164,7 @@ const trigger = `{"identifier": "trigger", "config": {"type": "SELF_SERVE_TRIGGE
 
 func TestRunPaths(t *testing.T) {
 	rcv := newReceiver(t)
-	secrets := secret.MapSource{"URL": rcv.URL, "TOKEN": "tok-0123456789abcdef"}
+	secrets := secret.MapSource{"URL": rcv.URL, "TOKEN": "tok-0123456789abcdef", "SHORT": "lane"}
 
 	tests := []struct {
 		name   string
@@ -221,6 +221,26 @@ func TestRunPaths(t *testing.T) {
 			inputs: map[string]any{"env": "dev"},
 			result: "COMPLETED SUCCESS",
 			path:   []string{"trigger", "route", "d"},
+		},
+		{
+			// The outlet's name is masked in the stored output (a secret
+			// equals it); the run still follows the outlet its node took.
+			name: "condition routes by the outlet taken even when its name is masked",
+			def: `{"identifier": "c0", "nodes": [` + trigger + `,
+				{"identifier": "route", "config": {"type": "CONDITION", "outlets": [
+				  {"identifier": "lane", "expression": ".outputs.trigger.count == 3"}]}},
+				{"identifier": "p", "config": {"type": "WEBHOOK", "url": "{{ .secrets.URL }}/lane", "headers": {"X-Lane": "{{ .secrets.SHORT }}"}}},
+				{"identifier": "f", "config": {"type": "WEBHOOK", "url": "{{ .secrets.URL }}/fallback"}}],
+				"connections": [{"sourceIdentifier": "trigger", "targetIdentifier": "route"},
+				  {"sourceIdentifier": "route", "sourceOutletIdentifier": "lane", "targetIdentifier": "p"},
+				  {"sourceIdentifier": "route", "fallback": true, "targetIdentifier": "f"}]}`,
+			result: "COMPLETED SUCCESS",
+			path:   []string{"trigger", "route", "p"},
+			check: func(t *testing.T, v view.Run, _ []recorded) {
+				if got := string(v.Variables.Outputs["route"]); !strings.Contains(got, "***") {
+					t.Errorf("route output %s: the test wants the outlet masked", got)
+				}
+			},
 		},
 		{
 			name: "condition falls back",

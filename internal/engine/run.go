@@ -292,7 +292,7 @@ func (e *Engine) Execute(ctx context.Context, runID string) (store.Run, error) {
 		// duplicates by X-Sluice-Node-Run, which stays the same).
 		return e.drive(ctx, st, st.wf.Node(last.NodeID), last)
 	}
-	nextID, ok := e.successor(st, st.wf.Node(last.NodeID), last)
+	nextID, ok := e.successor(st, st.wf.Node(last.NodeID), last, "")
 	if !ok {
 		return e.finish(ctx, st, nil)
 	}
@@ -307,7 +307,11 @@ func (e *Engine) Execute(ctx context.Context, runID string) (store.Run, error) {
 }
 
 // successor picks the node after a completed node run.
-func (e *Engine) successor(st *runState, n *workflow.Node, nr store.NodeRun) (string, bool) {
+//
+// outlet is the outlet a flow-control node took, as its executor said; ""
+// reads it from the node's stored output (a resumed run), where the redactor
+// may have masked it if a secret happens to contain the outlet's name.
+func (e *Engine) successor(st *runState, n *workflow.Node, nr store.NodeRun, outlet string) (string, bool) {
 	if n == nil {
 		return "", false
 	}
@@ -315,7 +319,9 @@ func (e *Engine) successor(st *runState, n *workflow.Node, nr store.NodeRun) (st
 		return "", false
 	}
 	if n.Type == workflow.TypeCondition || n.Type == workflow.TypeInput {
-		outlet := selectedOutlet(st.outputs[n.Identifier])
+		if outlet == "" {
+			outlet = selectedOutlet(st.outputs[n.Identifier])
+		}
 		if outlet != "" {
 			return st.wf.Next(n.Identifier, outlet)
 		}
@@ -413,7 +419,7 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 		}
 		e.emit(Event{Kind: NodeFinished, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: out.completion.Result, Duration: time.Since(began), Error: out.errText})
 		nr.Status, nr.Result = store.StatusCompleted, out.completion.Result
-		nextID, ok := e.successor(st, n, nr)
+		nextID, ok := e.successor(st, n, nr, out.outlet)
 		t := store.Transition{RunID: st.run.Identifier, Complete: &out.completion, Logs: out.logs}
 		if !ok {
 			return e.finish(ctx, st, &t)
@@ -448,6 +454,7 @@ type nodeOutcome struct {
 	errText    string
 	pending    bool
 	stopped    bool
+	outlet     string // the outlet a flow-control node took
 }
 
 // runNode renders, resolves, executes and post-processes one node. It never
@@ -545,7 +552,9 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 	if res.Pending {
 		return nodeOutcome{pending: true, logs: logs}
 	}
-	return e.finishNode(st, n, nr, res.Output, logs, fail)
+	out := e.finishNode(st, n, nr, res.Output, logs, fail)
+	out.outlet = res.Outlet
+	return out
 }
 
 // finishNode applies variables and links to a node's raw result and redacts
