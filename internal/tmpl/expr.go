@@ -417,10 +417,44 @@ func (e *expr) errMsg(r *run, err error) string {
 	return err.Error()
 }
 
-// derive reports the string form of v to c.Derived when e reads secrets.
+// derive reports v to c.Derived when e reads secrets (see deriveValue).
 func (e *expr) derive(c *Context, v any) {
 	if e.secret && c.Derived != nil {
-		c.Derived(stringForm(v))
+		deriveValue(c.Derived, v)
+	}
+}
+
+// deriveValue reports the string form of v to fn and, when v is an object or
+// an array, every value inside it too: a remote system that echoes one field
+// of {"token": <derived from a secret>} back must find that field masked,
+// not only the whole object's JSON (taint follows the expression into its
+// parts). Object keys are left out: they are nearly always literal names
+// ("token"), and masking them would wreck every output that uses the word.
+func deriveValue(fn func(string), v any) {
+	fn(stringForm(v))
+	deriveParts(fn, v)
+}
+
+func deriveParts(fn func(string), v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for _, x := range v {
+			deriveLeaf(fn, x)
+		}
+	case []any:
+		for _, x := range v {
+			deriveLeaf(fn, x)
+		}
+	}
+}
+
+func deriveLeaf(fn func(string), v any) {
+	switch v.(type) {
+	case map[string]any, []any:
+		fn(stringForm(v))
+		deriveParts(fn, v)
+	case string, json.Number, float64:
+		fn(stringForm(v))
 	}
 }
 

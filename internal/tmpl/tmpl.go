@@ -212,7 +212,7 @@ func (t *Template) render(r *run) (any, *Error) {
 		}
 		s := stringForm(v)
 		if p.expr.secret && r.c.Derived != nil {
-			r.c.Derived(s)
+			deriveValue(r.c.Derived, v)
 		}
 		if b.Len()+len(s) > r.limit.MaxResultBytes {
 			return nil, &Error{Offset: p.offset, Msg: errTooLarge.Error()}

@@ -344,7 +344,12 @@ func TestDerived(t *testing.T) {
 	}{
 		{"{{ .secrets.TOKEN }}", []string{"s3cr3t-token"}},
 		{"{{ .secrets.TOKEN | @base64 }}", []string{"czNjcjN0LXRva2Vu"}},
-		{"{{ {t: .secrets.TOKEN} }}", []string{`{"t":"s3cr3t-token"}`}},
+		// An object or array result registers its parts too: a remote
+		// system may echo one field of it back.
+		// (values, not keys: keys are nearly always literal names).
+		{"{{ {t: .secrets.TOKEN} }}", []string{`{"t":"s3cr3t-token"}`, "s3cr3t-token"}},
+		{"{{ [(.secrets.TOKEN | ascii_upcase), {n: 42}] }}", []string{`["S3CR3T-TOKEN",{"n":42}]`, "S3CR3T-TOKEN", `{"n":42}`, "42"}},
+		{"x {{ {t: (.secrets.TOKEN | ascii_downcase)} }}", []string{`{"t":"s3cr3t-token"}`, "s3cr3t-token", `x {"t":"s3cr3t-token"}`}},
 		{"{{ .secrets.TOKEN | length }}", []string{"12"}},
 		{`{{ .secrets.TOKEN }}:{{ .secrets["my-key"] }}`, []string{"s3cr3t-token", "k3y-value", "s3cr3t-token:k3y-value"}},
 		{"Bearer {{ .secrets.TOKEN }} for {{ .outputs.trigger.name }}", []string{"s3cr3t-token", "Bearer s3cr3t-token for api"}},

@@ -551,6 +551,17 @@ func cases(pemValue string) []leakCase {
 			check: func(t *testing.T, r *runOut) { allMasked(t, r, "call", "up", "down") },
 		},
 		{
+			// Review finding: only the whole object's JSON used to be
+			// registered, so the one field echoed back stayed readable.
+			name:    "derived inside an object result, one field echoed",
+			def:     chain("derived-object", hook("call", `"url": "@RCV@/echo", "body": {"auth": "{{ {token: (.secrets.TOKEN | ascii_downcase), user: \"bob\"} }}"}`, "")),
+			secrets: map[string]string{"TOKEN": tok},
+			derived: func(s map[string]string) []string { return []string{strings.ToLower(s["TOKEN"])} },
+			respond: echoBody,
+			result:  "COMPLETED SUCCESS", sent: []string{"=" + strings.ToLower(tok)},
+			check:   func(t *testing.T, r *runOut) { wantMasked(t, r, "call", "response", "data", "auth", "token") },
+		},
+		{
 			name:    `derived "U:P" concatenation, echoed`,
 			def:     chain("derived-concat", hook("call", `"url": "@RCV@/echo", "body": {"cred": "{{ .secrets.USER }}:{{ .secrets.PASS }}"}`, "")),
 			secrets: map[string]string{"USER": user, "PASS": pass},
