@@ -119,7 +119,7 @@ func TestStartRunInputs(t *testing.T) {
 	if bad.body["error"] != "invalid_inputs" || !strings.Contains(bad.raw, "env") {
 		t.Errorf("bad input: %s", bad.raw)
 	}
-	e.do("POST", "/v1/workflows/deploy/runs", e.admin, map[string]any{"trigger": "call"}).expect(t, http.StatusForbidden)
+	e.do("POST", "/v1/workflows/deploy/runs", e.admin, map[string]any{"trigger": "call"}).expect(t, http.StatusBadRequest) // not a trigger
 	e.do("POST", "/v1/workflows/deploy/runs", e.admin, map[string]any{"inputs": 3}, skipRequestValidation, "1").expect(t, http.StatusBadRequest)
 
 	// A synchronized webhook: the run completes on its own, the echoed

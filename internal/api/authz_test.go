@@ -114,6 +114,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 		return http.StatusOK
 	}
 
+	// Completing a node run is the remote system's verdict: Admins and
+	// machine clients only, not even the run's creator.
+	completeRun := func(a string, anyone bool) int {
+		if a == actCreator {
+			return http.StatusForbidden
+		}
+		return updateRun(a, anyone)
+	}
+
 	endpoints := []struct {
 		name  string
 		build func(anyone bool) call
@@ -137,7 +146,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"cancel run", func(anyone bool) call { return call{"POST", "/v1/workflows/runs/" + newRun(anyone) + "/cancel", nil} }, updateRun},
 		{"complete node run", func(anyone bool) call {
 			return call{"PATCH", "/v1/workflows/nodes/runs/" + e.waiting(newRun(anyone)), map[string]any{"status": "COMPLETED", "result": "SUCCESS", "output": map[string]any{"done": true}}}
-		}, updateRun},
+		}, completeRun},
 		{"add node run logs", func(anyone bool) call {
 			return call{"POST", "/v1/workflows/nodes/runs/" + e.waiting(newRun(anyone)) + "/logs", map[string]any{"logs": []any{map[string]any{"level": "INFO", "message": "step 1"}}}}
 		}, updateRun},

@@ -59,6 +59,11 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 			return err
 		}
 	}
+	// A trigger that is not there is the caller's mistake (400), whoever
+	// they are; only a real trigger's permissions can forbid (403).
+	if err := engine.CheckTrigger(wf, body.Trigger); err != nil {
+		return invalidField("trigger", "%s", strings.TrimPrefix(err.Error(), engine.ErrNotTrigger.Error()+": "))
+	}
 	allowed := authz.CanExecute(a, wf)
 	if body.Trigger != "" {
 		allowed = authz.CanExecuteTrigger(a, wf.Node(body.Trigger))
@@ -308,10 +313,10 @@ func checkLogs(ls []logLine) ([]engine.LogLine, error) {
 	return out, nil
 }
 
-// nodeRunFor returns a node run and its run, with the actor's rights: a 404
-// when the actor may not view the run, a 403 when they may view but not
-// complete it.
-func (s *Server) nodeRunFor(ctx context.Context, a authz.Actor, nodeRunID string) (store.NodeRun, error) {
+// nodeRunFor returns a node run, with the actor's rights: a 404 when the
+// actor may not view the run, a 403 when they may view it but not complete
+// the node run (complete) or add logs to it (!complete).
+func (s *Server) nodeRunFor(ctx context.Context, a authz.Actor, nodeRunID string, complete bool) (store.NodeRun, error) {
 	nr, err := s.st.GetNodeRun(ctx, nodeRunID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -327,8 +332,11 @@ func (s *Server) nodeRunFor(ctx context.Context, a authz.Actor, nodeRunID string
 		}
 		return store.NodeRun{}, err
 	}
-	if !authz.CanCompleteNodeRun(a, run) {
-		return store.NodeRun{}, forbidden("updating node run %s takes the run's creator, an Admin or the %s scope", nodeRunID, authz.ScopeUpdateRuns)
+	switch {
+	case complete && !authz.CanCompleteNodeRun(a, run):
+		return store.NodeRun{}, forbidden("completing node run %s takes an Admin or the %s scope", nodeRunID, authz.ScopeUpdateRuns)
+	case !complete && !authz.CanUpdateRun(a, run):
+		return store.NodeRun{}, forbidden("adding logs to node run %s takes the run's creator, an Admin or the %s scope", nodeRunID, authz.ScopeUpdateRuns)
 	}
 	return nr, nil
 }
@@ -352,7 +360,7 @@ func (s *Server) complete(ctx context.Context, nodeRunID string, c engine.Comple
 // is IN_PROGRESS or omitted. A second completion is a 409.
 func (s *Server) completeNodeRun(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
 	nodeRunID := r.PathValue("wfnr")
-	nr, err := s.nodeRunFor(r.Context(), a, nodeRunID)
+	nr, err := s.nodeRunFor(r.Context(), a, nodeRunID, true)
 	if err != nil {
 		return err
 	}
@@ -414,7 +422,7 @@ type logsBody struct {
 // addLogs appends logs to a node run that is IN_PROGRESS.
 func (s *Server) addLogs(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
 	nodeRunID := r.PathValue("wfnr")
-	nr, err := s.nodeRunFor(r.Context(), a, nodeRunID)
+	nr, err := s.nodeRunFor(r.Context(), a, nodeRunID, false)
 	if err != nil {
 		return err
 	}

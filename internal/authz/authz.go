@@ -189,11 +189,19 @@ func CanViewRun(a Actor, run store.Run, wf *workflow.Workflow) bool {
 // can be filtered by the store alone.
 func CanViewAllRuns(a Actor) bool { return a.ID != "" && adminOr(a, ScopeReadRuns) }
 
-// CanCompleteNodeRun reports whether a may complete a node run of run, add
-// logs to it, or cancel run: Admins, machine clients with update:runs (the
-// systems that receive async webhooks and Kafka messages), and the run's
-// creator. Others who may view the run get 403; those who may not, 404.
+// CanCompleteNodeRun reports whether a may complete a node run of run:
+// Admins and machine clients with update:runs (the systems that receive async
+// webhooks and Kafka messages). Not the run's creator: the completion is the
+// remote system's verdict, and later nodes act on it, so a requester must not
+// be able to forge it. Others who may view the run get 403; those who may
+// not, 404.
 func CanCompleteNodeRun(a Actor, run store.Run) bool {
+	return a.ID != "" && adminOr(a, ScopeUpdateRuns)
+}
+
+// CanUpdateRun reports whether a may cancel run or add logs to its node
+// runs: those who may complete its node runs, and the run's creator.
+func CanUpdateRun(a Actor, run store.Run) bool {
 	switch {
 	case a.ID == "":
 		return false
@@ -204,9 +212,8 @@ func CanCompleteNodeRun(a Actor, run store.Run) bool {
 	}
 }
 
-// CanCancelRun reports whether a may cancel run; the same people who may
-// complete its node runs.
-func CanCancelRun(a Actor, run store.Run) bool { return CanCompleteNodeRun(a, run) }
+// CanCancelRun reports whether a may cancel run (see CanUpdateRun).
+func CanCancelRun(a Actor, run store.Run) bool { return CanUpdateRun(a, run) }
 
 // CanManageSecrets reports whether a may do act to organization secrets:
 // Admins, and machine clients with the scope act:secrets. Nobody may ever

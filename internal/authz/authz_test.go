@@ -144,29 +144,33 @@ func TestCanCompleteNodeRun(t *testing.T) {
 	run := store.Run{Identifier: "wfr_1", CreatedBy: alice.ID}
 	machineRun := store.Run{Identifier: "wfr_2", CreatedBy: bare.ID}
 	tests := []struct {
-		actor Actor
-		run   store.Run
-		want  bool
+		actor    Actor
+		run      store.Run
+		complete bool // CanCompleteNodeRun
+		update   bool // CanUpdateRun, CanCancelRun
 	}{
-		{admin, run, true},
-		{alice, run, true},
-		{bob, run, false},
-		{ci, run, true},
-		{root, run, true},
-		{bare, run, false},
-		{bare, machineRun, false}, // machines act by scope, not by authorship
-		{secrets, run, false},
-		{spoof, run, false},
-		{nobody, run, false},
-		{Actor{}, store.Run{}, false}, // empty ids never match
+		{admin, run, true, true},
+		{alice, run, false, true}, // the creator may cancel and log, not forge the verdict
+		{bob, run, false, false},
+		{ci, run, true, true},
+		{root, run, true, true},
+		{bare, run, false, false},
+		{bare, machineRun, false, false}, // machines act by scope, not by authorship
+		{secrets, run, false, false},
+		{spoof, run, false, false},
+		{nobody, run, false, false},
+		{Actor{}, store.Run{}, false, false}, // empty ids never match
 	}
 	for _, tc := range tests {
 		t.Run(tc.actor.ID+"/"+tc.run.Identifier, func(t *testing.T) {
-			if got := CanCompleteNodeRun(tc.actor, tc.run); got != tc.want {
-				t.Errorf("CanCompleteNodeRun = %v, want %v", got, tc.want)
+			if got := CanCompleteNodeRun(tc.actor, tc.run); got != tc.complete {
+				t.Errorf("CanCompleteNodeRun = %v, want %v", got, tc.complete)
 			}
-			if got := CanCancelRun(tc.actor, tc.run); got != tc.want {
-				t.Errorf("CanCancelRun = %v, want %v", got, tc.want)
+			if got := CanUpdateRun(tc.actor, tc.run); got != tc.update {
+				t.Errorf("CanUpdateRun = %v, want %v", got, tc.update)
+			}
+			if got := CanCancelRun(tc.actor, tc.run); got != tc.update {
+				t.Errorf("CanCancelRun = %v, want %v", got, tc.update)
 			}
 		})
 	}

@@ -150,6 +150,11 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		}
 	}
 
+	// Bad inputs change nothing stored: check them before saving the
+	// definition as a new version.
+	if err := engine.ValidateInputs(wf, "", inputs); err != nil {
+		return a.startError(err)
+	}
 	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
@@ -178,17 +183,7 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		Actor:    engine.Actor{ID: "cli"},
 	})
 	if err != nil {
-		var ie *engine.InputError
-		if errors.As(err, &ie) {
-			for _, pr := range ie.Problems {
-				fmt.Fprintln(a.io.Stderr, pr.String())
-			}
-			return &exitError{code: ExitInvalid, err: errors.New("invalid inputs; the workflow was not run")}
-		}
-		if errors.Is(err, engine.ErrNotTrigger) {
-			return invalid("%w", err)
-		}
-		return err
+		return a.startError(err)
 	}
 	run, err = eng.Execute(ctx, run.Identifier)
 	if err != nil && run.Status != store.StatusInProgress {
@@ -221,6 +216,22 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	default:
 		return &exitError{code: ExitFailed}
 	}
+}
+
+// startError maps what Start (or ValidateInputs) refused to exit 2, printing
+// every input problem.
+func (a *app) startError(err error) error {
+	var ie *engine.InputError
+	if errors.As(err, &ie) {
+		for _, pr := range ie.Problems {
+			fmt.Fprintln(a.io.Stderr, pr.String())
+		}
+		return &exitError{code: ExitInvalid, err: errors.New("invalid inputs; the workflow was not run")}
+	}
+	if errors.Is(err, engine.ErrNotTrigger) {
+		return invalid("%w", err)
+	}
+	return err
 }
 
 // saveDefinition stores the definition as a new version unless the newest

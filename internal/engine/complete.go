@@ -33,6 +33,9 @@ type LogLine struct {
 	Message string
 }
 
+// maxLinks is how many links a node run shows at most.
+const maxLinks = 3
+
 // ErrNotInProgress is returned (wrapping store.ErrConflict) when a node run
 // or its run is no longer IN_PROGRESS.
 var ErrNotInProgress = fmt.Errorf("%w: not in progress", store.ErrConflict)
@@ -43,25 +46,29 @@ var ErrNotInProgress = fmt.Errorf("%w: not in progress", store.ErrConflict)
 // it must answer quickly. It fails with an error matching store.ErrConflict
 // when the node run or its run is no longer IN_PROGRESS, and
 // store.ErrNotFound when there is no such node run.
+//
+// It takes no lock: a receiver may complete (or log to) a node run while the
+// request that started it is still open, and the store decides the race (a
+// node run completes once; the driver's own commit then fails with
+// ErrConflict and it stops).
 func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Completion) (store.Run, error) {
+	if c.Status != "" && c.Status != store.StatusInProgress && c.Status != store.StatusCompleted {
+		return store.Run{}, fmt.Errorf("status: must be IN_PROGRESS or COMPLETED, got %q", c.Status)
+	}
 	nr, err := e.store.GetNodeRun(ctx, nodeRunID)
 	if err != nil {
 		return store.Run{}, fmt.Errorf("node run %s: %w", nodeRunID, err)
 	}
-	unlock := e.lock(nr.RunID)
-	defer unlock()
-
+	run, err := e.store.GetRun(ctx, nr.RunID)
+	if err != nil {
+		return store.Run{}, fmt.Errorf("run %s: %w", nr.RunID, err)
+	}
+	if run.Status != store.StatusInProgress || nr.Status != store.StatusInProgress {
+		return run, ErrNotInProgress
+	}
 	st, _, err := e.load(ctx, nr.RunID)
 	if err != nil {
 		return store.Run{}, err
-	}
-	// Read again under the run's lock.
-	nr, err = e.store.GetNodeRun(ctx, nodeRunID)
-	if err != nil {
-		return store.Run{}, fmt.Errorf("node run %s: %w", nodeRunID, err)
-	}
-	if st.run.Status != store.StatusInProgress || nr.Status != store.StatusInProgress {
-		return st.run, ErrNotInProgress
 	}
 	n := st.wf.Node(nr.NodeID)
 	if n == nil {
@@ -84,9 +91,6 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 		}
 		return st.run, nil
 	}
-	if c.Status != store.StatusCompleted {
-		return st.run, fmt.Errorf("status: must be IN_PROGRESS or COMPLETED, got %q", c.Status)
-	}
 	var out nodeOutcome
 	fail := func(err error) nodeOutcome {
 		msg := st.red.Error(err)
@@ -102,6 +106,9 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 		out = e.finishNode(st, n, nr, c.Output, logs, fail)
 		if out.completion.Result == store.ResultSuccess {
 			for _, l := range c.Links {
+				if len(out.completion.Links) == maxLinks {
+					break // a node run shows at most 3 links, its own first
+				}
 				out.completion.Links = append(out.completion.Links, st.red.Text(l))
 			}
 		}
@@ -185,6 +192,7 @@ func (e *Engine) Cancel(ctx context.Context, runID string) (store.Run, error) {
 			return run, fmt.Errorf("cancel run %s: %w", runID, err)
 		}
 		run.Status, run.Result, run.CompletedAt, run.UpdatedAt = store.StatusCompleted, store.ResultCancelled, &now, now
+		e.redactors.Delete(runID)
 		e.emit(Event{Kind: RunFinished, RunID: runID, Result: store.ResultCancelled})
 		return run, nil
 	}

@@ -78,9 +78,13 @@ type Engine struct {
 	now     func() time.Time
 	procRed *redact.Redactor
 
-	defs     sync.Map      // "identifier@version" → *workflow.Workflow
-	started  sync.Map      // run identifier → *runState, from Start to Execute
-	redCache *redact.Cache // matchers shared by the runs' redactors
+	defs    sync.Map // "identifier@version" → *workflow.Workflow
+	started sync.Map // run identifier → *runState, from Start to Execute
+	// redactors holds each unfinished run's redactor: it knows every value
+	// the run's nodes used, so what an outside completion sends is masked
+	// against the same values, even those derived or rotated meanwhile.
+	redactors sync.Map      // run identifier → *redact.Redactor
+	redCache  *redact.Cache // matchers shared by the runs' redactors
 
 	mu      sync.Mutex
 	locks   map[string]*runLock // run identifier → lock, while a run is driven

@@ -28,7 +28,16 @@ type runState struct {
 	wfCtx    map[string]any
 	runCtx   map[string]any
 	triggerN string
-	first    store.NodeRun // the trigger's node run, for a run just started
+	first    store.NodeRun  // the trigger's node run, for a run just started
+	by       map[string]any // .workflowRun.trigger.by
+}
+
+// nonEmpty is s, or nil (JSON null) when it is empty.
+func nonEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // Start validates the inputs, then creates the run and its trigger node run
@@ -63,6 +72,8 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 		UpdatedAt:       now,
 	}
 	st := e.newState(run, wf)
+	st.by = map[string]any{"email": nonEmpty(req.Actor.Email), "firstName": nonEmpty(req.Actor.FirstName), "lastName": nonEmpty(req.Actor.LastName)}
+	st.runCtx["trigger"] = map[string]any{"identifier": run.TriggerNode, "by": st.by}
 	// Every secret the workflow references anywhere is registered before
 	// anything of the run is stored, so a secret value typed into an input
 	// is masked too.
@@ -93,8 +104,30 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 	}
 	st.first = first
 	e.started.Store(run.Identifier, st)
+	e.redactors.Store(run.Identifier, st.red)
 	e.emit(Event{Kind: NodeFinished, RunID: run.Identifier, NodeID: trig.Identifier, NodeRunID: first.Identifier, Type: trig.Type, Result: store.ResultSuccess})
 	return run, nil
+}
+
+// CheckTrigger reports, as an error matching ErrNotTrigger, when id ("" for
+// the only self-serve trigger) names no trigger a run can start from.
+func CheckTrigger(wf *workflow.Workflow, id string) error {
+	_, err := pickTrigger(wf, id)
+	return err
+}
+
+// ValidateInputs checks inputs against the trigger's userInputs as Start
+// does, without starting anything: an *InputError, or an error matching
+// ErrNotTrigger.
+func ValidateInputs(wf *workflow.Workflow, trigger string, inputs map[string]any) error {
+	trig, err := pickTrigger(wf, trigger)
+	if err != nil {
+		return err
+	}
+	if _, problems := trig.UserInputs.Validate(inputs); len(problems) > 0 {
+		return &InputError{Problems: problems}
+	}
+	return nil
 }
 
 func pickTrigger(wf *workflow.Workflow, id string) (*workflow.Node, error) {
@@ -132,10 +165,6 @@ func (e *Engine) newState(run store.Run, wf *workflow.Workflow) *runState {
 		runCtx: map[string]any{
 			"identifier": run.Identifier,
 			"createdAt":  run.CreatedAt.UTC().Format(time.RFC3339Nano),
-			"trigger": map[string]any{
-				"identifier": run.TriggerNode,
-				"by":         map[string]any{"email": run.CreatedBy},
-			},
 		},
 	}
 }
@@ -148,30 +177,35 @@ func (e *Engine) registerAll(ctx context.Context, st *runState, nodeRunID string
 	if len(names) == 0 || e.secrets == nil {
 		return nil
 	}
-	ref := secret.ResolveRef{RunID: st.run.Identifier, NodeRunID: nodeRunID}
-	if p, ok := e.secrets.(secret.PartialSource); ok {
-		vals, err := p.ResolveAvailable(ctx, ref, names)
-		if err != nil {
-			return fmt.Errorf("run %s: %w", st.run.Identifier, err)
-		}
-		for _, v := range vals {
-			e.register(st, v)
-		}
-		return nil
+	vals, err := e.resolveAvailable(ctx, secret.ResolveRef{RunID: st.run.Identifier, NodeRunID: nodeRunID}, names)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", st.run.Identifier, err)
 	}
-	for _, name := range names {
-		vals, err := e.secrets.Resolve(ctx, ref, []string{name})
-		if err != nil {
-			if errors.Is(err, secret.ErrNotDefined) {
-				continue
-			}
-			return fmt.Errorf("run %s: %w", st.run.Identifier, err)
-		}
-		for _, v := range vals {
-			e.register(st, v)
-		}
+	for _, v := range vals {
+		e.register(st, v)
 	}
 	return nil
+}
+
+// resolveAvailable resolves the names that exist and leaves the others out.
+func (e *Engine) resolveAvailable(ctx context.Context, ref secret.ResolveRef, names []string) (map[string]string, error) {
+	if p, ok := e.secrets.(secret.PartialSource); ok {
+		return p.ResolveAvailable(ctx, ref, names)
+	}
+	out := map[string]string{}
+	for _, name := range names {
+		vals, err := e.secrets.Resolve(ctx, ref, []string{name})
+		if errors.Is(err, secret.ErrNotDefined) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range vals {
+			out[k] = v
+		}
+	}
+	return out, nil
 }
 
 // register masks a resolved secret value in the run and, when configured,
@@ -227,10 +261,63 @@ func (e *Engine) load(ctx context.Context, runID string) (*runState, []store.Nod
 			return nil, nil, err
 		}
 	}
-	if err := e.registerAll(ctx, st, ""); err != nil {
-		return nil, nil, err
+	if red, ok := e.redactors.Load(runID); ok {
+		// This process ran the run's nodes: its redactor knows every
+		// value they used, derived ones and since-rotated ones included.
+		st.red = red.(*redact.Redactor)
+	} else {
+		if err := e.registerAll(ctx, st, ""); err != nil {
+			return nil, nil, err
+		}
+		e.rederive(ctx, st, nrs)
+		e.redactors.Store(runID, st.red)
 	}
+	st.by = e.actorContext(ctx, run.CreatedBy)
+	st.runCtx["trigger"] = map[string]any{"identifier": run.TriggerNode, "by": st.by}
 	return st, nrs, nil
+}
+
+// rederive registers again what the config of a node waiting for an outside
+// completion derived from secrets when it ran (another process, before a
+// restart), by rendering that config once more: the remote system may echo a
+// derived value back in its completion. Best effort: a secret deleted or
+// changed since is not known any more (docs/secrets.md, known limits).
+func (e *Engine) rederive(ctx context.Context, st *runState, nrs []store.NodeRun) {
+	for _, nr := range nrs {
+		n := st.wf.Node(nr.NodeID)
+		if nr.Status != store.StatusInProgress || n == nil || n.ConfigTemplate == nil {
+			continue
+		}
+		names := n.ConfigTemplate.Reads().Secrets
+		if len(names) == 0 || e.secrets == nil {
+			continue
+		}
+		vals, err := e.resolveAvailable(ctx, secret.ResolveRef{RunID: st.run.Identifier, NodeRunID: nr.Identifier}, names)
+		if err != nil {
+			continue
+		}
+		for _, v := range vals {
+			e.register(st, v)
+		}
+		_, _ = n.ConfigTemplate.Render(&tmpl.Context{
+			Limits:          renderLimits,
+			Outputs:         st.outputs,
+			Secrets:         vals,
+			Workflow:        st.wfCtx,
+			WorkflowRun:     st.runCtx,
+			WorkflowNodeRun: map[string]any{"identifier": nr.Identifier, "createdAt": nr.CreatedAt.UTC().Format(time.RFC3339Nano)},
+			Derived:         st.red.AddDerived,
+		})
+	}
+}
+
+// actorContext is .workflowRun.trigger.by for a run started by actorID.
+func (e *Engine) actorContext(ctx context.Context, actorID string) map[string]any {
+	by := map[string]any{"email": nil, "firstName": nil, "lastName": nil}
+	if u, err := e.store.GetUser(ctx, actorID); err == nil {
+		by["email"], by["firstName"], by["lastName"] = u.Email, u.FirstName, u.LastName
+	}
+	return by
 }
 
 // setOutput records a node's redacted output for the templates of later nodes.
@@ -356,6 +443,7 @@ func (e *Engine) finish(ctx context.Context, st *runState, pending *store.Transi
 		return st.run, fmt.Errorf("finish run %s: %w", st.run.Identifier, err)
 	}
 	st.run.Status, st.run.Result, st.run.CompletedAt, st.run.UpdatedAt = store.StatusCompleted, result, &now, now
+	e.redactors.Delete(st.run.Identifier)
 	e.emit(Event{Kind: RunFinished, RunID: st.run.Identifier, Result: result})
 	return st.run, nil
 }
@@ -541,9 +629,11 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 	e.mu.Lock()
 	delete(e.cancels, st.run.Identifier)
 	e.mu.Unlock()
-	cancelled := runCtx.Err() != nil && ctx.Err() == nil
+	// Cancelled from outside (Cancel), or the process is stopping: either
+	// way the node did not fail, and its node run stays as the store has it.
+	stopped := runCtx.Err() != nil
 	cancel()
-	if cancelled {
+	if stopped {
 		return nodeOutcome{stopped: true}
 	}
 	if err != nil {
