@@ -66,6 +66,8 @@ func secretErr(name string, err error) error {
 		return notFound("secret %s not found", name)
 	case errors.Is(err, secret.ErrExists):
 		return conflict("secret %s already exists; PATCH /v1/organization/secrets/%s changes it", name, name)
+	case errors.Is(err, secret.ErrConflict):
+		return conflict("secret %s kept changing while this update was applied; try again", name)
 	}
 	return fmt.Errorf("secret %s: %w", name, err)
 }

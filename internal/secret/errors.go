@@ -17,6 +17,10 @@ var (
 	// ErrExists reports a secret name that is taken. It wraps
 	// store.ErrExists.
 	ErrExists = fmt.Errorf("secret %w", store.ErrExists)
+	// ErrConflict reports a secret that other writers kept changing while
+	// Update or a key rotation tried to change it; trying again may work. It
+	// wraps store.ErrConflict.
+	ErrConflict = fmt.Errorf("secret %w", store.ErrConflict)
 	// ErrNotDefined is matched by every *NotDefinedError.
 	ErrNotDefined = errors.New("secret is not defined")
 	// ErrDecrypt is matched by every *DecryptError.

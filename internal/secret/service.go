@@ -30,6 +30,11 @@ const (
 	ActionRotate  = "key.rotate"
 )
 
+// MaxUpdateAttempts bounds how many times Update and a key rotation read a
+// secret again and retry when another writer changed it between their read
+// and their write.
+const MaxUpdateAttempts = 5
+
 // Audit page sizes.
 const (
 	DefaultAuditLimit = 100
@@ -134,6 +139,13 @@ func (s *Service) Create(ctx context.Context, actor, name, value, description st
 // Update changes a secret's value, its description, or both (a nil pointer
 // keeps the field), with a secret.update audit event in the same
 // transaction. It fails with ErrNotFound when the secret does not exist.
+//
+// The change applies to the secret as it is when written: Update reads the
+// secret and writes it back only if nothing changed it meanwhile (another
+// update, a key rotation, in this process or another); if something did, it
+// reads it again and retries, up to MaxUpdateAttempts times, then fails with
+// ErrConflict. So a description change never brings back a value replaced
+// concurrently.
 func (s *Service) Update(ctx context.Context, actor, name string, value, description *string) (Metadata, error) {
 	var errs []error
 	errs = append(errs, validateActor(actor), ValidateName(name))
@@ -151,24 +163,45 @@ func (s *Service) Update(ctx context.Context, actor, name string, value, descrip
 	}
 	s.rotMu.RLock()
 	defer s.rotMu.RUnlock()
-	sec, err := s.st.GetSecret(ctx, name)
-	if err != nil {
-		return Metadata{}, storeErr("update", name, err)
-	}
-	if value != nil {
-		if sec.KeyID, sec.Ciphertext, err = s.ring.Encrypt(name, []byte(*value)); err != nil {
-			return Metadata{}, err
+	var err error
+	for range MaxUpdateAttempts {
+		var sec store.Secret
+		if sec, err = s.st.GetSecret(ctx, name); err != nil {
+			return Metadata{}, storeErr("update", name, err)
+		}
+		read := sec.UpdatedAt
+		if value != nil {
+			if sec.KeyID, sec.Ciphertext, err = s.ring.Encrypt(name, []byte(*value)); err != nil {
+				return Metadata{}, err
+			}
+		}
+		if description != nil {
+			sec.Description = *description
+		}
+		sec.UpdatedAt = s.nextUpdatedAt(read)
+		ev := store.AuditEvent{Action: ActionUpdate, Actor: actor, Secret: name, CreatedAt: sec.UpdatedAt}
+		err = s.st.UpdateSecret(ctx, sec, read, ev)
+		if err == nil {
+			return metadata(sec), nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return Metadata{}, storeErr("update", name, err)
 		}
 	}
-	if description != nil {
-		sec.Description = *description
+	return Metadata{}, fmt.Errorf("update secret %s: it kept changing while being updated (%d attempts), try again: %w", name, MaxUpdateAttempts, ErrConflict)
+}
+
+// nextUpdatedAt returns the UpdatedAt for a write that replaces a secret
+// last updated at prev: now, or a microsecond past prev when the clock has
+// not passed it (same microsecond, clock skew between processes). Every
+// write so moves UpdatedAt forward, and a conditional update that read an
+// older UpdatedAt always conflicts.
+func (s *Service) nextUpdatedAt(prev time.Time) time.Time {
+	now := s.timestamp()
+	if !now.After(prev) {
+		now = prev.UTC().Truncate(time.Microsecond).Add(time.Microsecond)
 	}
-	sec.UpdatedAt = s.timestamp()
-	ev := store.AuditEvent{Action: ActionUpdate, Actor: actor, Secret: name, CreatedAt: sec.UpdatedAt}
-	if err := s.st.UpdateSecret(ctx, sec, ev); err != nil {
-		return Metadata{}, storeErr("update", name, err)
-	}
-	return metadata(sec), nil
+	return now
 }
 
 // Delete removes a secret with a secret.delete audit event in the same
@@ -393,40 +426,79 @@ func (s *Service) reencrypt(ctx context.Context, actor, target string, old *keyS
 	}
 	n := 0
 	for _, sec := range secs {
-		if sec.KeyID == target {
-			continue
-		}
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		var pt []byte
+		done, err := s.reencryptOne(ctx, actor, target, old, sec)
+		if err != nil {
+			return n, fmt.Errorf("secret %s: %w", sec.Name, err)
+		}
+		if done {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// reencryptOne seals sec's value again with key target, with a key.rotate
+// audit event, unless it is already under target or no longer exists. The
+// write applies only to the secret as read: when something changed it
+// meanwhile (an update from another process), reencryptOne reads it again
+// and re-encrypts the current value, up to MaxUpdateAttempts times. It
+// reports whether it wrote.
+func (s *Service) reencryptOne(ctx context.Context, actor, target string, old *keySet, sec store.Secret) (bool, error) {
+	for attempt := range MaxUpdateAttempts {
+		if attempt > 0 {
+			var err error
+			sec, err = s.st.GetSecret(ctx, sec.Name)
+			if errors.Is(err, store.ErrNotFound) {
+				return false, nil // deleted meanwhile
+			}
+			if err != nil {
+				return false, fmt.Errorf("read again after a concurrent change: %w", err)
+			}
+		}
+		if sec.KeyID == target {
+			return false, nil
+		}
+		var (
+			pt  []byte
+			err error
+		)
 		if k := oldKey(old, sec.KeyID); k != nil {
 			pt, err = open(k, sec.Name, sec.Ciphertext)
 		} else {
 			pt, err = s.ring.Decrypt(sec.Name, sec.KeyID, sec.Ciphertext)
 		}
 		if err != nil {
-			return n, err
+			return false, err
 		}
 		keyID, ct, err := s.ring.Encrypt(sec.Name, pt)
 		clear(pt)
 		if err != nil {
-			return n, err
+			return false, err
 		}
 		if keyID != target {
-			return n, fmt.Errorf("the primary key changed to %s during the rotation to %s", keyID, target)
+			return false, fmt.Errorf("the primary key changed to %s during the rotation to %s", keyID, target)
 		}
+		read := sec.UpdatedAt
 		sec.KeyID, sec.Ciphertext = keyID, ct
-		ev := store.AuditEvent{Action: ActionRotate, Actor: actor, Secret: sec.Name, CreatedAt: s.timestamp()}
-		if err := s.st.UpdateSecret(ctx, sec, ev); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				continue // deleted meanwhile
-			}
-			return n, fmt.Errorf("secret %s: %w", sec.Name, err)
+		// The rotation moves UpdatedAt too, so that an update in another
+		// process that read the secret before it conflicts instead of
+		// writing back a ciphertext under a key being retired.
+		sec.UpdatedAt = s.nextUpdatedAt(read)
+		ev := store.AuditEvent{Action: ActionRotate, Actor: actor, Secret: sec.Name, CreatedAt: sec.UpdatedAt}
+		err = s.st.UpdateSecret(ctx, sec, read, ev)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, store.ErrNotFound):
+			return false, nil // deleted meanwhile
+		case !errors.Is(err, store.ErrConflict):
+			return false, err
 		}
-		n++
 	}
-	return n, nil
+	return false, fmt.Errorf("it kept changing while being re-encrypted (%d attempts): %w", MaxUpdateAttempts, ErrConflict)
 }
 
 func oldKey(old *keySet, id string) *ringKey {

@@ -222,9 +222,17 @@ type Store interface {
 	// PutSecret creates a secret (ErrExists when the name is taken) and
 	// records the audit event in the same transaction.
 	CreateSecret(ctx context.Context, s Secret, ev AuditEvent) error
-	// UpdateSecret replaces a secret's ciphertext, key id and description
-	// (ErrNotFound when missing), with its audit event.
-	UpdateSecret(ctx context.Context, s Secret, ev AuditEvent) error
+	// UpdateSecret replaces a secret's ciphertext, key id, description and
+	// UpdatedAt, with its audit event in the same transaction, but only if
+	// the stored UpdatedAt still equals ifUpdatedAt: the UpdatedAt that
+	// GetSecret or ListSecrets of this store returned when the caller read
+	// the secret, compared in the store's own representation. Otherwise it
+	// fails with ErrConflict and writes nothing, audit event included; the
+	// caller re-reads and tries again. A zero ifUpdatedAt never matches. It
+	// fails with ErrNotFound when the secret is missing. Callers should make
+	// each update's UpdatedAt later than the one it replaces, so that every
+	// write is seen by a conditional update racing it.
+	UpdateSecret(ctx context.Context, s Secret, ifUpdatedAt time.Time, ev AuditEvent) error
 	// DeleteSecret removes a secret (ErrNotFound when missing), with its audit
 	// event.
 	DeleteSecret(ctx context.Context, name string, ev AuditEvent) error

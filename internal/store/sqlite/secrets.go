@@ -77,20 +77,38 @@ func (s *Store) CreateSecret(ctx context.Context, sec store.Secret, ev store.Aud
 	return nil
 }
 
-// UpdateSecret replaces a secret's description, key id and ciphertext, and
-// records its audit event, in one transaction. A zero UpdatedAt is now.
-func (s *Store) UpdateSecret(ctx context.Context, sec store.Secret, ev store.AuditEvent) error {
+// UpdateSecret replaces a secret's description, key id, ciphertext and
+// updated_at, and records its audit event, in one transaction, if the
+// stored updated_at still equals ifUpdatedAt (compared in nanoseconds, as
+// stored). When it does not, it returns store.ErrConflict and writes
+// nothing; when the secret is missing, store.ErrNotFound. A zero UpdatedAt
+// is now; a zero ifUpdatedAt never matches.
+func (s *Store) UpdateSecret(ctx context.Context, sec store.Secret, ifUpdatedAt time.Time, ev store.AuditEvent) error {
 	now := time.Now()
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE secrets SET description = ?, key_id = ?, ciphertext = ?, updated_at = ?
-			WHERE name = ?`, sec.Description, sec.KeyID, sec.Ciphertext, ts(sec.UpdatedAt, now), sec.Name)
+		if !ifUpdatedAt.IsZero() {
+			res, err := tx.ExecContext(ctx, `UPDATE secrets SET description = ?, key_id = ?, ciphertext = ?, updated_at = ?
+				WHERE name = ? AND updated_at = ?`,
+				sec.Description, sec.KeyID, sec.Ciphertext, ts(sec.UpdatedAt, now), sec.Name, ifUpdatedAt.UnixNano())
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 1 {
+				return s.insertAudit(ctx, tx, []store.AuditEvent{ev}, now)
+			}
+		}
+		// Nothing matched: tell a missing secret from a changed one.
+		var current int64
+		err := tx.QueryRowContext(ctx, `SELECT updated_at FROM secrets WHERE name = ?`, sec.Name).Scan(&current)
 		if err != nil {
-			return err
+			return notFound(err)
 		}
-		if err := rowsAffected(res); err != nil {
-			return err
-		}
-		return s.insertAudit(ctx, tx, []store.AuditEvent{ev}, now)
+		return fmt.Errorf("changed since it was read (updated at %s, read at %s): %w",
+			fromTS(current).Format(time.RFC3339Nano), ifUpdatedAt.UTC().Format(time.RFC3339Nano), store.ErrConflict)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: update secret %s: %w", sec.Name, err)

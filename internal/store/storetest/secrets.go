@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/sluice-run/sluice/internal/store"
 )
@@ -70,10 +71,13 @@ func testSecrets(t *testing.T, open opener) {
 	checkSecret(t, "GetSecret after duplicate", got, want["GITHUB"])
 	checkAudits(t, "ListAudit after duplicate", audit(t, s), events)
 
-	// Update replaces ciphertext, key and description; creation stays.
+	// Update replaces ciphertext, key and description; creation stays. It
+	// applies against the UpdatedAt that GetSecret returned.
+	read, err := s.GetSecret(ctx(t), "GITHUB")
+	must(t, "GetSecret", err)
 	upd := store.Secret{Name: "GITHUB", Description: "rotated", KeyID: "k2", Ciphertext: []byte("new-sealed"), CreatedBy: "bob", CreatedAt: at(50), UpdatedAt: at(10)}
 	ev := event("secret.update", "GITHUB", 10)
-	must(t, "UpdateSecret", s.UpdateSecret(ctx(t), upd, ev))
+	must(t, "UpdateSecret", s.UpdateSecret(ctx(t), upd, read.UpdatedAt, ev))
 	events = append([]store.AuditEvent{ev}, events...)
 	w := want["GITHUB"]
 	w.Description, w.KeyID, w.Ciphertext, w.UpdatedAt = "rotated", "k2", []byte("new-sealed"), at(10)
@@ -81,9 +85,46 @@ func testSecrets(t *testing.T, open opener) {
 	got, err = s.GetSecret(ctx(t), "GITHUB")
 	must(t, "GetSecret", err)
 	checkSecret(t, "GetSecret after update", got, w)
-	err = s.UpdateSecret(ctx(t), secret("MISSING", 11), event("secret.update", "MISSING", 11))
+	err = s.UpdateSecret(ctx(t), secret("MISSING", 11), at(11), event("secret.update", "MISSING", 11))
 	wantErr(t, "UpdateSecret(missing)", err, store.ErrNotFound)
 	checkAudits(t, "ListAudit after update", audit(t, s), events)
+
+	// An update against a stale read (the secret changed since) writes
+	// nothing and records no event: the row keeps the newer change.
+	for _, tc := range []struct {
+		name        string
+		ifUpdatedAt time.Time
+	}{
+		{"the UpdatedAt replaced by the update", read.UpdatedAt},
+		{"1ns before the current UpdatedAt", got.UpdatedAt.Add(-time.Nanosecond)},
+		{"1ns after the current UpdatedAt", got.UpdatedAt.Add(time.Nanosecond)},
+		{"zero", time.Time{}},
+	} {
+		stale := store.Secret{Name: "GITHUB", Description: "stale", KeyID: "k1", Ciphertext: []byte("old-sealed"), UpdatedAt: at(11)}
+		err = s.UpdateSecret(ctx(t), stale, tc.ifUpdatedAt, event("secret.update", "GITHUB", 11))
+		wantErr(t, "UpdateSecret(ifUpdatedAt "+tc.name+")", err, store.ErrConflict)
+		got, err = s.GetSecret(ctx(t), "GITHUB")
+		must(t, "GetSecret", err)
+		checkSecret(t, "GetSecret after a conflict on "+tc.name, got, w)
+		checkAudits(t, "ListAudit after a conflict on "+tc.name, audit(t, s), events)
+	}
+	// The UpdatedAt as listed is as good as GetSecret's, in any zone.
+	listed, err := s.ListSecrets(ctx(t))
+	must(t, "ListSecrets", err)
+	idx := slices.IndexFunc(listed, func(sec store.Secret) bool { return sec.Name == "GITHUB" })
+	if idx < 0 {
+		t.Fatal("ListSecrets lacks GITHUB")
+	}
+	upd.Description, upd.UpdatedAt = "listed", at(12)
+	ev = event("secret.update", "GITHUB", 12)
+	must(t, "UpdateSecret after ListSecrets", s.UpdateSecret(ctx(t), upd, listed[idx].UpdatedAt.In(time.FixedZone("X", 3600)), ev))
+	events = append([]store.AuditEvent{ev}, events...)
+	w.Description, w.UpdatedAt = "listed", at(12)
+	want["GITHUB"] = w
+	got, err = s.GetSecret(ctx(t), "GITHUB")
+	must(t, "GetSecret", err)
+	checkSecret(t, "GetSecret after an update from ListSecrets", got, w)
+	checkAudits(t, "ListAudit after an update from ListSecrets", audit(t, s), events)
 
 	// List is ordered by name.
 	list, err = s.ListSecrets(ctx(t))
