@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"net/url"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // MinLen is the length, in bytes, of the shortest pattern a Redactor
@@ -25,6 +27,10 @@ const minLineLen = 8
 //   - the raw value;
 //   - the inside of a JSON string literal as encoding/json writes it, with
 //     and without HTML escaping;
+//   - the same with the escapes other JSON encoders use by default (see
+//     jsonVariants): "/" as "\/" (PHP's json_encode), every non-ASCII rune
+//     as \uXXXX in lower-case hex (Python's json.dumps) or upper-case hex,
+//     and "\/" together with \uXXXX (PHP again);
 //   - URL encoding in the query form (url.QueryEscape) and the path form
 //     (url.PathEscape);
 //   - base64 in the standard and URL-safe alphabets, padded and unpadded;
@@ -44,7 +50,11 @@ func forms(v string) []string {
 		return nil
 	}
 	out := []string{v}
-	out = append(out, jsonInner(v, true), jsonInner(v, false))
+	for _, escapeHTML := range []bool{true, false} {
+		inner := jsonInner(v, escapeHTML)
+		out = append(out, inner)
+		out = append(out, jsonVariants(inner)...)
+	}
 	out = append(out, url.QueryEscape(v), url.PathEscape(v))
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
 		out = append(out, enc.EncodeToString([]byte(v)))
@@ -80,6 +90,116 @@ func jsonInner(v string, escapeHTML bool) string {
 	_ = enc.Encode(v)
 	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	return string(b[1 : len(b)-1])
+}
+
+// jsonVariants returns the ways other JSON encoders write the string literal
+// whose inside encoding/json wrote as inner, leaving out those equal to inner
+// or to each other:
+//
+//   - "/" escaped as "\/";
+//   - every non-ASCII rune escaped as \uXXXX (a UTF-16 surrogate pair above
+//     the Basic Multilingual Plane), with the hex digits of every \u escape
+//     in lower case, and again in upper case;
+//   - both at once, in lower and upper case.
+//
+// For a value of printable ASCII without "/", which most tokens are, it
+// returns nothing.
+func jsonVariants(inner string) []string {
+	if !needsVariants(inner) {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{inner: true}
+	for _, slash := range []bool{false, true} {
+		for _, hex := range []jsonHex{hexAsIs, hexLower, hexUpper} {
+			s := reescapeJSON(inner, slash, hex)
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// needsVariants reports whether inner has anything jsonVariants rewrites: a
+// "/", a non-ASCII byte or a \u escape.
+func needsVariants(inner string) bool {
+	for i := 0; i < len(inner); i++ {
+		if c := inner[i]; c == '/' || c >= utf8.RuneSelf || c == '\\' && i+1 < len(inner) && inner[i+1] == 'u' {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonHex says how reescapeJSON writes \u escapes.
+type jsonHex int
+
+const (
+	// hexAsIs keeps non-ASCII runes as UTF-8 and \u escapes as they are.
+	hexAsIs jsonHex = iota
+	// hexLower escapes non-ASCII runes, and writes all \u escapes in lower
+	// case.
+	hexLower
+	// hexUpper escapes non-ASCII runes, and writes all \u escapes in upper
+	// case.
+	hexUpper
+)
+
+// reescapeJSON rewrites inner, the inside of a JSON string literal as
+// encoding/json writes it, with "/" escaped as "\/" when slash is set and
+// with \u escapes as hex says. The escapes encoding/json already wrote
+// (\n, \", \\, \u003c, \ufffd, ...) are kept, bar the case of their hex.
+func reescapeJSON(inner string, slash bool, hex jsonHex) string {
+	const lower, upper = "0123456789abcdef", "0123456789ABCDEF"
+	digits := lower
+	if hex == hexUpper {
+		digits = upper
+	}
+	writeU := func(b *strings.Builder, r rune) {
+		b.WriteString(`\u`)
+		for shift := 12; shift >= 0; shift -= 4 {
+			b.WriteByte(digits[(r>>shift)&0xf])
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(inner) + len(inner)/2)
+	for i := 0; i < len(inner); {
+		c := inner[i]
+		switch {
+		case c == '\\' && hex != hexAsIs && i+6 <= len(inner) && inner[i+1] == 'u':
+			// A \uXXXX escape of encoding/json: recase its hex digits.
+			b.WriteString(`\u`)
+			for _, d := range []byte(inner[i+2 : i+6]) {
+				if d >= 'a' && d <= 'f' || d >= 'A' && d <= 'F' {
+					d = digits[10+(d|0x20)-'a']
+				}
+				b.WriteByte(d)
+			}
+			i += 6
+		case c == '\\' && i+1 < len(inner):
+			// Any other escape, \u ones kept as they are included.
+			b.WriteString(inner[i : i+2])
+			i += 2
+		case c == '/' && slash:
+			b.WriteString(`\/`)
+			i++
+		case c >= utf8.RuneSelf && hex != hexAsIs:
+			r, size := utf8.DecodeRuneInString(inner[i:])
+			if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
+				writeU(&b, r1)
+				writeU(&b, r2)
+			} else {
+				writeU(&b, r)
+			}
+			i += size
+		default:
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return b.String()
 }
 
 // base64Cores returns, for each of the three alignments, the part of the

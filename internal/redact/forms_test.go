@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 // encodings returns, independently of forms, the ways a value is written in
@@ -162,6 +164,90 @@ func TestBase64CoresLength(t *testing.T) {
 		}
 		if got := len(base64Cores(base64.StdEncoding, v)); got != 9 {
 			t.Errorf("%d-byte value: %d cores, want 9", n, got)
+		}
+	}
+}
+
+// foreignJSON writes v inside a JSON string literal the way other encoders
+// do by default, independently of forms: "/" as `\/` when slash is set
+// (PHP), and every non-ASCII rune as \uXXXX, surrogate pairs above the BMP,
+// when ascii is set (Python, PHP), in upper-case hex when upper is set. It
+// handles the values of TestFormsForeignJSON only: no control characters.
+func foreignJSON(v string, slash, ascii, upper bool) string {
+	format := `\u%04x`
+	if upper {
+		format = `\u%04X`
+	}
+	var b strings.Builder
+	for _, r := range v {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteString(`\` + string(r))
+		case r == '/' && slash:
+			b.WriteString(`\/`)
+		case r > 0xffff && ascii:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, format+format, r1, r2)
+		case r >= 0x80 && ascii:
+			fmt.Fprintf(&b, format, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// TestFormsForeignJSON checks the JSON escapes of other encoders: PHP's `\/`
+// and \uXXXX, Python's \uXXXX, in lower and upper case, each masked as one
+// run.
+func TestFormsForeignJSON(t *testing.T) {
+	values := []string{
+		"abc/def+ghi/jkl==",   // base64 with "/"
+		"pässwörd-1234",       // Latin-1 range
+		"ключ/секрет",         // Cyrillic and "/"
+		"emoji-😀-token/x",     // above the BMP: a surrogate pair
+		`quote"and\back/ä`,    // escapes encoding/json writes itself
+		"https://h.example/p", // a URL as a secret
+	}
+	variants := []struct {
+		name                string
+		slash, ascii, upper bool
+	}{
+		{"PHP slash only", true, false, false},
+		{"Python lower", false, true, false},
+		{"upper hex", false, true, true},
+		{"PHP default", true, true, false},
+		{"PHP default, upper hex", true, true, true},
+	}
+	for _, v := range values {
+		r := New()
+		r.Add(v)
+		for _, vr := range variants {
+			e := foreignJSON(v, vr.slash, vr.ascii, vr.upper)
+			text := `{"echo":"` + e + `"}`
+			if got, want := r.String(text), `{"echo":"`+Mask+`"}`; got != want {
+				t.Errorf("value %q, %s (%s): got %s, want %s", v, vr.name, e, got, want)
+			}
+		}
+	}
+}
+
+func TestJSONVariantsDedupe(t *testing.T) {
+	tests := []struct {
+		inner string
+		want  []string
+	}{
+		{"plain-token_123", nil},
+		{"a/b-c", []string{`a\/b-c`}},
+		{"ä-x", []string{`\u00e4-x`, `\u00E4-x`}},
+		{`\u003c-x`, []string{`\u003C-x`}}, // encoding/json's own escape, recased
+		{"ä/x", []string{`\u00e4/x`, `\u00E4/x`, `ä\/x`, `\u00e4\/x`, `\u00E4\/x`}},
+		{"😀", []string{`\ud83d\ude00`, `\uD83D\uDE00`}},
+	}
+	for _, tt := range tests {
+		got := jsonVariants(tt.inner)
+		if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("jsonVariants(%q) = %q, want %q", tt.inner, got, tt.want)
 		}
 	}
 }

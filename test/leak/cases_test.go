@@ -363,7 +363,7 @@ func cases(pemValue string) []leakCase {
 			},
 		},
 		{
-			name:    "redirect to a host named by the secret, which DNS does not know",
+			name:    "redirect to a host named by the secret is another origin, not followed",
 			def:     chain("redirect-dns", hook("call", `"url": "@RCV@/go", "headers": {"X-Host": "{{ .secrets.HOST }}"}`, `"verbose": true`)),
 			secrets: map[string]string{"HOST": host},
 			dnsFail: true,
@@ -373,9 +373,9 @@ func cases(pemValue string) []leakCase {
 			},
 			result: "COMPLETED FAILED", sent: []string{"HOST"},
 			check: func(t *testing.T, r *runOut) {
-				wantFailed(t, r, "call", "DNS lookup failed")
-				if len(r.dns) == 0 {
-					t.Errorf("no DNS query was made")
+				wantFailed(t, r, "call", "redirected to another origin; not followed")
+				if len(r.dns) != 0 {
+					t.Errorf("the redirect's host was looked up: %d DNS queries", len(r.dns))
 				}
 			},
 		},

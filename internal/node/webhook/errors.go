@@ -29,6 +29,10 @@ var (
 	ErrTLSHandshake = errors.New("TLS handshake failed")
 	// ErrTooManyRedirects: the webhook redirected more than 10 times.
 	ErrTooManyRedirects = errors.New("too many redirects")
+	// ErrCrossOriginRedirect: the webhook redirected to another origin
+	// (scheme, host or port), which is not followed. Its text is the whole
+	// message of the node's error and quotes no URL.
+	ErrCrossOriginRedirect = errors.New("webhook redirected to another origin; not followed, since headers and body may hold secrets")
 )
 
 // maxRedirects is how many redirects a request follows.

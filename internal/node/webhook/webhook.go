@@ -23,8 +23,16 @@
 // Every request carries X-Sluice-Workflow-Run (the run's wfr_ id) and
 // X-Sluice-Node-Run (the node run's wfnr_ id; receivers use it to complete
 // asynchronous nodes and to drop duplicate deliveries), a User-Agent (unless
-// the config sets one) and, when there is a body, a Content-Type. Redirects
-// are followed, at most 10.
+// the config sets one) and, when there is a body, a Content-Type.
+//
+// Redirects are followed, at most 10, but only within the origin (scheme,
+// host and port) of the config's url: a redirect to another origin, an
+// https to http downgrade included, fails the node with
+// ErrCrossOriginRedirect and sends nothing there. net/http drops only
+// Authorization and Cookie on a redirect to another domain, and keeps the
+// body on a 307 or 308, so any other header set from a secret (X-Api-Key)
+// and the body would otherwise go to a host the workflow never named. This
+// holds whatever client Options.Client gives.
 //
 // # Signature, for receivers
 //
@@ -92,6 +100,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -115,6 +124,11 @@ type Options struct {
 	// to 64 idle connections per host, dial and TLS handshake timeouts, and
 	// at most 10 redirects. The per-request timeout is the node's
 	// timeoutSeconds in both cases.
+	//
+	// The Executor sends with a shallow copy of Client whose CheckRedirect
+	// first refuses a redirect to another origin (ErrCrossOriginRedirect)
+	// and then applies Client.CheckRedirect, or, when that is nil, the limit
+	// of 10 redirects (ErrTooManyRedirects). Client itself is not modified.
 	Client *http.Client
 	// MaxResponseBytes bounds the body read from an answer; a larger one
 	// fails the node. Zero or less means DefaultMaxResponseBytes.
@@ -145,6 +159,9 @@ func New(opts Options) *Executor {
 	if e.client == nil {
 		e.client = DefaultClient()
 	}
+	c := *e.client
+	c.CheckRedirect = sameOriginOnly(c.CheckRedirect)
+	e.client = &c
 	if e.maxBytes <= 0 {
 		e.maxBytes = DefaultMaxResponseBytes
 	}
@@ -161,7 +178,8 @@ func Register(r *node.Registry, opts Options) {
 
 // DefaultClient returns the client New uses when Options.Client is nil: a
 // fresh Transport tuned for many requests to few hosts, and a redirect policy
-// that stops after 10 redirects with ErrTooManyRedirects. It has no overall
+// that refuses a redirect to another origin with ErrCrossOriginRedirect and
+// stops after 10 redirects with ErrTooManyRedirects. It has no overall
 // timeout; each request is bounded by its node's timeoutSeconds.
 func DefaultClient() *http.Client {
 	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
@@ -180,12 +198,54 @@ func DefaultClient() *http.Client {
 	}
 }
 
-// checkRedirect follows at most maxRedirects redirects.
-func checkRedirect(_ *http.Request, via []*http.Request) error {
+// checkRedirect follows at most maxRedirects redirects, all within the
+// origin of the first request.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if !sameOrigin(via[0].URL, req.URL) {
+		return ErrCrossOriginRedirect
+	}
 	if len(via) >= maxRedirects {
 		return ErrTooManyRedirects
 	}
 	return nil
+}
+
+// sameOriginOnly returns a redirect policy that refuses a redirect out of the
+// origin of the first request with ErrCrossOriginRedirect, and otherwise
+// applies next, or checkRedirect when next is nil.
+func sameOriginOnly(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	if next == nil {
+		return checkRedirect
+	}
+	return func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(via[0].URL, req.URL) {
+			return ErrCrossOriginRedirect
+		}
+		return next(req, via)
+	}
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port, a
+// missing port standing for the scheme's default one.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) &&
+		strings.EqualFold(a.Hostname(), b.Hostname()) &&
+		effectivePort(a) == effectivePort(b)
+}
+
+// effectivePort returns u's port, or its scheme's default port when it has
+// none.
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http":
+		return "80"
+	case "https":
+		return "443"
+	}
+	return ""
 }
 
 // Execute sends the request that req's config describes. See the package doc
@@ -219,6 +279,10 @@ func (e *Executor) Execute(ctx context.Context, req *node.Request) (node.Result,
 	start := time.Now()
 	resp, err := e.client.Do(hr)
 	if err != nil {
+		if errors.Is(err, ErrCrossOriginRedirect) && ctx.Err() == nil {
+			// Not a RequestError: the *url.Error around it quotes the URL.
+			return node.Result{}, ErrCrossOriginRedirect
+		}
 		return e.failed(ctx, rctx, c, "request failed", err)
 	}
 	defer resp.Body.Close()
@@ -357,15 +421,51 @@ func decodeData(b []byte) any {
 
 // logBody logs a request or response body at DEBUG, or only its size when it
 // is over maxLoggedBody.
+//
+// A body that is one valid JSON value is logged as canonicalJSON writes it,
+// not as it came: the engine masks log lines as plain text, and the remote's
+// JSON encoder may write a secret it echoes with escapes of its own ("\/",
+// "\u00e4") that the masking cannot know in every combination. Decoded and
+// re-encoded, the secret shows as it is or as encoding/json writes it, which
+// the masking knows.
 func logBody(logf func(level, format string, args ...any), what string, b []byte) {
+	size := len(b)
+	if size > 0 && size <= maxLoggedBody {
+		if c, ok := canonicalJSON(b); ok {
+			b = c
+		}
+	}
 	switch {
-	case len(b) == 0:
+	case size == 0:
 		logf(node.LevelDebug, "%s body: empty", what)
-	case len(b) > maxLoggedBody:
-		logf(node.LevelDebug, "%s body: %d bytes, not logged (over %s)", what, len(b), formatSize(maxLoggedBody))
+	case size > maxLoggedBody || len(b) > maxLoggedBody:
+		logf(node.LevelDebug, "%s body: %d bytes, not logged (over %s)", what, size, formatSize(maxLoggedBody))
 	default:
 		logf(node.LevelDebug, "%s body: %s", what, b)
 	}
+}
+
+// canonicalJSON returns b, when it holds exactly one JSON value, decoded and
+// written again by encoding/json: compact, without HTML escaping, numbers
+// with their digits kept, object keys sorted. It reports false for any other
+// b.
+func canonicalJSON(b []byte) ([]byte, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false // trailing data
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, false
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), true
 }
 
 // formatElapsed writes a duration for the INFO line: "12ms", "1.204s",

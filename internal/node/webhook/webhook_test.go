@@ -502,7 +502,7 @@ func TestExecuteRedirects(t *testing.T) {
 		{"302 is followed, POST becomes GET", "/start", nil, "final GET", "", nil},
 		{"307 keeps the method and body", "/keep-body", map[string]any{"x": "y"}, `POST {"x":"y"}`, "", nil},
 		{"a loop stops", "/loop", nil, "", "POST request failed: stopped after 10 redirects", ErrTooManyRedirects},
-		{"a non-http Location fails", "/elsewhere", nil, "", "POST request failed: redirected to a URL whose scheme is not http or https", nil},
+		{"a non-http Location is another origin", "/elsewhere", nil, "", ErrCrossOriginRedirect.Error(), ErrCrossOriginRedirect},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
