@@ -46,7 +46,7 @@ const (
 	maxCategoryLen    = 40
 	maxNodes          = 100
 	maxLinks          = 3
-	maxTimeoutSeconds = 3600
+	maxTimeoutSeconds = 86400 // one day: the same bound as webhook.MaxTimeout
 )
 
 var workflowFields = func() fields {
