@@ -559,7 +559,7 @@ func cases(pemValue string) []leakCase {
 			derived: func(s map[string]string) []string { return []string{strings.ToLower(s["TOKEN"])} },
 			respond: echoBody,
 			result:  "COMPLETED SUCCESS", sent: []string{"=" + strings.ToLower(tok)},
-			check:   func(t *testing.T, r *runOut) { wantMasked(t, r, "call", "response", "data", "auth", "token") },
+			check: func(t *testing.T, r *runOut) { wantMasked(t, r, "call", "response", "data", "auth", "token") },
 		},
 		{
 			name:    `derived "U:P" concatenation, echoed`,
