@@ -81,17 +81,20 @@ type statements struct {
 	runStatus       *sql.Stmt
 	finishRun       *sql.Stmt
 	completeNodeRun *sql.Stmt
-	waitNodeRun     *sql.Stmt
-	insertNodeRun   *sql.Stmt
-	insertLog       *sql.Stmt
-	insertAudit     *sql.Stmt
+	// completeNodeRunInRun is completeNodeRun that also requires the run to
+	// be IN_PROGRESS (one more argument: the run's identifier).
+	completeNodeRunInRun *sql.Stmt
+	waitNodeRun          *sql.Stmt
+	insertNodeRun        *sql.Stmt
+	insertLog            *sql.Stmt
+	insertAudit          *sql.Stmt
 	// Savepoints of group commit: one write of a batch at a time.
 	savepoint, release, rollbackTo *sql.Stmt
 }
 
 // all returns every statement, for closing them.
 func (st *statements) all() []*sql.Stmt {
-	return []*sql.Stmt{st.runStatus, st.finishRun, st.completeNodeRun, st.waitNodeRun, st.insertNodeRun, st.insertLog, st.insertAudit,
+	return []*sql.Stmt{st.runStatus, st.finishRun, st.completeNodeRun, st.completeNodeRunInRun, st.waitNodeRun, st.insertNodeRun, st.insertLog, st.insertAudit,
 		st.savepoint, st.release, st.rollbackTo}
 }
 
@@ -176,6 +179,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		// Completing clears waiting: a node run waits only while IN_PROGRESS.
 		{&s.st.completeNodeRun, `UPDATE node_runs SET status = 'COMPLETED', result = ?, output = ?, links = ?, completed_at = ?, updated_at = ?, waiting = 0
 			WHERE identifier = ? AND run_id = ? AND status = 'IN_PROGRESS'`},
+		{&s.st.completeNodeRunInRun, `UPDATE node_runs SET status = 'COMPLETED', result = ?, output = ?, links = ?, completed_at = ?, updated_at = ?, waiting = 0
+			WHERE identifier = ? AND run_id = ? AND status = 'IN_PROGRESS'
+			AND (SELECT r.status FROM runs r WHERE r.identifier = ?) = 'IN_PROGRESS'`},
 		{&s.st.waitNodeRun, `UPDATE node_runs SET waiting = 1, updated_at = max(updated_at, ?)
 			WHERE identifier = ? AND run_id = ? AND status = 'IN_PROGRESS'`},
 		{&s.st.insertNodeRun, `INSERT INTO node_runs (` + nodeRunCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},

@@ -38,7 +38,7 @@ CREATE INDEX runs_created_by  ON runs (created_by, created_at DESC, seq DESC);
 CREATE INDEX runs_status      ON runs (status, created_at, seq);
 
 CREATE TABLE node_runs (
-	identifier   TEXT    PRIMARY KEY,
+	identifier   TEXT    NOT NULL UNIQUE,
 	run_id       TEXT    NOT NULL REFERENCES runs (identifier),
 	node_id      TEXT    NOT NULL,
 	seq          INTEGER NOT NULL,
@@ -49,8 +49,11 @@ CREATE TABLE node_runs (
 	created_at   INTEGER NOT NULL,
 	updated_at   INTEGER NOT NULL,
 	completed_at INTEGER,
-	UNIQUE (run_id, seq)
-);
+	-- Keyed by run and order: a step completes one node run and starts the
+	-- next in the same leaf page, so a commit writes that page and the
+	-- identifier index, not a table page and two index pages.
+	PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
 
 -- id is the order the lines were written in.
 CREATE TABLE node_run_logs (
