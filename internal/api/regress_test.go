@@ -3,12 +3,14 @@ package api
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/sluice-run/sluice/internal/engine"
 	"github.com/sluice-run/sluice/internal/store"
 )
 
@@ -44,6 +46,20 @@ func TestLogPostWhileTheWebhookWaits(t *testing.T) {
 		out := nrs[1].Output.Bytes()
 		t.Errorf("node run = %s %s, output %s; log POST answered %d (want the node waiting and the log stored)", nrs[1].Status, nrs[1].Result, bytes.TrimSpace(out), logStatus)
 	}
+	if logStatus != http.StatusOK {
+		t.Errorf("the receiver's log POST answered %d, want 200", logStatus)
+	}
+	logs, err := e.st.Logs(context.Background(), nrs[1].Identifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range logs {
+		found = found || l.Message.String() == "received, deploying"
+	}
+	if !found {
+		t.Errorf("the receiver's log line was not stored: %+v", logs)
+	}
 }
 
 // Naming a node that is not a trigger (or a workflow without a self-serve
@@ -71,8 +87,8 @@ func TestCreatorCannotCompleteTheirAsyncNode(t *testing.T) {
 	nr := e.waiting(runID)
 	r := e.do("PATCH", "/v1/workflows/nodes/runs/"+nr, member, map[string]any{
 		"status": "COMPLETED", "result": "SUCCESS", "output": map[string]any{"tests": "passed"}})
-	if r.status == http.StatusOK {
-		t.Errorf("the run's creator (a Member) completed the async node: %s", r.raw)
+	if r.status != http.StatusForbidden {
+		t.Errorf("the run's creator (a Member) completing the async node: status %d, want 403: %s", r.status, r.raw)
 	}
 }
 
@@ -90,5 +106,18 @@ func TestLogPostsResolveNoSecret(t *testing.T) {
 	after, _ := e.svc.Audit(context.Background(), 1000, 0)
 	if len(after) != len(before) {
 		t.Errorf("3 log posts added %d audit events: %+v", len(after)-len(before), after[0])
+	}
+
+	// A completion refused because the run is over resolves nothing either,
+	// even from a server that never ran the run (no redactor in memory).
+	e.do("POST", "/v1/workflows/runs/"+runID+"/cancel", e.admin, nil).expect(t, http.StatusOK)
+	before, _ = e.svc.Audit(context.Background(), 1000, 0)
+	fresh := engine.New(engine.Options{Store: e.st, Secrets: e.svc})
+	if _, err := fresh.CompleteNodeRun(context.Background(), nr, engine.Completion{Status: "COMPLETED", Result: "SUCCESS"}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("completing a node of a cancelled run: %v, want ErrConflict", err)
+	}
+	after, _ = e.svc.Audit(context.Background(), 1000, 0)
+	if len(after) != len(before) {
+		t.Errorf("a refused completion added %d audit events", len(after)-len(before))
 	}
 }

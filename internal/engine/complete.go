@@ -127,16 +127,23 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 	if out.completion.Result == store.ResultFailed && n.OnFailure != "continue" {
 		st.failed = true
 	}
-	e.emit(Event{Kind: NodeFinished, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: out.completion.Result, Error: out.errText})
 	nr.Status, nr.Result = store.StatusCompleted, out.completion.Result
 	nextID, ok := e.successor(st, n, nr, "")
 	t := store.Transition{RunID: st.run.Identifier, Complete: &out.completion, Logs: out.logs}
+	finished := Event{Kind: NodeFinished, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: out.completion.Result, Error: out.errText}
 	if !ok {
-		return e.finish(ctx, st, &t)
+		// finish reports the node's end (before the run's) once committed,
+		// and ErrNotInProgress when another completion or a cancel won.
+		return e.finish(ctx, st, &t, &finished)
 	}
 	if _, err := e.startNext(ctx, st, nextID, &t); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return st.run, ErrNotInProgress
+		}
 		return st.run, err
 	}
+	// Reported once committed: a completion that lost a race reports nothing.
+	e.emit(finished)
 	return st.run, nil
 }
 

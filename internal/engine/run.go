@@ -261,19 +261,25 @@ func (e *Engine) load(ctx context.Context, runID string) (*runState, []store.Nod
 			return nil, nil, err
 		}
 	}
-	if red, ok := e.redactors.Load(runID); ok {
+	// The context first: re-deriving below renders templates that may read it.
+	st.by = e.actorContext(ctx, run.CreatedBy)
+	st.runCtx["trigger"] = map[string]any{"identifier": run.TriggerNode, "by": st.by}
+	switch red, ok := e.redactors.Load(runID); {
+	case ok:
 		// This process ran the run's nodes: its redactor knows every
 		// value they used, derived ones and since-rotated ones included.
 		st.red = red.(*redact.Redactor)
-	} else {
+	case run.Status != store.StatusInProgress:
+		// A finished run runs nothing more: no secret to resolve, and no
+		// redactor to keep.
+	default:
 		if err := e.registerAll(ctx, st, ""); err != nil {
 			return nil, nil, err
 		}
 		e.rederive(ctx, st, nrs)
-		e.redactors.Store(runID, st.red)
+		red, _ := e.redactors.LoadOrStore(runID, st.red)
+		st.red = red.(*redact.Redactor)
 	}
-	st.by = e.actorContext(ctx, run.CreatedBy)
-	st.runCtx["trigger"] = map[string]any{"identifier": run.TriggerNode, "by": st.by}
 	return st, nrs, nil
 }
 
@@ -381,7 +387,7 @@ func (e *Engine) Execute(ctx context.Context, runID string) (store.Run, error) {
 	}
 	nextID, ok := e.successor(st, st.wf.Node(last.NodeID), last, "")
 	if !ok {
-		return e.finish(ctx, st, nil)
+		return lostRace(e.finish(ctx, st, nil, nil))
 	}
 	nr, err := e.startNext(ctx, st, nextID, nil)
 	if err != nil {
@@ -425,7 +431,10 @@ func selectedOutlet(out any) string {
 }
 
 // finish ends the run, committing pending (a completion and its logs) with it.
-func (e *Engine) finish(ctx context.Context, st *runState, pending *store.Transition) (store.Run, error) {
+// done, when set, is the node's NodeFinished event, reported once the
+// commit succeeded. When a cancel or another completion won, finish commits
+// nothing, reports nothing and fails with an error matching ErrNotInProgress.
+func (e *Engine) finish(ctx context.Context, st *runState, pending *store.Transition, done *Event) (store.Run, error) {
 	t := store.Transition{RunID: st.run.Identifier}
 	if pending != nil {
 		t = *pending
@@ -438,14 +447,30 @@ func (e *Engine) finish(ctx context.Context, st *runState, pending *store.Transi
 	t.Finish = &store.RunCompletion{Result: result, CompletedAt: now}
 	if err := e.store.Apply(ctx, t); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return e.reload(ctx, st)
+			run, rerr := e.reload(ctx, st)
+			if rerr != nil {
+				return run, rerr
+			}
+			return run, ErrNotInProgress
 		}
 		return st.run, fmt.Errorf("finish run %s: %w", st.run.Identifier, err)
 	}
 	st.run.Status, st.run.Result, st.run.CompletedAt, st.run.UpdatedAt = store.StatusCompleted, result, &now, now
 	e.redactors.Delete(st.run.Identifier)
+	if done != nil {
+		e.emit(*done)
+	}
 	e.emit(Event{Kind: RunFinished, RunID: st.run.Identifier, Result: result})
 	return st.run, nil
+}
+
+// lostRace turns the ErrNotInProgress of a driver that lost to a cancel or
+// an outside completion into a quiet stop.
+func lostRace(run store.Run, err error) (store.Run, error) {
+	if errors.Is(err, ErrNotInProgress) {
+		return run, nil
+	}
+	return run, err
 }
 
 // startNext commits the start of node nextID, with pending (a completion and
@@ -491,6 +516,11 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 		if out.pending {
 			err := e.store.Apply(ctx, store.Transition{RunID: st.run.Identifier, Wait: nr.Identifier, Logs: out.logs})
 			if errors.Is(err, store.ErrConflict) {
+				// The receiver completed the node before its answer to
+				// the request arrived: keep the request's own log lines.
+				if len(out.logs) > 0 {
+					_ = e.store.AppendLogs(ctx, out.logs)
+				}
 				return e.reload(ctx, st)
 			}
 			if err != nil {
@@ -505,12 +535,12 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 		if out.completion.Result == store.ResultFailed && n.OnFailure != workflow.OnFailureContinue {
 			st.failed = true
 		}
-		e.emit(Event{Kind: NodeFinished, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: out.completion.Result, Duration: time.Since(began), Error: out.errText})
+		done := Event{Kind: NodeFinished, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: out.completion.Result, Duration: time.Since(began), Error: out.errText}
 		nr.Status, nr.Result = store.StatusCompleted, out.completion.Result
 		nextID, ok := e.successor(st, n, nr, out.outlet)
 		t := store.Transition{RunID: st.run.Identifier, Complete: &out.completion, Logs: out.logs}
 		if !ok {
-			return e.finish(ctx, st, &t)
+			return lostRace(e.finish(ctx, st, &t, &done))
 		}
 		nextNR, err := e.startNext(ctx, st, nextID, &t)
 		if err != nil {
@@ -519,6 +549,8 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 			}
 			return st.run, err
 		}
+		// Reported once committed: a step that lost to a cancel reports nothing.
+		e.emit(done)
 		n, nr = st.wf.Node(nextID), nextNR
 	}
 }

@@ -110,23 +110,28 @@ func jsonVariants(inner string) []string {
 	}
 	var out []string
 	seen := map[string]bool{inner: true}
-	for _, slash := range []bool{false, true} {
-		for _, hex := range []jsonHex{hexAsIs, hexLower, hexUpper} {
-			s := reescapeJSON(inner, slash, hex)
-			if !seen[s] {
-				seen[s] = true
-				out = append(out, s)
-			}
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
 		}
 	}
+	for _, slash := range []bool{false, true} {
+		for _, hex := range []jsonHex{hexAsIs, hexLower, hexUpper} {
+			add(reescapeJSON(inner, slash, hex, false))
+		}
+	}
+	// .NET's System.Text.Json also escapes + ' ` and " as \u00XX.
+	add(reescapeJSON(inner, false, hexUpper, true))
+	add(reescapeJSON(inner, false, hexLower, true))
 	return out
 }
 
 // needsVariants reports whether inner has anything jsonVariants rewrites: a
-// "/", a non-ASCII byte or a \u escape.
+// "/", a non-ASCII byte, an escape, or a character .NET escapes.
 func needsVariants(inner string) bool {
 	for i := 0; i < len(inner); i++ {
-		if c := inner[i]; c == '/' || c >= utf8.RuneSelf || c == '\\' && i+1 < len(inner) && inner[i+1] == 'u' {
+		if c := inner[i]; c == '/' || c >= utf8.RuneSelf || c == '\\' || c == '+' || c == '\'' || c == '`' {
 			return true
 		}
 	}
@@ -151,7 +156,10 @@ const (
 // encoding/json writes it, with "/" escaped as "\/" when slash is set and
 // with \u escapes as hex says. The escapes encoding/json already wrote
 // (\n, \", \\, \u003c, \ufffd, ...) are kept, bar the case of their hex.
-func reescapeJSON(inner string, slash bool, hex jsonHex) string {
+//
+// With punct, the characters .NET escapes besides non-ASCII ones (+ ' ` and
+// the quote) are written as \u00XX too.
+func reescapeJSON(inner string, slash bool, hex jsonHex, punct bool) string {
 	const lower, upper = "0123456789abcdef", "0123456789ABCDEF"
 	digits := lower
 	if hex == hexUpper {
@@ -178,10 +186,16 @@ func reescapeJSON(inner string, slash bool, hex jsonHex) string {
 				b.WriteByte(d)
 			}
 			i += 6
+		case punct && c == '\\' && i+1 < len(inner) && inner[i+1] == '"':
+			writeU(&b, '"')
+			i += 2
 		case c == '\\' && i+1 < len(inner):
 			// Any other escape, \u ones kept as they are included.
 			b.WriteString(inner[i : i+2])
 			i += 2
+		case punct && (c == '+' || c == '\'' || c == '`'):
+			writeU(&b, rune(c))
+			i++
 		case c == '/' && slash:
 			b.WriteString(`\/`)
 			i++

@@ -251,3 +251,19 @@ func TestJSONVariantsDedupe(t *testing.T) {
 		}
 	}
 }
+
+// TestFormsDotNetJSON: System.Text.Json's default encoder writes + ' ` and
+// the quote as \u00XX (upper-case hex), besides non-ASCII runes.
+func TestFormsDotNetJSON(t *testing.T) {
+	const secret = `abc+def/gh'i"0123`
+	r := New()
+	r.Add(secret)
+	for _, text := range []string{
+		`{"k":"abc\u002Bdef/gh\u0027i\u00220123"}`,
+		`{"k":"abc\u002bdef/gh\u0027i\u00220123"}`,
+	} {
+		if got := r.String(text); got != `{"k":"***"}` {
+			t.Errorf("%s -> %s", text, got)
+		}
+	}
+}

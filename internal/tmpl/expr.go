@@ -417,24 +417,98 @@ func (e *expr) errMsg(r *run, err error) string {
 	return err.Error()
 }
 
-// derive reports v to c.Derived when e reads secrets (see deriveValue).
-func (e *expr) derive(c *Context, v any) {
-	if e.secret && c.Derived != nil {
-		deriveValue(c.Derived, v)
+// derive reports what e's result v derives from secrets to r.c.Derived,
+// when e reads secrets: the string form of v and, when v is an object or an
+// array, every part of it that depends on a secret, since a remote system may
+// echo one field of {"token": <derived>} back (taint follows the expression
+// into its parts). Which parts depend on a secret is found by evaluating e
+// once more with every secret replaced by a sentinel: a part that comes out
+// the same did not read one ("production", 8080) and is not registered, so
+// it is not masked all over the run. When that second evaluation fails, every
+// part is registered.
+func (e *expr) derive(r *run, v any) {
+	if !e.secret || r.c.Derived == nil {
+		return
+	}
+	fn := r.c.Derived
+	fn(stringForm(v))
+	switch v.(type) {
+	case map[string]any, []any:
+	default:
+		return
+	}
+	alt, ok := e.evalWithSentinels(r)
+	if !ok {
+		deriveParts(fn, v)
+		return
+	}
+	deriveChanged(fn, v, alt)
+}
+
+// sentinelPrefix marks the stand-in values of secrets in the second
+// evaluation of derive; no real value is expected to contain it.
+const sentinelPrefix = "\x00sluice-sentinel:"
+
+// evalWithSentinels evaluates e with each secret replaced by a sentinel.
+func (e *expr) evalWithSentinels(r *run) (any, bool) {
+	c := *r.c
+	c.Derived = nil
+	c.Secrets = make(map[string]string, len(r.c.Secrets))
+	for name := range r.c.Secrets {
+		c.Secrets[name] = sentinelPrefix + name + "\x00"
+	}
+	alt, msg := e.eval(newRun(r.lim.parent, &c))
+	return alt, msg == ""
+}
+
+// deriveChanged reports the parts of v that differ from alt, the same
+// expression's result with sentinels for secrets.
+func deriveChanged(fn func(string), v, alt any) {
+	switch v := v.(type) {
+	case map[string]any:
+		a, ok := alt.(map[string]any)
+		if !ok {
+			deriveParts(fn, v)
+			return
+		}
+		for k, x := range v {
+			y, ok := a[k]
+			if !ok {
+				fn(k) // a key that depends on a secret
+				deriveLeaf(fn, x)
+				continue
+			}
+			if stringForm(x) != stringForm(y) {
+				switch x.(type) {
+				case map[string]any, []any:
+					fn(stringForm(x))
+					deriveChanged(fn, x, y)
+				default:
+					fn(stringForm(x))
+				}
+			}
+		}
+	case []any:
+		a, ok := alt.([]any)
+		if !ok || len(a) != len(v) {
+			deriveParts(fn, v)
+			return
+		}
+		for i, x := range v {
+			if stringForm(x) == stringForm(a[i]) {
+				continue
+			}
+			fn(stringForm(x))
+			switch x.(type) {
+			case map[string]any, []any:
+				deriveChanged(fn, x, a[i])
+			}
+		}
 	}
 }
 
-// deriveValue reports the string form of v to fn and, when v is an object or
-// an array, every value inside it too: a remote system that echoes one field
-// of {"token": <derived from a secret>} back must find that field masked,
-// not only the whole object's JSON (taint follows the expression into its
-// parts). Object keys are left out: they are nearly always literal names
-// ("token"), and masking them would wreck every output that uses the word.
-func deriveValue(fn func(string), v any) {
-	fn(stringForm(v))
-	deriveParts(fn, v)
-}
-
+// deriveParts reports every value inside v (not the keys: they are nearly
+// always literal names, and masking "token" everywhere would wreck outputs).
 func deriveParts(fn func(string), v any) {
 	switch v := v.(type) {
 	case map[string]any:
@@ -570,7 +644,7 @@ func (e *Expr) EvalContext(ctx context.Context, c *Context) (any, error) {
 	if msg != "" {
 		return nil, &Error{Offset: -1, Msg: msg}
 	}
-	e.e.derive(r.c, v)
+	e.e.derive(r, v)
 	return v, nil
 }
 

@@ -195,7 +195,7 @@ func (t *Template) render(r *run) (any, *Error) {
 		if msg != "" {
 			return nil, &Error{Offset: t.lone.offset, Msg: msg}
 		}
-		t.lone.expr.derive(r.c, v)
+		t.lone.expr.derive(r, v)
 		return v, nil
 	}
 	var b strings.Builder
@@ -211,9 +211,7 @@ func (t *Template) render(r *run) (any, *Error) {
 			return nil, &Error{Offset: p.offset, Msg: msg}
 		}
 		s := stringForm(v)
-		if p.expr.secret && r.c.Derived != nil {
-			deriveValue(r.c.Derived, v)
-		}
+		p.expr.derive(r, v)
 		if b.Len()+len(s) > r.limit.MaxResultBytes {
 			return nil, &Error{Offset: p.offset, Msg: errTooLarge.Error()}
 		}

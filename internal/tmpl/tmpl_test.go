@@ -346,9 +346,12 @@ func TestDerived(t *testing.T) {
 		{"{{ .secrets.TOKEN | @base64 }}", []string{"czNjcjN0LXRva2Vu"}},
 		// An object or array result registers its parts too: a remote
 		// system may echo one field of it back.
-		// (values, not keys: keys are nearly always literal names).
+		// Only the parts that depend on a secret: literals beside it are
+		// not (they would be masked all over the run).
 		{"{{ {t: .secrets.TOKEN} }}", []string{`{"t":"s3cr3t-token"}`, "s3cr3t-token"}},
-		{"{{ [(.secrets.TOKEN | ascii_upcase), {n: 42}] }}", []string{`["S3CR3T-TOKEN",{"n":42}]`, "S3CR3T-TOKEN", `{"n":42}`, "42"}},
+		{"{{ [(.secrets.TOKEN | ascii_upcase), {n: 42}] }}", []string{`["S3CR3T-TOKEN",{"n":42}]`, "S3CR3T-TOKEN"}},
+		{`{{ {auth: {token: .secrets.TOKEN, env: "production"}, port: 8080} }}`, []string{`{"auth":{"env":"production","token":"s3cr3t-token"},"port":8080}`, `{"env":"production","token":"s3cr3t-token"}`, "s3cr3t-token"}},
+		{"{{ {(.secrets.TOKEN): 1} }}", []string{`{"s3cr3t-token":1}`, "s3cr3t-token", "1"}},
 		{"x {{ {t: (.secrets.TOKEN | ascii_downcase)} }}", []string{`{"t":"s3cr3t-token"}`, "s3cr3t-token", `x {"t":"s3cr3t-token"}`}},
 		{"{{ .secrets.TOKEN | length }}", []string{"12"}},
 		{`{{ .secrets.TOKEN }}:{{ .secrets["my-key"] }}`, []string{"s3cr3t-token", "k3y-value", "s3cr3t-token:k3y-value"}},

@@ -96,7 +96,10 @@ func TestSameOrigin(t *testing.T) {
 		{"http://h.example/", "http://H.EXAMPLE:80/x", true},
 		{"https://h.example:443/", "https://h.example/x", true},
 		{"http://[::1]:8080/", "http://[::1]:8080/y", true},
-		{"http://h.example/", "https://h.example/", false},
+		{"http://h.example/", "https://h.example/", true}, // the usual upgrade to https
+		{"http://h.example:8080/", "https://h.example/", false},
+		{"http://h.example/", "https://h.example:8443/", false},
+		{"http://h.example/", "https://other.example/", false},
 		{"https://h.example/", "http://h.example:443/", false},
 		{"http://h.example:8080/", "http://h.example:8081/", false},
 		{"http://h.example/", "http://h.example.evil/", false},

@@ -225,12 +225,19 @@ func sameOriginOnly(next func(*http.Request, []*http.Request) error) func(*http.
 	}
 }
 
-// sameOrigin reports whether a and b have the same scheme, host and port, a
-// missing port standing for the scheme's default one.
+// sameOrigin reports whether a redirect from a to b stays with the server
+// the user named: the same scheme, host and port (a missing port standing for
+// the scheme's default one), or the upgrade of that host from http on its
+// default port to https on its default port, which many servers answer with.
 func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) &&
-		strings.EqualFold(a.Hostname(), b.Hostname()) &&
-		effectivePort(a) == effectivePort(b)
+	if !strings.EqualFold(a.Hostname(), b.Hostname()) {
+		return false
+	}
+	if strings.EqualFold(a.Scheme, b.Scheme) {
+		return effectivePort(a) == effectivePort(b)
+	}
+	return strings.EqualFold(a.Scheme, "http") && strings.EqualFold(b.Scheme, "https") &&
+		effectivePort(a) == "80" && effectivePort(b) == "443"
 }
 
 // effectivePort returns u's port, or its scheme's default port when it has
