@@ -72,18 +72,17 @@ func secretErr(name string, err error) error {
 	return fmt.Errorf("secret %s: %w", name, err)
 }
 
-func (s *Server) secretsAllowed(a authz.Actor, act authz.Action) error {
+// secretsFor returns the secrets service when a may act on secrets: a 403
+// when they may not, a 503 when the server keeps no secrets.
+func (s *Server) secretsFor(a authz.Actor, act authz.Action) (*secret.Service, error) {
 	if !authz.CanManageSecrets(a, act) {
-		return forbidden("this takes an Admin or the %s:secrets scope", act)
+		return nil, forbidden("this takes an Admin or the %s:secrets scope", act)
 	}
-	return nil
+	return s.secretService()
 }
 
 func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
-	if err := s.secretsAllowed(a, authz.Read); err != nil {
-		return err
-	}
-	svc, err := s.secretService()
+	svc, err := s.secretsFor(a, authz.Read)
 	if err != nil {
 		return err
 	}
@@ -105,10 +104,7 @@ type createSecretBody struct {
 }
 
 func (s *Server) createSecret(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
-	if err := s.secretsAllowed(a, authz.Create); err != nil {
-		return err
-	}
-	svc, err := s.secretService()
+	svc, err := s.secretsFor(a, authz.Create)
 	if err != nil {
 		return err
 	}
@@ -129,10 +125,7 @@ func (s *Server) createSecret(w http.ResponseWriter, r *http.Request, a authz.Ac
 }
 
 func (s *Server) getSecret(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
-	if err := s.secretsAllowed(a, authz.Read); err != nil {
-		return err
-	}
-	svc, err := s.secretService()
+	svc, err := s.secretsFor(a, authz.Read)
 	if err != nil {
 		return err
 	}
@@ -151,10 +144,7 @@ type updateSecretBody struct {
 }
 
 func (s *Server) updateSecret(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
-	if err := s.secretsAllowed(a, authz.Update); err != nil {
-		return err
-	}
-	svc, err := s.secretService()
+	svc, err := s.secretsFor(a, authz.Update)
 	if err != nil {
 		return err
 	}
@@ -179,10 +169,7 @@ func (s *Server) updateSecret(w http.ResponseWriter, r *http.Request, a authz.Ac
 }
 
 func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
-	if err := s.secretsAllowed(a, authz.Delete); err != nil {
-		return err
-	}
-	svc, err := s.secretService()
+	svc, err := s.secretsFor(a, authz.Delete)
 	if err != nil {
 		return err
 	}
