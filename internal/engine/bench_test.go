@@ -35,22 +35,19 @@ func chainDef(n int) string {
 	return `{"identifier": "chain", "nodes": [` + strings.Join(nodes, ",") + `], "connections": [` + strings.Join(conns, ",") + `]}`
 }
 
-// BenchmarkEngineRun measures a whole run of benchNodes no-op nodes on a
-// SQLite file (synchronous=NORMAL): creating the run, rendering each node's
-// config, executing, redacting and committing each step. ns/node is the
-// engine's overhead per node, commit included.
-func BenchmarkEngineRun(b *testing.B) {
+// benchEngine opens a SQLite file (closed with b), an engine whose
+// UPSERT_ENTITY nodes do nothing, and stores the chain workflow.
+func benchEngine(b *testing.B) (*engine.Engine, *workflow.Workflow, int) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
+	b.Cleanup(func() { st.Close() })
 	reg := node.NewRegistry()
 	reg.Register(workflow.TypeUpsertEntity, funcExec(func(_ context.Context, req *node.Request) (node.Result, error) {
 		return node.Result{Output: map[string]any{"ok": true, "id": req.Config["mapping"].(map[string]any)["identifier"]}}, nil
 	}))
-	eng := engine.New(engine.Options{Store: st, Nodes: reg})
 	wf, problems := workflow.Parse([]byte(chainDef(benchNodes)))
 	if err := problems.Err(); err != nil {
 		b.Fatal(err)
@@ -59,11 +56,21 @@ func BenchmarkEngineRun(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return engine.New(engine.Options{Store: st, Nodes: reg}), wf, rec.Version
+}
+
+// BenchmarkEngineRun measures a whole run of benchNodes no-op nodes on a
+// SQLite file (synchronous=NORMAL): creating the run, rendering each node's
+// config, executing, redacting and committing each step. ns/node is the
+// engine's overhead per node, commit included.
+func BenchmarkEngineRun(b *testing.B) {
+	ctx := context.Background()
+	eng, wf, version := benchEngine(b)
 	inputs := map[string]any{"env": "prod", "count": 2}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		run, err := eng.Start(ctx, engine.StartRequest{Workflow: wf, Version: rec.Version, Inputs: inputs})
+		run, err := eng.Start(ctx, engine.StartRequest{Workflow: wf, Version: version, Inputs: inputs})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -108,24 +115,7 @@ func BenchmarkBaselineRawCommits(b *testing.B) {
 // nodes of all the runs: the engine's overhead per node in throughput terms.
 func BenchmarkEngineRunParallel(b *testing.B) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	reg := node.NewRegistry()
-	reg.Register(workflow.TypeUpsertEntity, funcExec(func(_ context.Context, req *node.Request) (node.Result, error) {
-		return node.Result{Output: map[string]any{"ok": true, "id": req.Config["mapping"].(map[string]any)["identifier"]}}, nil
-	}))
-	eng := engine.New(engine.Options{Store: st, Nodes: reg})
-	wf, problems := workflow.Parse([]byte(chainDef(benchNodes)))
-	if err := problems.Err(); err != nil {
-		b.Fatal(err)
-	}
-	rec, err := st.CreateWorkflow(ctx, store.Workflow{Identifier: wf.Identifier, Definition: wf.Source})
-	if err != nil {
-		b.Fatal(err)
-	}
+	eng, wf, version := benchEngine(b)
 	b.ReportAllocs()
 	b.SetParallelism(8)
 	b.ResetTimer()
@@ -133,7 +123,7 @@ func BenchmarkEngineRunParallel(b *testing.B) {
 		// Each goroutine its own inputs: a run's context is not shared.
 		inputs := map[string]any{"env": "prod", "count": 2}
 		for pb.Next() {
-			run, err := eng.Start(ctx, engine.StartRequest{Workflow: wf, Version: rec.Version, Inputs: inputs})
+			run, err := eng.Start(ctx, engine.StartRequest{Workflow: wf, Version: version, Inputs: inputs})
 			if err != nil {
 				b.Error(err)
 				return
