@@ -456,3 +456,22 @@ func TestShutdownAndResume(t *testing.T) {
 		t.Errorf("resumed run = %+v", run)
 	}
 }
+
+func TestSaveWarnsAboutUndefinedSecrets(t *testing.T) {
+	e := newEnv(t)
+	def := workflowDef("warned", true, e.rcv.URL+"/sync", nil, nil)
+	call := def["nodes"].([]any)[1].(map[string]any)["config"].(map[string]any)
+	call["headers"] = map[string]any{"Authorization": "Bearer {{ .secrets.API_TOKEN }}", "X-Other": "{{ .secrets.NOT_YET }}"}
+	r := e.do("POST", "/v1/workflows", e.admin, def).expect(t, http.StatusCreated)
+	if !strings.Contains(r.raw, "secret NOT_YET is not defined yet") || strings.Contains(r.raw, "secret API_TOKEN is not defined") {
+		t.Errorf("want one warning, for NOT_YET only: %s", r.raw)
+	}
+}
+
+func TestRunsIsAReservedIdentifier(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("POST", "/v1/workflows", e.admin, workflowDef("runs", true, e.rcv.URL+"/sync", nil, nil)).expect(t, http.StatusUnprocessableEntity)
+	if !strings.Contains(r.raw, `"path":"identifier"`) || !strings.Contains(r.raw, "reserved") {
+		t.Errorf("answer: %s", r.raw)
+	}
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,6 +62,11 @@ func (s *Server) parseDefinition(w http.ResponseWriter, r *http.Request) (*workf
 		return nil, nil, err
 	}
 	wf, problems := workflow.Parse(body)
+	if wf != nil && wf.Identifier == "runs" {
+		// GET /v1/workflows/runs is the list of runs: a workflow of that
+		// name could never be read back.
+		problems.Errors = append(problems.Errors, workflow.Problem{Path: "identifier", Message: `"runs" is reserved: /v1/workflows/runs lists runs`})
+	}
 	if len(problems.Errors) > 0 {
 		return nil, nil, &Error{
 			Status:  http.StatusUnprocessableEntity,
@@ -69,7 +75,44 @@ func (s *Server) parseDefinition(w http.ResponseWriter, r *http.Request) (*workf
 			Details: problemDetails(problems.Errors),
 		}
 	}
-	return wf, problems.Warnings, nil
+	warnings, err := s.undefinedSecrets(r.Context(), wf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wf, append(problems.Warnings, warnings...), nil
+}
+
+// undefinedSecrets warns about the secrets a definition references that do
+// not exist (yet): the workflow saves, since they may be created later, and
+// the node that reads one fails until then.
+func (s *Server) undefinedSecrets(ctx context.Context, wf *workflow.Workflow) ([]workflow.Problem, error) {
+	if s.secrets == nil {
+		return nil, nil
+	}
+	defined := map[string]bool{}
+	list, err := s.secrets.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list secrets: %w", err)
+	}
+	for _, m := range list {
+		defined[m.Name] = true
+	}
+	var out []workflow.Problem
+	for i, n := range wf.Nodes {
+		if n.ConfigTemplate == nil {
+			continue
+		}
+		for _, name := range n.ConfigTemplate.Reads().Secrets {
+			if !defined[name] {
+				out = append(out, workflow.Problem{
+					Path:    fmt.Sprintf("nodes[%d].config", i),
+					Message: fmt.Sprintf("secret %s is not defined yet; node %s fails until it is created", name, n.Identifier),
+					Warning: true,
+				})
+			}
+		}
+	}
+	return out, nil
 }
 
 // workflowAnswer is the envelope of one workflow, with warnings when the

@@ -17,8 +17,10 @@
 //   - Viewing a run: Admins, machine clients with read:runs, the run's
 //     creator, and anyone authenticated when the run's workflow VERSION
 //     allows anyone to view runs.
-//   - Completing a node run, adding logs to it, or cancelling a run: Admins,
-//     machine clients with update:runs, and the run's creator.
+//   - Completing a node run: Admins and machine clients with update:runs
+//     (the completion is the remote system's verdict; the run's creator may
+//     not forge it). Adding logs to a node run or cancelling a run: the
+//     same, and the run's creator.
 package authz
 
 import (

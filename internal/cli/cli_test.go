@@ -366,3 +366,20 @@ func TestRunWaitsOnAsyncNode(t *testing.T) {
 		t.Errorf("stderr does not say how to complete %s:\n%s", nodeRun, r.stderr)
 	}
 }
+
+func TestLostMasterKeyIsNotReplaced(t *testing.T) {
+	dir := t.TempDir()
+	if r := sluice(t, "a-secret-value\n", "secrets", "set", "TOKEN", "--data-dir", dir); r.code != 0 {
+		t.Fatalf("set: exit %d: %s", r.code, r.stderr)
+	}
+	if err := os.Rename(filepath.Join(dir, "master.key"), filepath.Join(dir, "moved.key")); err != nil {
+		t.Fatal(err)
+	}
+	r := sluice(t, "another-value\n", "secrets", "set", "OTHER", "--data-dir", dir)
+	if r.code == 0 || !strings.Contains(r.stderr, "no master key") {
+		t.Errorf("set without the key: exit %d: %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "master.key")); !os.IsNotExist(err) {
+		t.Errorf("a new master key was generated over a store that holds secrets (%v)", err)
+	}
+}

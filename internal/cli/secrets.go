@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"text/tabwriter"
 
@@ -29,7 +31,24 @@ func (a *app) keyRing() (*secret.KeyRing, error) {
 }
 
 // service opens the secrets service over st.
+//
+// A key is generated only for a store that holds no secret yet: when the
+// store holds encrypted secrets and no key is configured, the key was lost
+// or moved, and a new one would decrypt none of them while every secret
+// created from then on would be sealed under it. That is refused, loudly.
 func (a *app) service(st store.Store) (*secret.Service, error) {
+	if a.io.Getenv("SLUICE_MASTER_KEY") == "" && a.io.Getenv("SLUICE_MASTER_KEY_FILE") == "" {
+		keyFile := filepath.Join(a.dataDir, "master.key")
+		if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
+			secrets, err := st.ListSecrets(context.Background())
+			if err != nil {
+				return nil, fmt.Errorf("list secrets: %w", err)
+			}
+			if len(secrets) > 0 {
+				return nil, fmt.Errorf("the store holds %d encrypted secret(s) but there is no master key: restore %s, or set SLUICE_MASTER_KEY or SLUICE_MASTER_KEY_FILE; a new key would decrypt none of them, so none is generated", len(secrets), keyFile)
+			}
+		}
+	}
 	ring, err := a.keyRing()
 	if err != nil {
 		return nil, err

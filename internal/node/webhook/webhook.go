@@ -290,7 +290,7 @@ func (e *Executor) Execute(ctx context.Context, req *node.Request) (node.Result,
 			// Not a RequestError: the *url.Error around it quotes the URL.
 			return node.Result{}, ErrCrossOriginRedirect
 		}
-		return e.failed(ctx, rctx, c, "request failed", err)
+		return e.failed(ctx, rctx, req, c, "request failed", err)
 	}
 	defer resp.Body.Close()
 	body, readErr := e.readBody(resp)
@@ -316,7 +316,7 @@ func (e *Executor) Execute(ctx context.Context, req *node.Request) (node.Result,
 		if errors.Is(readErr, ErrResponseTooLarge) {
 			return node.Result{}, readErr
 		}
-		return e.failed(ctx, rctx, c, "response could not be read", readErr)
+		return e.failed(ctx, rctx, req, c, "response could not be read", readErr)
 	}
 	return node.Result{Output: map[string]any{"response": map[string]any{
 		"status":  json.Number(strconv.Itoa(resp.StatusCode)),
@@ -359,12 +359,15 @@ func (e *Executor) newRequest(ctx context.Context, req *node.Request, c *config)
 // failed turns an error of sending the request or reading its answer into
 // the node's result: a cancellation, a timeout (which onTimeout may turn into
 // success), or a RequestError.
-func (e *Executor) failed(ctx, rctx context.Context, c *config, op string, err error) (node.Result, error) {
+func (e *Executor) failed(ctx, rctx context.Context, req *node.Request, c *config, op string, err error) (node.Result, error) {
 	if ctx.Err() != nil {
 		return node.Result{}, fmt.Errorf("%s request cancelled: %w", c.method, ctx.Err())
 	}
 	if errors.Is(rctx.Err(), context.DeadlineExceeded) {
 		if c.onTimeout == OnTimeoutContinue {
+			if req.Log != nil {
+				req.Log(node.LevelWarn, fmt.Sprintf("%s timed out after %s; onTimeout is continue, so the node succeeds with {\"timeout\": true}", c.method, c.timeout))
+			}
 			return node.Result{Output: map[string]any{"timeout": true}}, nil
 		}
 		return node.Result{}, fmt.Errorf("%w after %s", ErrTimeout, c.timeout)

@@ -333,7 +333,7 @@ func TestExecuteTimeout(t *testing.T) {
 			if tt.onTimeout != nil {
 				cfg["onTimeout"] = tt.onTimeout
 			}
-			res, _, err := run(t, New(Options{}), cfg, false)
+			res, l, err := run(t, New(Options{}), cfg, false)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr || !errors.Is(err, ErrTimeout) {
 					t.Fatalf("error %v, want %q (ErrTimeout)", err, tt.wantErr)
@@ -345,6 +345,9 @@ func TestExecuteTimeout(t *testing.T) {
 			}
 			if want := map[string]any{"timeout": true}; !reflect.DeepEqual(res.Output, want) || res.Pending {
 				t.Errorf("result %+v, want output %v and not pending", res, want)
+			}
+			if !strings.Contains(l.text(), "timed out after 200ms; onTimeout is continue") {
+				t.Errorf("no log line says the node timed out: %s", l.text())
 			}
 		})
 	}
