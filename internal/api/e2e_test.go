@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -86,6 +87,63 @@ func newSignedReceiver(t *testing.T, key []byte) *signedReceiver {
 // through the API, trigger it, receive the signed webhook with the secret
 // in its header, complete the async node with PATCH, read the run back, find
 // the secret in no answer, then SIGTERM the process and see it exit 0.
+// served is a `sluice serve` process started by startServe.
+type served struct {
+	base   string // http://127.0.0.1:port
+	cmd    *exec.Cmd
+	exited chan error
+	stderr *strings.Builder
+	stdout *strings.Builder
+}
+
+// startServe starts `sluice serve` on a free loopback port over dataDir,
+// with env added to the environment, and waits until it listens and
+// /readyz answers 200. The process is killed when the test ends.
+func startServe(t *testing.T, bin, dataDir string, env ...string) *served {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--shutdown-grace", "5s")
+	cmd.Env = append(append(os.Environ(), "SLUICE_MASTER_KEY="), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &served{cmd: cmd, exited: make(chan error, 1), stderr: &strings.Builder{}, stdout: &strings.Builder{}}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			s.stdout.WriteString(line + "\n")
+			if a, ok := strings.CutPrefix(line, "sluice listening on "); ok {
+				addr <- a
+			}
+		}
+		s.exited <- cmd.Wait()
+	}()
+	select {
+	case s.base = <-addr:
+	case err := <-s.exited:
+		t.Fatalf("sluice serve exited before listening: %v\n%s", err, s.stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("sluice serve did not listen\n%s", s.stderr.String())
+	}
+	c := &client{t: t, base: s.base, http: &http.Client{Timeout: 30 * time.Second}}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if a := c.do("GET", "/readyz", "", nil); a.status == http.StatusOK {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz never answered 200")
+		}
+	}
+}
+
 func TestServeEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -95,56 +153,14 @@ func TestServeEndToEnd(t *testing.T) {
 	rcv := newSignedReceiver(t, signingKey)
 	const clientID, clientSecret = "cl_e2eadmin", "e2e-admin-secret-0123456789abcdefghij"
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--shutdown-grace", "5s")
-	cmd.Env = append(os.Environ(),
+	srv := startServe(t, bin, t.TempDir(),
 		"SLUICE_ADMIN_CLIENT_ID="+clientID,
 		"SLUICE_ADMIN_CLIENT_SECRET="+clientSecret,
 		"SLUICE_WEBHOOK_SIGNING_KEY="+string(signingKey),
-		"SLUICE_MASTER_KEY=",
 	)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	var out strings.Builder
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			out.WriteString(line + "\n")
-			if a, ok := strings.CutPrefix(line, "sluice listening on "); ok {
-				addr <- a
-			}
-		}
-		exited <- cmd.Wait()
-	}()
-	var base string
-	select {
-	case base = <-addr:
-	case err := <-exited:
-		t.Fatalf("sluice serve exited before listening: %v\n%s", err, stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("sluice serve did not listen\n%s", stderr.String())
-	}
+	base, cmd, exited, stderr, out := srv.base, srv.cmd, srv.exited, srv.stderr, srv.stdout
 
 	c := &client{t: t, base: base, http: &http.Client{Transport: newValidator(t), Timeout: 30 * time.Second}}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if a := c.do("GET", "/readyz", "", nil); a.status == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("/readyz never answered 200")
-		}
-	}
 	var answers []string
 	call := func(method, path, token string, body any, status int) answer {
 		t.Helper()
@@ -225,4 +241,82 @@ func TestServeEndToEnd(t *testing.T) {
 	if !strings.Contains(logs, `"route":"PATCH /v1/workflows/nodes/runs/{wfnr}"`) {
 		t.Errorf("access logs lack the route pattern:\n%.2000s", logs)
 	}
+}
+
+// TestServeResumesAfterSIGKILL kills the server while a WEBHOOK is in flight
+// (no grace, no cleanup), starts a new one over the same data dir, and
+// checks the run resumes: the node is delivered again with the same
+// X-Sluice-Node-Run (at least once), and the run completes.
+func TestServeResumesAfterSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := sluiceBinary(t)
+	const clientID, clientSecret = "cl_killadmin", "kill-admin-secret-0123456789abcdefghij"
+	env := []string{"SLUICE_ADMIN_CLIENT_ID=" + clientID, "SLUICE_ADMIN_CLIENT_SECRET=" + clientSecret}
+	dataDir := t.TempDir()
+
+	deliveries := make(chan string, 4)
+	release := make(chan struct{})
+	var calls atomic.Int32
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		deliveries <- r.Header.Get("X-Sluice-Node-Run")
+		if calls.Add(1) == 1 {
+			<-release // the first delivery hangs until its sender is killed
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"deployed":true}`)
+	}))
+	defer rcv.Close()
+	defer close(release)
+
+	first := startServe(t, bin, dataDir, env...)
+	c := &client{t: t, base: first.base, http: &http.Client{Timeout: 30 * time.Second}}
+	token := c.do("POST", "/v1/auth/access_token", "", map[string]any{"clientId": clientID, "clientSecret": clientSecret}).expect(t, 200).body["accessToken"].(string)
+	c.do("POST", "/v1/organization/secrets", token, map[string]any{"secretName": "API_TOKEN", "secretValue": secretValue}).expect(t, 201)
+	def := workflowDef("crash", true, rcv.URL+"/sync", nil, nil)
+	def["nodes"].([]any)[1].(map[string]any)["config"].(map[string]any)["timeoutSeconds"] = 120
+	c.do("POST", "/v1/workflows", token, def).expect(t, 201)
+	runID := c.do("POST", "/v1/workflows/crash/runs", token, map[string]any{"inputs": map[string]any{}}).expect(t, 201).obj("workflowRun")["identifier"].(string)
+
+	var nodeRun string
+	select {
+	case nodeRun = <-deliveries:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the receiver never got the webhook")
+	}
+	if err := first.cmd.Process.Kill(); err != nil { // SIGKILL: nothing is cleaned up
+		t.Fatal(err)
+	}
+	<-first.exited
+
+	second := startServe(t, bin, dataDir, env...)
+	c.base = second.base
+	select {
+	case again := <-deliveries:
+		if again != nodeRun {
+			t.Errorf("redelivered with X-Sluice-Node-Run %s, want the same %s", again, nodeRun)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the resumed server never delivered the node again\n%s", second.stderr.String())
+	}
+	token = c.do("POST", "/v1/auth/access_token", "", map[string]any{"clientId": clientID, "clientSecret": clientSecret}).expect(t, 200).body["accessToken"].(string)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		run := c.do("GET", "/v1/workflows/runs/"+runID, token, nil).expect(t, 200).obj("workflowRun")
+		if run["status"] == "COMPLETED" {
+			if run["result"] != "SUCCESS" {
+				t.Errorf("resumed run = %v", run)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the resumed run never completed: %v", run)
+		}
+	}
+	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-second.exited
 }
