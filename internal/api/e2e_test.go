@@ -92,8 +92,29 @@ type served struct {
 	base   string // http://127.0.0.1:port
 	cmd    *exec.Cmd
 	exited chan error
-	stderr *strings.Builder
-	stdout *strings.Builder
+	stderr *syncBuffer
+	stdout *syncBuffer
+}
+
+// syncBuffer is a strings.Builder that the process's output copier and the
+// test may use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) WriteString(p string) (int, error) { return s.Write([]byte(p)) }
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // startServe starts `sluice serve` on a free loopback port over dataDir,
@@ -109,7 +130,7 @@ func startServe(t *testing.T, bin, dataDir string, env ...string) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &served{cmd: cmd, exited: make(chan error, 1), stderr: &strings.Builder{}, stdout: &strings.Builder{}}
+	s := &served{cmd: cmd, exited: make(chan error, 1), stderr: &syncBuffer{}, stdout: &syncBuffer{}}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

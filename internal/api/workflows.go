@@ -53,7 +53,7 @@ func problemDetails(ps []workflow.Problem) []Detail {
 // parseDefinition reads and validates a definition body: malformed JSON is
 // a 400 with its position, an invalid definition a 422 listing every
 // problem with its JSON path (what `sluice validate` prints).
-func (s *Server) parseDefinition(w http.ResponseWriter, r *http.Request) (*workflow.Workflow, []workflow.Problem, error) {
+func (s *Server) parseDefinition(w http.ResponseWriter, r *http.Request, a authz.Actor) (*workflow.Workflow, []workflow.Problem, error) {
 	body, err := readBody(w, r, s.maxBody)
 	if err != nil {
 		return nil, nil, err
@@ -75,24 +75,24 @@ func (s *Server) parseDefinition(w http.ResponseWriter, r *http.Request) (*workf
 			Details: problemDetails(problems.Errors),
 		}
 	}
-	warnings, err := s.undefinedSecrets(r.Context(), wf)
-	if err != nil {
-		return nil, nil, err
-	}
-	return wf, append(problems.Warnings, warnings...), nil
+	return wf, append(problems.Warnings, s.undefinedSecrets(r.Context(), a, wf)...), nil
 }
 
 // undefinedSecrets warns about the secrets a definition references that do
 // not exist (yet): the workflow saves, since they may be created later, and
-// the node that reads one fails until then.
-func (s *Server) undefinedSecrets(ctx context.Context, wf *workflow.Workflow) ([]workflow.Problem, error) {
-	if s.secrets == nil {
-		return nil, nil
+// the node that reads one fails until then. Only callers who may list
+// secrets get the warnings, or saving would tell anyone which names exist.
+// The warnings are a courtesy: when the secrets cannot be listed, there are
+// none, and the save goes on.
+func (s *Server) undefinedSecrets(ctx context.Context, a authz.Actor, wf *workflow.Workflow) []workflow.Problem {
+	if s.secrets == nil || !authz.CanManageSecrets(a, authz.Read) {
+		return nil
 	}
 	defined := map[string]bool{}
 	list, err := s.secrets.List(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list secrets: %w", err)
+		s.log.Warn("listing secrets for save warnings failed", "error", err.Error())
+		return nil
 	}
 	for _, m := range list {
 		defined[m.Name] = true
@@ -112,7 +112,7 @@ func (s *Server) undefinedSecrets(ctx context.Context, wf *workflow.Workflow) ([
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // workflowAnswer is the envelope of one workflow, with warnings when the
@@ -133,7 +133,7 @@ func (s *Server) createWorkflow(w http.ResponseWriter, r *http.Request, a authz.
 	if !authz.CanManageWorkflows(a, authz.Create) {
 		return forbidden("creating workflows takes an Admin or the %s scope", authz.ScopeCreateWorkflows)
 	}
-	wf, warnings, err := s.parseDefinition(w, r)
+	wf, warnings, err := s.parseDefinition(w, r, a)
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func (s *Server) putWorkflow(w http.ResponseWriter, r *http.Request, a authz.Act
 	if !authz.CanManageWorkflows(a, authz.Update) {
 		return forbidden("replacing workflows takes an Admin or the %s scope", authz.ScopeUpdateWorkflows)
 	}
-	wf, warnings, err := s.parseDefinition(w, r)
+	wf, warnings, err := s.parseDefinition(w, r, a)
 	if err != nil {
 		return err
 	}

@@ -37,19 +37,48 @@ func (a *app) keyRing() (*secret.KeyRing, error) {
 // or moved, and a new one would decrypt none of them while every secret
 // created from then on would be sealed under it. That is refused, loudly.
 func (a *app) service(st store.Store) (*secret.Service, error) {
-	if a.io.Getenv("SLUICE_MASTER_KEY") == "" && a.io.Getenv("SLUICE_MASTER_KEY_FILE") == "" {
-		keyFile := filepath.Join(a.dataDir, "master.key")
-		if _, err := os.Stat(keyFile); errors.Is(err, os.ErrNotExist) {
-			secrets, err := st.ListSecrets(context.Background())
-			if err != nil {
-				return nil, fmt.Errorf("list secrets: %w", err)
-			}
-			if len(secrets) > 0 {
-				return nil, fmt.Errorf("the store holds %d encrypted secret(s) but there is no master key: restore %s, or set SLUICE_MASTER_KEY or SLUICE_MASTER_KEY_FILE; a new key would decrypt none of them, so none is generated", len(secrets), keyFile)
-			}
-		}
+	if err := a.checkKeyNotLost(st); err != nil {
+		return nil, err
 	}
 	ring, err := a.keyRing()
+	if err != nil {
+		return nil, err
+	}
+	return secret.NewService(st, ring), nil
+}
+
+// checkKeyNotLost fails when no master key is configured or present while
+// the store holds encrypted secrets.
+func (a *app) checkKeyNotLost(st store.Store) error {
+	if a.io.Getenv("SLUICE_MASTER_KEY") != "" || a.io.Getenv("SLUICE_MASTER_KEY_FILE") != "" {
+		return nil
+	}
+	keyFile := filepath.Join(a.dataDir, secret.DefaultKeyFileName)
+	if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	secrets, err := st.ListSecrets(context.Background())
+	if err != nil {
+		return fmt.Errorf("list secrets: %w", err)
+	}
+	if len(secrets) > 0 {
+		return fmt.Errorf("the store holds %d encrypted secret(s) but there is no master key: restore %s, or set SLUICE_MASTER_KEY or SLUICE_MASTER_KEY_FILE; a new key would decrypt none of them, so none is generated (if the key is gone for good, `sluice secrets delete NAME` removes the unreadable secrets)", len(secrets), keyFile)
+	}
+	return nil
+}
+
+// deletionService is the service for deleting secrets, which needs no key:
+// with the master key lost, the unreadable secrets can still be removed
+// (an in-memory key that seals nothing stands in for it).
+func (a *app) deletionService(st store.Store) (*secret.Service, error) {
+	if a.checkKeyNotLost(st) == nil {
+		return a.service(st)
+	}
+	key, err := secret.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	ring, err := secret.NewKeyRing(key)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +198,11 @@ dropped. Values are 4 bytes to 64 KiB.`,
 		Short: "Delete a secret",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, argv []string) error {
-			return a.withService(c.Context(), func(_ store.Store, svc *secret.Service) error {
+			return a.withStore(c.Context(), func(st store.Store) error {
+				svc, err := a.deletionService(st)
+				if err != nil {
+					return err
+				}
 				if err := svc.Delete(c.Context(), cliActor, argv[0]); err != nil {
 					return err
 				}

@@ -70,6 +70,11 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 	if err != nil {
 		return store.Run{}, err
 	}
+	if st.run.Status != store.StatusInProgress {
+		// Finished between the check above and the load: the run's
+		// redactor may be gone, and nothing may be written any more.
+		return st.run, ErrNotInProgress
+	}
 	n := st.wf.Node(nr.NodeID)
 	if n == nil {
 		return st.run, fmt.Errorf("node run %s: node %s is not in workflow %s version %d", nodeRunID, nr.NodeID, st.wf.Identifier, st.run.WorkflowVersion)
@@ -85,7 +90,13 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 	}
 	if c.Status == "" || c.Status == store.StatusInProgress {
 		if len(logs) > 0 {
-			if err := e.store.AppendLogs(ctx, logs); err != nil {
+			// As a transition, so that a run finished meanwhile refuses
+			// the lines (ErrConflict) instead of keeping them.
+			err := e.store.Apply(ctx, store.Transition{RunID: st.run.Identifier, Logs: logs})
+			if errors.Is(err, store.ErrConflict) {
+				return st.run, ErrNotInProgress
+			}
+			if err != nil {
 				return st.run, fmt.Errorf("append logs to %s: %w", nodeRunID, err)
 			}
 		}

@@ -279,6 +279,13 @@ func (e *Engine) load(ctx context.Context, runID string) (*runState, []store.Nod
 		e.rederive(ctx, st, nrs)
 		red, _ := e.redactors.LoadOrStore(runID, st.red)
 		st.red = red.(*redact.Redactor)
+		// A cancel that committed while the secrets were resolved deleted
+		// nothing (nothing was stored yet): do not keep a finished run's
+		// secrets in memory.
+		if now, err := e.store.GetRun(ctx, runID); err == nil && now.Status != store.StatusInProgress {
+			e.redactors.CompareAndDelete(runID, st.red)
+			st.run = now
+		}
 	}
 	return st, nrs, nil
 }

@@ -439,7 +439,7 @@ func (e *expr) derive(r *run, v any) {
 	}
 	alt, ok := e.evalWithSentinels(r)
 	if !ok {
-		deriveParts(fn, v)
+		deriveAll(fn, v)
 		return
 	}
 	deriveChanged(fn, v, alt)
@@ -449,7 +449,9 @@ func (e *expr) derive(r *run, v any) {
 // evaluation of derive; no real value is expected to contain it.
 const sentinelPrefix = "\x00sluice-sentinel:"
 
-// evalWithSentinels evaluates e with each secret replaced by a sentinel.
+// evalWithSentinels evaluates e with each secret replaced by a sentinel,
+// within what is left of the render's steps and time (the render's limits
+// bound it as a whole); running out only makes derive register everything.
 func (e *expr) evalWithSentinels(r *run) (any, bool) {
 	c := *r.c
 	c.Derived = nil
@@ -457,8 +459,12 @@ func (e *expr) evalWithSentinels(r *run) (any, bool) {
 	for name := range r.c.Secrets {
 		c.Secrets[name] = sentinelPrefix + name + "\x00"
 	}
-	alt, msg := e.eval(newRun(r.lim.parent, &c))
-	return alt, msg == ""
+	alt := newRun(r.lim.parent, &c)
+	alt.lim.deadline = r.lim.deadline
+	alt.lim.maxSteps = max(r.lim.maxSteps-r.lim.steps, 0)
+	v, msg := e.eval(alt)
+	r.lim.steps += alt.lim.steps
+	return v, msg == ""
 }
 
 // deriveChanged reports the parts of v that differ from alt, the same
@@ -467,8 +473,9 @@ func deriveChanged(fn func(string), v, alt any) {
 	switch v := v.(type) {
 	case map[string]any:
 		a, ok := alt.(map[string]any)
-		if !ok {
-			deriveParts(fn, v)
+		if !ok || len(a) == 0 && len(v) > 0 {
+			// Another shape: which parts depend on a secret is unknown.
+			deriveAll(fn, v)
 			return
 		}
 		for k, x := range v {
@@ -491,7 +498,7 @@ func deriveChanged(fn func(string), v, alt any) {
 	case []any:
 		a, ok := alt.([]any)
 		if !ok || len(a) != len(v) {
-			deriveParts(fn, v)
+			deriveAll(fn, v)
 			return
 		}
 		for i, x := range v {
@@ -503,6 +510,27 @@ func deriveChanged(fn func(string), v, alt any) {
 			case map[string]any, []any:
 				deriveChanged(fn, x, a[i])
 			}
+		}
+	}
+}
+
+// deriveAll reports every key and value inside v: what derive falls back to
+// when it cannot tell which parts depend on a secret. Keys are included, since
+// a secret may be one (`.secrets.K | split(",") | map({(.): true})`); the
+// price is that literal keys beside it are masked in the run too ("When in
+// doubt, redact").
+func deriveAll(fn func(string), v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			fn(k)
+			deriveLeaf(fn, x)
+			deriveAll(fn, x)
+		}
+	case []any:
+		for _, x := range v {
+			deriveLeaf(fn, x)
+			deriveAll(fn, x)
 		}
 	}
 }

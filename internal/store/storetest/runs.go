@@ -231,6 +231,30 @@ func testRuns(t *testing.T, open opener) {
 				err: store.ErrConflict,
 			},
 			{
+				// The engine's usual step (Complete + Start, no Finish) on a
+				// run that was finished while its node run stayed IN_PROGRESS.
+				name: "complete and start in a finished run",
+				setup: func(t *testing.T, s store.Store) {
+					must(t, "Apply", s.Apply(ctx(t), store.Transition{RunID: "wfr_1", Finish: &store.RunCompletion{Result: store.ResultCancelled, CompletedAt: at(1)}}))
+				},
+				tr: store.Transition{
+					RunID:    "wfr_1",
+					Complete: &store.NodeRunCompletion{NodeRunID: "wfr_1_0", Result: store.ResultSuccess, CompletedAt: at(2)},
+					Logs:     []store.Log{logLine("wfr_1_0", "must not be written", 2)},
+					Start:    ptr(newNodeRun("wfr_1_1", "wfr_1", "build", 1, 2)),
+				},
+				err: store.ErrConflict,
+			},
+			{
+				name:  "complete in a missing run",
+				setup: func(t *testing.T, s store.Store) {},
+				tr: store.Transition{
+					RunID:    "wfr_missing",
+					Complete: &store.NodeRunCompletion{NodeRunID: "wfr_1_0", Result: store.ResultSuccess, CompletedAt: at(2)},
+				},
+				err: store.ErrNotFound,
+			},
+			{
 				// A cancel won the race: the driver's next step must not land.
 				name: "start a node run in a finished run",
 				setup: func(t *testing.T, s store.Store) {
