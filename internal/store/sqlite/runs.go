@@ -373,7 +373,7 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 		if err != nil {
 			return err
 		}
-		runs, err = collectRuns(rows)
+		runs, err = collect(rows, scanRun)
 		return err
 	})
 	if err != nil {
@@ -382,26 +382,9 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 	return runs, total, nil
 }
 
-func collectRuns(rows *sql.Rows) ([]store.Run, error) {
-	defer rows.Close()
-	var runs []store.Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		runs = append(runs, r)
-	}
-	return runs, rows.Err()
-}
-
 // ListInProgressRuns returns the runs still IN_PROGRESS, oldest first.
 func (s *Store) ListInProgressRuns(ctx context.Context) ([]store.Run, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+runSelectCols+` FROM runs WHERE status = ? ORDER BY created_at, seq`, store.StatusInProgress)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list in-progress runs: %w", err)
-	}
-	runs, err := collectRuns(rows)
+	runs, err := queryAll(ctx, s.r, scanRun, `SELECT `+runSelectCols+` FROM runs WHERE status = ? ORDER BY created_at, seq`, store.StatusInProgress)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list in-progress runs: %w", err)
 	}
@@ -410,20 +393,8 @@ func (s *Store) ListInProgressRuns(ctx context.Context) ([]store.Run, error) {
 
 // NodeRuns returns a run's node runs ordered by Seq; none for a missing run.
 func (s *Store) NodeRuns(ctx context.Context, runID string) ([]store.NodeRun, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+nodeRunCols+` FROM node_runs WHERE run_id = ? ORDER BY seq`, runID)
+	nrs, err := queryAll(ctx, s.r, scanNodeRun, `SELECT `+nodeRunCols+` FROM node_runs WHERE run_id = ? ORDER BY seq`, runID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: node runs of %s: %w", runID, err)
-	}
-	defer rows.Close()
-	var nrs []store.NodeRun
-	for rows.Next() {
-		nr, err := scanNodeRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: node runs of %s: %w", runID, err)
-		}
-		nrs = append(nrs, nr)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: node runs of %s: %w", runID, err)
 	}
 	return nrs, nil
@@ -441,34 +412,29 @@ func (s *Store) GetNodeRun(ctx context.Context, identifier string) (store.NodeRu
 // Logs returns a node run's logs in the order they were written; none for
 // a missing node run.
 func (s *Store) Logs(ctx context.Context, nodeRunID string) ([]store.Log, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT level, message, tags, created_at FROM node_run_logs
-		WHERE node_run_id = ? ORDER BY id`, nodeRunID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: logs of node run %s: %w", nodeRunID, err)
-	}
-	defer rows.Close()
-	var logs []store.Log
-	for rows.Next() {
+	scan := func(sc scanner) (store.Log, error) {
 		var (
 			l       = store.Log{NodeRunID: nodeRunID}
 			message string
 			tags    sql.NullString
 			created int64
 		)
-		if err := rows.Scan(&l.Level, &message, &tags, &created); err != nil {
-			return nil, fmt.Errorf("sqlite: logs of node run %s: %w", nodeRunID, err)
+		if err := sc.Scan(&l.Level, &message, &tags, &created); err != nil {
+			return store.Log{}, err
 		}
 		// Messages were redacted when they were written.
 		l.Message = redact.TrustedText(message)
 		if tags.Valid {
 			if err := json.Unmarshal([]byte(tags.String), &l.Tags); err != nil {
-				return nil, fmt.Errorf("sqlite: logs of node run %s: decode tags: %w", nodeRunID, err)
+				return store.Log{}, fmt.Errorf("decode tags: %w", err)
 			}
 		}
 		l.CreatedAt = fromTS(created)
-		logs = append(logs, l)
+		return l, nil
 	}
-	if err := rows.Err(); err != nil {
+	logs, err := queryAll(ctx, s.r, scan, `SELECT level, message, tags, created_at FROM node_run_logs
+		WHERE node_run_id = ? ORDER BY id`, nodeRunID)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: logs of node run %s: %w", nodeRunID, err)
 	}
 	return logs, nil

@@ -147,20 +147,8 @@ func (s *Store) GetSecret(ctx context.Context, name string) (store.Secret, error
 
 // ListSecrets returns every secret ordered by name.
 func (s *Store) ListSecrets(ctx context.Context) ([]store.Secret, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+secretCols+` FROM secrets ORDER BY name`)
+	secs, err := queryAll(ctx, s.r, scanSecret, `SELECT `+secretCols+` FROM secrets ORDER BY name`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list secrets: %w", err)
-	}
-	defer rows.Close()
-	var secs []store.Secret
-	for rows.Next() {
-		sec, err := scanSecret(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list secrets: %w", err)
-		}
-		secs = append(secs, sec)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: list secrets: %w", err)
 	}
 	return secs, nil
@@ -184,26 +172,22 @@ func (s *Store) ListAudit(ctx context.Context, limit, offset int) ([]store.Audit
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list audit events: %w", err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, action, actor, secret, run_id, node_run_id, created_at
+	evs, err := queryAll(ctx, s.r, scanAudit, `SELECT id, action, actor, secret, run_id, node_run_id, created_at
 		FROM audit_events ORDER BY id DESC LIMIT ? OFFSET ?`, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list audit events: %w", err)
 	}
-	defer rows.Close()
-	var evs []store.AuditEvent
-	for rows.Next() {
-		var (
-			ev      store.AuditEvent
-			created int64
-		)
-		if err := rows.Scan(&ev.ID, &ev.Action, &ev.Actor, &ev.Secret, &ev.RunID, &ev.NodeRunID, &created); err != nil {
-			return nil, fmt.Errorf("sqlite: list audit events: %w", err)
-		}
-		ev.CreatedAt = fromTS(created)
-		evs = append(evs, ev)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list audit events: %w", err)
-	}
 	return evs, nil
+}
+
+func scanAudit(sc scanner) (store.AuditEvent, error) {
+	var (
+		ev      store.AuditEvent
+		created int64
+	)
+	if err := sc.Scan(&ev.ID, &ev.Action, &ev.Actor, &ev.Secret, &ev.RunID, &ev.NodeRunID, &created); err != nil {
+		return store.AuditEvent{}, err
+	}
+	ev.CreatedAt = fromTS(created)
+	return ev, nil
 }

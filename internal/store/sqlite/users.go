@@ -46,20 +46,6 @@ func decodeStrings(s string) ([]string, error) {
 	return ss, nil
 }
 
-// collect scans every row with scan and closes rows.
-func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 func scanUser(sc scanner) (store.User, error) {
 	var (
 		u       store.User
@@ -111,11 +97,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
 // ListUsers returns every user ordered by email, compared regardless of
 // case.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY email_key`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list users: %w", err)
-	}
-	us, err := collect(rows, scanUser)
+	us, err := queryAll(ctx, s.r, scanUser, `SELECT `+userCols+` FROM users ORDER BY email_key`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list users: %w", err)
 	}
@@ -176,11 +158,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) 
 
 // ListClients returns every client ordered by id.
 func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+clientCols+` FROM clients ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list clients: %w", err)
-	}
-	cs, err := collect(rows, scanClient)
+	cs, err := queryAll(ctx, s.r, scanClient, `SELECT `+clientCols+` FROM clients ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list clients: %w", err)
 	}

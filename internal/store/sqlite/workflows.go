@@ -13,8 +13,6 @@ import (
 const workflowCols = `identifier, version, definition, created_by, updated_by, created_at, updated_at, deleted`
 
 // scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
 func scanWorkflow(sc scanner) (store.Workflow, error) {
 	var (
 		w                store.Workflow
@@ -129,23 +127,11 @@ func (s *Store) GetWorkflowVersion(ctx context.Context, identifier string, versi
 // ListWorkflows returns the newest version of every workflow that is not
 // deleted, ordered by identifier.
 func (s *Store) ListWorkflows(ctx context.Context) ([]store.Workflow, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+workflowCols+` FROM workflows w
+	ws, err := queryAll(ctx, s.r, scanWorkflow, `SELECT `+workflowCols+` FROM workflows w
 		WHERE deleted = 0 AND NOT EXISTS (
 			SELECT 1 FROM workflows n WHERE n.identifier = w.identifier AND n.version > w.version)
 		ORDER BY identifier`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list workflows: %w", err)
-	}
-	defer rows.Close()
-	var ws []store.Workflow
-	for rows.Next() {
-		w, err := scanWorkflow(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list workflows: %w", err)
-		}
-		ws = append(ws, w)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: list workflows: %w", err)
 	}
 	return ws, nil
