@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -15,8 +14,6 @@ import (
 	"github.com/sluice-run/sluice/internal/engine"
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/node/webhook"
-	"github.com/sluice-run/sluice/internal/secret"
-	"github.com/sluice-run/sluice/internal/store/sqlite"
 )
 
 // benchServer is a server over a real SQLite store with a one-webhook
@@ -34,19 +31,7 @@ type benchServer struct {
 func newBenchServer(b *testing.B) *benchServer {
 	b.Helper()
 	ctx := context.Background()
-	dir := b.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "bench.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ring, err := secret.LoadKeyRing(secret.KeyOptions{DataDir: dir, Generate: true, Env: func(string) string { return "" }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc := secret.NewService(st, ring)
-	if _, err := svc.Create(ctx, "bench", "API_TOKEN", secretValue, ""); err != nil {
-		b.Fatal(err)
-	}
+	st, svc := newStoreWithSecret(b)
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")

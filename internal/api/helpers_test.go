@@ -189,7 +189,9 @@ type env struct {
 // answer may ever contain it.
 const secretValue = "s3cr3t-token-9d8c7b6a5f4e"
 
-func newEnv(t testing.TB) *env {
+// newStoreWithSecret opens a SQLite store in a temp dir and a secrets
+// service over it holding API_TOKEN = secretValue.
+func newStoreWithSecret(t testing.TB) (*sqlite.Store, *secret.Service) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -205,6 +207,13 @@ func newEnv(t testing.TB) *env {
 	if _, err := svc.Create(ctx, "test", "API_TOKEN", secretValue, "the token webhooks send"); err != nil {
 		t.Fatal(err)
 	}
+	return st, svc
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, svc := newStoreWithSecret(t)
 	clk := newClock()
 	authn := auth.New(st, auth.Options{Now: clk.now})
 	reg := node.NewRegistry()
