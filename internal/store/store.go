@@ -26,6 +26,10 @@ var (
 	// ErrConflict is returned when a write does not apply to the current
 	// state, such as completing a node run that is no longer IN_PROGRESS.
 	ErrConflict = errors.New("conflict")
+	// ErrUnavailable wraps a transient failure of the store (busy, locked,
+	// disk full, I/O): nothing was applied, and the same call may succeed
+	// later. The API answers it with 503 and Retry-After.
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // Run and node-run statuses and results, as in Port's API.
