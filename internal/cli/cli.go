@@ -129,7 +129,23 @@ func (a *app) rootCmd() *cobra.Command {
 		return nil
 	}
 	root.AddCommand(a.runCmd(), a.validateCmd(), a.secretsCmd(), a.keysCmd(), a.demoCmd(), a.serveCmd(), a.usersCmd(), a.clientsCmd())
+	for _, c := range root.Commands() {
+		if c.HasSubCommands() && c.RunE == nil {
+			c.RunE = unknownSubcommand
+		}
+	}
 	return root
+}
+
+// unknownSubcommand runs a command group (users, clients, ...) given no
+// known subcommand: help without arguments, else an error that exits 2.
+// Cobra checks subcommand names only under the root, so without it
+// `sluice clients revok ID` printed the help and exited 0.
+func unknownSubcommand(c *cobra.Command, argv []string) error {
+	if len(argv) == 0 {
+		return c.Help()
+	}
+	return usageError{fmt.Errorf("unknown command %q for %q (see '%s --help')", argv[0], c.CommandPath(), c.CommandPath())}
 }
 
 // args wraps a cobra argument validator so that its errors exit 2.

@@ -117,6 +117,8 @@ func TestDeleteAndRevokeCommands(t *testing.T) {
 		{"delete an unknown client", []string{"clients", "delete", "cl_nope"}, 2, "", `no client has the id "cl_nope"`},
 		{"delete an unknown user", []string{"users", "delete", "nobody@example.com"}, 2, "", `no user has the id or email "nobody@example.com"`},
 		{"delete without an argument", []string{"clients", "delete"}, 2, "", "accepts 1 arg"},
+		{"a misspelt subcommand", []string{"clients", "revok", ciID}, 2, "", `unknown command "revok" for "sluice clients"`},
+		{"a misspelt users subcommand", []string{"users", "remove", "ann@example.com"}, 2, "", `unknown command "remove" for "sluice users"`},
 		{"revoke a client", []string{"clients", "revoke", ciID}, 0, "revoked 0 access token(s) of client " + ciID, ""},
 		{"delete a client", []string{"clients", "delete", ciID}, 0, "deleted client " + ciID, ""},
 		{"delete a member by email, any case", []string{"users", "delete", "Ann@Example.com"}, 0, "deleted user ann@example.com", ""},
