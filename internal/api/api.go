@@ -205,7 +205,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.metrics.observe(route, sw.status, d)
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 		slog.String("method", r.Method), slog.String("route", route),
-		slog.Int("status", sw.status), slog.Duration("duration", d))
+		slog.Int("status", sw.status), slog.Float64("duration_ms", float64(d)/float64(time.Millisecond)))
 }
 
 // captureWriter takes what the mux would answer an unmatched request with,

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
@@ -55,10 +57,12 @@ type IO struct {
 
 // app holds what the commands share.
 type app struct {
-	io      IO
-	dataDir string
-	sync    string
-	logger  *slog.Logger
+	io        IO
+	dataDir   string
+	sync      string
+	logFormat string
+	logLevel  string
+	logger    *slog.Logger
 }
 
 // Main runs the command line and returns the exit code.
@@ -114,8 +118,34 @@ func (a *app) rootCmd() *cobra.Command {
 	})
 	root.PersistentFlags().StringVar(&a.dataDir, "data-dir", "./sluice-data", "directory of the embedded store and the generated master key")
 	root.PersistentFlags().StringVar(&a.sync, "sqlite-sync", "normal", "SQLite durability: normal (survives a process crash) or full (survives power loss)")
+	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "", "process log format on stderr: text or json (default text on a terminal, json otherwise)")
+	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "", "process log level: debug, info, warn or error (default info for serve, warn for the other commands)")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		logger, err := a.newLogger(a.io.Stderr, slog.LevelWarn)
+		if err != nil {
+			return err
+		}
+		a.logger = logger
+		return nil
+	}
 	root.AddCommand(a.runCmd(), a.validateCmd(), a.secretsCmd(), a.keysCmd(), a.demoCmd(), a.serveCmd(), a.usersCmd(), a.clientsCmd())
+	for _, c := range root.Commands() {
+		if c.HasSubCommands() && c.RunE == nil {
+			c.RunE = unknownSubcommand
+		}
+	}
 	return root
+}
+
+// unknownSubcommand runs a command group (users, clients, ...) given no
+// known subcommand: help without arguments, else an error that exits 2.
+// Cobra checks subcommand names only under the root, so without it
+// `sluice clients revok ID` printed the help and exited 0.
+func unknownSubcommand(c *cobra.Command, argv []string) error {
+	if len(argv) == 0 {
+		return c.Help()
+	}
+	return usageError{fmt.Errorf("unknown command %q for %q (see '%s --help')", argv[0], c.CommandPath(), c.CommandPath())}
 }
 
 // args wraps a cobra argument validator so that its errors exit 2.
@@ -139,8 +169,8 @@ func (a *app) openStore(ctx context.Context) (*sqlite.Store, error) {
 	default:
 		return nil, invalid("--sqlite-sync: must be normal or full, got %q", a.sync)
 	}
-	if err := os.MkdirAll(a.dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("--data-dir: %w", err)
+	if err := prepareDataDir(a.dataDir); err != nil {
+		return nil, err
 	}
 	return sqlite.Open(ctx, filepath.Join(a.dataDir, "sluice.db"), sqlite.Options{Synchronous: sync})
 }
@@ -153,4 +183,61 @@ func (a *app) withStore(ctx context.Context, fn func(st store.Store) error) erro
 	}
 	defer st.Close()
 	return fn(st)
+}
+
+// prepareDataDir creates the data dir when it is missing and checks that this
+// process may create files in it, so that a bad dir is named ("data dir /x:
+// permission denied") rather than reported by SQLite as "unable to open
+// database file (14)".
+func prepareDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return dataDirError(dir, err)
+	}
+	const wOK, xOK = 0x2, 0x1 // access(2) modes
+	if err := syscall.Access(dir, wOK|xOK); err != nil {
+		return dataDirError(dir, err)
+	}
+	return nil
+}
+
+// dataDirError names the data dir and the reason only ("permission denied",
+// "not a directory"), without the inner path and operation of a PathError.
+func dataDirError(dir string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("data dir %s: %w", dir, err)
+}
+
+// newLogger returns the process logger writing to w in the --log-format
+// (text on a terminal, JSON otherwise, unless set) at the --log-level (def
+// unless set).
+func (a *app) newLogger(w io.Writer, def slog.Level) (*slog.Logger, error) {
+	level := def
+	if a.logLevel != "" {
+		if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+			return nil, invalid("--log-level: must be debug, info, warn or error, got %q", a.logLevel)
+		}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch a.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "":
+		if isTerminal(a.io.Stderr) {
+			return slog.New(slog.NewTextHandler(w, opts)), nil
+		}
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, invalid("--log-format: must be text or json, got %q", a.logFormat)
+	}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -53,7 +53,6 @@ func (a *app) demo(ctx context.Context, env string) error {
 	go srv.Serve(ln)
 	defer srv.Close()
 	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(a.io.Stdout, "demo receiver listening on %s (it echoes what it gets, secrets included)\n\n", base)
 
 	wf, err := a.parseDefinition("demo.json", demoWorkflow)
 	if err != nil {
@@ -68,6 +67,9 @@ func (a *app) demo(ctx context.Context, env string) error {
 	if err != nil {
 		return err
 	}
+	// The banner only once the setup worked: a failing demo says why and
+	// nothing else.
+	fmt.Fprintf(a.io.Stdout, "demo receiver listening on %s (it echoes what it gets, secrets included)\n\n", base)
 	secrets := secret.MapSource{"DEMO_BASE_URL": base, "DEMO_TOKEN": demoToken}
 	p := &progress{out: a.io.Stdout, wf: wf, version: version}
 	reg := node.NewRegistry()

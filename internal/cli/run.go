@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node/webhook"
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/tmpl"
 	"github.com/sluice-run/sluice/internal/view"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
@@ -153,13 +154,26 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	// Bad inputs change nothing stored: check them before saving the
 	// definition as a new version.
 	if err := engine.ValidateInputs(wf, "", inputs); err != nil {
-		return a.startError(err)
+		return a.startError(err, jsonLookingInputs(f.inputs))
 	}
 	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	// Every secret the workflow reads must be defined before it runs, or
+	// the run would fail at the first node that reads a missing one, after
+	// the nodes before it had their effects, and name only that one.
+	undefined, err := undefinedSecrets(ctx, st, wf, fileSecrets)
+	if err != nil {
+		return err
+	}
+	if len(undefined) > 0 {
+		for _, p := range undefined {
+			fmt.Fprintln(a.io.Stderr, p.String())
+		}
+		return &exitError{code: ExitInvalid, err: fmt.Errorf("%d undefined secret(s); the workflow was not run: define each with 'sluice secrets set NAME' (the value on stdin) or in --secret-file", len(undefined))}
+	}
 	version, err := saveDefinition(ctx, st, wf)
 	if err != nil {
 		return err
@@ -183,7 +197,7 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		Actor:    engine.Actor{ID: "cli"},
 	})
 	if err != nil {
-		return a.startError(err)
+		return a.startError(err, nil)
 	}
 	run, err = eng.Execute(ctx, run.Identifier)
 	if err != nil && run.Status != store.StatusInProgress {
@@ -219,12 +233,14 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 }
 
 // startError maps what Start (or ValidateInputs) refused to exit 2, printing
-// every input problem.
-func (a *app) startError(err error) error {
+// every input problem. jsonLooking holds the --input values that were taken
+// as JSON other than a string, by key: a "must be a string" problem about
+// one of them says how to pass it as a string.
+func (a *app) startError(err error, jsonLooking map[string]string) error {
 	var ie *engine.InputError
 	if errors.As(err, &ie) {
 		for _, pr := range ie.Problems {
-			fmt.Fprintln(a.io.Stderr, pr.String())
+			fmt.Fprintln(a.io.Stderr, pr.String()+stringInputHint(pr, jsonLooking))
 		}
 		return &exitError{code: ExitInvalid, err: errors.New("invalid inputs; the workflow was not run")}
 	}
@@ -232,6 +248,76 @@ func (a *app) startError(err error) error {
 		return invalid("%w", err)
 	}
 	return err
+}
+
+// jsonLookingInputs returns the --input values that parse as JSON other than
+// a string (1.10, true, null, {...}), by key; a later --input of a key wins.
+func jsonLookingInputs(kvs []string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		if _, isString := parseInputValue(v).(string); isString {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// stringInputHint returns, for a "must be a string" problem about an input
+// given as --input KEY=VALUE whose VALUE was taken as JSON, how to quote it.
+func stringInputHint(p workflow.Problem, jsonLooking map[string]string) string {
+	if !strings.Contains(p.Message, "must be a string") {
+		return ""
+	}
+	for k, v := range jsonLooking {
+		if p.Path != "inputs."+k && p.Path != fmt.Sprintf("inputs[%q]", k) {
+			continue
+		}
+		quoted, err := json.Marshal(v)
+		if err != nil || strings.Contains(k+string(quoted), "'") {
+			return ""
+		}
+		looks := "JSON"
+		if _, isNumber := parseInputValue(v).(json.Number); isNumber {
+			looks = "a number"
+		}
+		return fmt.Sprintf("; to pass a string that looks like %s, quote it as JSON: --input '%s=%s'", looks, k, quoted)
+	}
+	return ""
+}
+
+// undefinedSecrets returns one problem per secret that wf reads and that is
+// neither in fileSecrets nor stored, at the JSON path of the first field
+// that reads it. Only names are listed: no key is needed.
+func undefinedSecrets(ctx context.Context, st store.Store, wf *workflow.Workflow, fileSecrets secret.MapSource) ([]workflow.Problem, error) {
+	stored, err := st.ListSecrets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list secrets: %w", err)
+	}
+	defined := map[string]bool{}
+	for name := range fileSecrets {
+		defined[name] = true
+	}
+	for _, s := range stored {
+		defined[s.Name] = true
+	}
+	var out []workflow.Problem
+	for _, n := range wf.Nodes {
+		if n.ConfigTemplate == nil {
+			continue
+		}
+		n.ConfigTemplate.Leaves(func(path string, reads tmpl.Reads) {
+			for _, name := range reads.Secrets {
+				if !defined[name] {
+					defined[name] = true // one line per secret
+					out = append(out, workflow.Problem{Path: path, Message: fmt.Sprintf("secret %s is not defined (neither stored nor in --secret-file)", name)})
+				}
+			}
+		})
+	}
+	return out, nil
 }
 
 // saveDefinition stores the definition as a new version unless the newest

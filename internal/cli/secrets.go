@@ -142,7 +142,12 @@ func (a *app) secretsCmd() *cobra.Command {
 		Long: `Set reads the value from stdin, so that it never lands in shell history or
 the process list. On a terminal it prompts without echo. One trailing newline is
 dropped. Values are 4 bytes to 64 KiB.`,
-		Args: args(cobra.ExactArgs(1)),
+		Args: args(func(c *cobra.Command, argv []string) error {
+			if len(argv) > 1 {
+				return fmt.Errorf("the value is read from standard input, not from arguments: printf '%%s' \"$VALUE\" | sluice secrets set %s", argv[0])
+			}
+			return cobra.ExactArgs(1)(c, argv)
+		}),
 		RunE: func(c *cobra.Command, argv []string) error {
 			name := argv[0]
 			value, err := secret.ReadValue(a.io.Stdin)

@@ -29,7 +29,6 @@ type serveFlags struct {
 	tokenTTL       time.Duration
 	maxBodyBytes   int64
 	signingKeyFile string
-	logLevel       string
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -40,10 +39,18 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: `Serve runs the HTTP API (docs/api.md, /v1/openapi.json) and the engine in
 one process, on the embedded SQLite store in --data-dir.
 
-On the first start with no API client in the store, it creates an Admin
-machine client and prints its clientId and clientSecret once on stdout (or
-takes them from SLUICE_ADMIN_CLIENT_ID and SLUICE_ADMIN_CLIENT_SECRET). On
+Only one serve may run on a data dir: it holds an exclusive lock on
+<data-dir>/serve.lock (which names its pid and address) while it runs, and a
+second serve fails at once. Other commands stay allowed.
+
+Serve binds --addr first. Then, on the first start with no API client in the
+store, it creates an Admin machine client and prints its clientId and
+clientSecret once on stdout (or takes them from SLUICE_ADMIN_CLIENT_ID and
+SLUICE_ADMIN_CLIENT_SECRET); a busy port changes nothing in the store. On
 every start it resumes the runs left IN_PROGRESS.
+
+A lost Admin secret is replaced from the command line on the data dir, with
+the server running or not: sluice clients create --name admin --scope admin.
 
 WEBHOOK requests are signed (X-Sluice-Signature) when a signing key is given
 by --webhook-signing-key-file or SLUICE_WEBHOOK_SIGNING_KEY.
@@ -61,7 +68,6 @@ stay IN_PROGRESS and resume at the next start.`,
 	fl.DurationVar(&f.tokenTTL, "token-ttl", auth.DefaultTokenTTL, "lifetime of issued access tokens")
 	fl.Int64Var(&f.maxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted (413 past it)")
 	fl.StringVar(&f.signingKeyFile, "webhook-signing-key-file", "", "file holding the key that signs WEBHOOK requests (else SLUICE_WEBHOOK_SIGNING_KEY)")
-	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (JSON logs on stderr)")
 	return c
 }
 
@@ -88,24 +94,12 @@ func (a *app) signingKey(file string) ([]byte, error) {
 	return nil, nil
 }
 
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, invalid("--log-level: must be debug, info, warn or error, got %q", s)
-	}
-	return l, nil
-}
-
 func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if f.databaseURL != "" {
 		return invalid("--database-url: PostgreSQL is not supported yet; leave it out to use the embedded SQLite store in --data-dir")
 	}
 	if f.shutdownGrace < 0 || f.tokenTTL <= 0 || f.maxBodyBytes <= 0 {
 		return invalid("--shutdown-grace must not be negative; --token-ttl and --max-body-bytes must be positive")
-	}
-	level, err := parseLevel(f.logLevel)
-	if err != nil {
-		return err
 	}
 	key, err := a.signingKey(f.signingKeyFile)
 	if err != nil {
@@ -117,8 +111,32 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	procRed := redact.New()
 	logOut := procRed.NewWriter(a.io.Stderr)
 	defer logOut.Close()
-	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
+	logger, err := a.newLogger(logOut, slog.LevelInfo)
+	if err != nil {
+		return err
+	}
 	a.logger = logger
+
+	// The order matters: the lock first, so that a second server on the
+	// data dir touches nothing; the listener before anything is written,
+	// so that a busy port does not create (and lose) the Admin credentials.
+	if err := prepareDataDir(a.dataDir); err != nil {
+		return err
+	}
+	lock, err := lockDataDir(a.dataDir)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer lock.Close()
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return invalid("--addr: %w (nothing was written to the data dir)", err)
+	}
+	defer ln.Close()
+	url := "http://" + ln.Addr().String()
+	if err := lock.write(url); err != nil {
+		return err
+	}
 
 	st, err := a.openStore(ctx)
 	if err != nil {
@@ -158,10 +176,6 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		logger.Info("deleted expired access tokens", "count", n)
 	}
 
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return invalid("--addr: %w", err)
-	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -169,7 +183,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	fmt.Fprintf(a.io.Stdout, "sluice listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(a.io.Stdout, "sluice listening on %s\n", url)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
@@ -180,7 +194,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", "grace", f.shutdownGrace.String())
+	logger.Info("shutting down", "grace_ms", f.shutdownGrace.Milliseconds())
 	graceCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.shutdownGrace)
 	defer cancel()
 	if err := hs.Shutdown(graceCtx); err != nil {

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -72,8 +74,90 @@ func (a *app) usersCmd() *cobra.Command {
 			})
 		},
 	}
-	c.AddCommand(create, list)
+	del := &cobra.Command{
+		Use:   "delete EMAIL|ID",
+		Short: "Delete a user with their credentials and access tokens",
+		Long: `Delete removes a user, every client that acts as them and those clients'
+access tokens, at once, also for a server running on the data dir. The runs
+and secrets they created keep their createdBy. Deleting the last Admin is
+allowed, with a warning.`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, argv []string) error {
+			return a.withStore(c.Context(), func(st store.Store) error {
+				ctx := c.Context()
+				u, err := findUser(ctx, st, argv[0])
+				if err != nil {
+					return err
+				}
+				return a.deleteCredentials(ctx, st, func() error { return st.DeleteUser(ctx, u.ID) },
+					fmt.Sprintf("deleted user %s (%s) with their credentials and access tokens", u.Email, u.ID))
+			})
+		},
+	}
+	c.AddCommand(create, list, del)
 	return c
+}
+
+// findUser returns the user with the given id, or email (compared
+// regardless of case); exit 2 when there is none.
+func findUser(ctx context.Context, st store.Store, idOrEmail string) (store.User, error) {
+	us, err := st.ListUsers(ctx)
+	if err != nil {
+		return store.User{}, fmt.Errorf("list users: %w", err)
+	}
+	for _, u := range us {
+		if u.ID == idOrEmail || strings.EqualFold(u.Email, idOrEmail) {
+			return u, nil
+		}
+	}
+	return store.User{}, invalid("no user has the id or email %q (see 'sluice users list')", idOrEmail)
+}
+
+// hasAdmin reports whether any credentials may act as an Admin: a machine
+// client with the admin scope, or a client of an Admin user.
+func hasAdmin(ctx context.Context, st store.Store) (bool, error) {
+	cs, err := st.ListClients(ctx)
+	if err != nil {
+		return false, fmt.Errorf("list clients: %w", err)
+	}
+	for _, cl := range cs {
+		if cl.UserID == "" {
+			if slices.Contains(cl.Scopes, authz.ScopeAdmin) {
+				return true, nil
+			}
+			continue
+		}
+		u, err := st.GetUser(ctx, cl.UserID)
+		if err != nil {
+			return false, fmt.Errorf("look up user %s: %w", cl.UserID, err)
+		}
+		if u.Role == store.RoleAdmin {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// deleteCredentials runs del, prints done, and warns when it removed the
+// last Admin credentials (which is allowed: the command line on the data dir
+// can always create new ones).
+func (a *app) deleteCredentials(ctx context.Context, st store.Store, del func() error, done string) error {
+	before, err := hasAdmin(ctx, st)
+	if err != nil {
+		return err
+	}
+	if err := del(); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.io.Stdout, done)
+	after, err := hasAdmin(ctx, st)
+	if err != nil {
+		return err
+	}
+	if before && !after {
+		fmt.Fprintf(a.io.Stderr, "warning: no Admin credentials are left on data dir %s; create some with: sluice clients create --name admin --scope admin --data-dir %s\n", a.dataDir, a.dataDir)
+	}
+	return nil
 }
 
 func (a *app) clientsCmd() *cobra.Command {
@@ -123,6 +207,49 @@ func (a *app) clientsCmd() *cobra.Command {
 			})
 		},
 	}
-	c.AddCommand(create, list)
+	del := &cobra.Command{
+		Use:   "delete CLIENT_ID",
+		Short: "Delete a client and its access tokens",
+		Long: `Delete removes a client (a machine client or a user's credentials) and
+every access token issued to it. A server running on the data dir refuses
+those tokens from then on: it reads tokens from the store on every request.
+Deleting the last Admin client is allowed, with a warning.`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, argv []string) error {
+			return a.withStore(c.Context(), func(st store.Store) error {
+				ctx := c.Context()
+				return a.deleteCredentials(ctx, st, func() error { return noClient(st.DeleteClient(ctx, argv[0]), argv[0]) },
+					fmt.Sprintf("deleted client %s and its access tokens", argv[0]))
+			})
+		},
+	}
+	revoke := &cobra.Command{
+		Use:   "revoke CLIENT_ID",
+		Short: "Invalidate every access token issued to a client; the client stays",
+		Long: `Revoke removes every access token issued to a client, at once, also for a
+server running on the data dir. The client and its secret stay: it may
+exchange the secret for new tokens. Revoke is for a leaked token; for a
+leaked or lost secret, delete the client and create a new one.`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, argv []string) error {
+			return a.withStore(c.Context(), func(st store.Store) error {
+				n, err := st.RevokeClientTokens(c.Context(), argv[0])
+				if err != nil {
+					return noClient(err, argv[0])
+				}
+				fmt.Fprintf(a.io.Stdout, "revoked %d access token(s) of client %s; its secret still gets new ones (delete the client if the secret leaked)\n", n, argv[0])
+				return nil
+			})
+		},
+	}
+	c.AddCommand(create, list, del, revoke)
 	return c
+}
+
+// noClient makes ErrNotFound about client id an error that exits 2.
+func noClient(err error, id string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("no client has the id %q (see 'sluice clients list')", id)
+	}
+	return err
 }

@@ -228,7 +228,7 @@ func (e *Engine) lock(runID string) func() {
 func (e *Engine) emit(ev Event) {
 	switch ev.Kind {
 	case NodeFinished:
-		e.log.Debug("node finished", "run", ev.RunID, "node", ev.NodeID, "nodeRun", ev.NodeRunID, "type", ev.Type, "result", ev.Result, "duration", ev.Duration)
+		e.log.Debug("node finished", "run", ev.RunID, "node", ev.NodeID, "nodeRun", ev.NodeRunID, "type", ev.Type, "result", ev.Result, "duration_ms", durationMS(ev.Duration))
 		if ev.Error != "" {
 			e.log.Info("node failed", "run", ev.RunID, "node", ev.NodeID, "nodeRun", ev.NodeRunID, "error", ev.Error)
 		}
@@ -277,3 +277,7 @@ func (e *Engine) Remember(wf *workflow.Workflow, version int) {
 }
 
 func defKey(id string, version int) string { return fmt.Sprintf("%s@%d", id, version) }
+
+// durationMS is d in milliseconds, as process logs carry durations
+// ("duration_ms"), with microsecond precision.
+func durationMS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

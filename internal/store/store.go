@@ -274,6 +274,18 @@ type Store interface {
 	// DeleteExpiredTokens removes tokens that expired before the given time
 	// (ExpiresAt < before) and returns how many.
 	DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error)
+	// DeleteClient removes a client and every access token issued to it in
+	// one transaction; ErrNotFound when it is missing. Its tokens are
+	// unknown to GetToken as soon as it returns.
+	DeleteClient(ctx context.Context, id string) error
+	// RevokeClientTokens removes every access token issued to a client and
+	// returns how many; the client stays and may be issued new tokens.
+	// ErrNotFound when the client is missing.
+	RevokeClientTokens(ctx context.Context, clientID string) (int, error)
+	// DeleteUser removes a user with every client that acts as them and
+	// those clients' tokens, in one transaction; ErrNotFound when missing.
+	// Runs and secrets the user created keep their CreatedBy.
+	DeleteUser(ctx context.Context, id string) error
 
 	// Close releases the store.
 	Close() error

@@ -217,3 +217,77 @@ func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int,
 	}
 	return int(n), nil
 }
+
+// deleteClientTokens removes the tokens of the clients that match where
+// (a condition on clients), within tx, and returns how many.
+func deleteClientTokens(ctx context.Context, tx *sql.Tx, where string, arg any) (int64, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE client_id IN (SELECT id FROM clients WHERE `+where+`)`, arg)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// exists reports whether a row of table has the given id, within tx.
+func exists(ctx context.Context, tx *sql.Tx, table, id string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE id = ?`, id).Scan(&one)
+	return notFound(err)
+}
+
+// DeleteClient removes a client and its tokens in one transaction.
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := exists(ctx, tx, "clients", id); err != nil {
+			return err
+		}
+		if _, err := deleteClientTokens(ctx, tx, "id = ?", id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete client %s: %w", id, err)
+	}
+	return nil
+}
+
+// RevokeClientTokens removes every token of a client and returns how many.
+func (s *Store) RevokeClientTokens(ctx context.Context, clientID string) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := exists(ctx, tx, "clients", clientID); err != nil {
+			return err
+		}
+		var err error
+		n, err = deleteClientTokens(ctx, tx, "id = ?", clientID)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: revoke tokens of client %s: %w", clientID, err)
+	}
+	return int(n), nil
+}
+
+// DeleteUser removes a user, the clients that act as them and their tokens
+// in one transaction.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := exists(ctx, tx, "users", id); err != nil {
+			return err
+		}
+		if _, err := deleteClientTokens(ctx, tx, "user_id = ?", id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE user_id = ?`, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete user %s: %w", id, err)
+	}
+	return nil
+}

@@ -260,3 +260,112 @@ func testTokens(t *testing.T, open opener) {
 		}
 	}
 }
+
+func testDeleteCredentials(t *testing.T, open opener) {
+	s := open(t)
+	ann := user("usr_ann", "ann@example.test", 0)
+	bob := user("usr_bob", "bob@example.test", 1)
+	for _, u := range []store.User{ann, bob} {
+		must(t, "CreateUser "+u.ID, s.CreateUser(ctx(t), u))
+	}
+	// Two clients of ann, one of bob, two machines; two tokens each.
+	clients := []store.Client{
+		client("ann-1", "usr_ann", 1), client("ann-2", "usr_ann", 2), client("bob-1", "usr_bob", 3),
+		client("ci", "", 4, "execute:workflows"), client("cd", "", 5, "admin"),
+	}
+	tokens := map[string][]store.Token{}
+	for _, c := range clients {
+		must(t, "CreateClient "+c.ID, s.CreateClient(ctx(t), c))
+		for i := range 2 {
+			tok := store.Token{Hash: hash(fmt.Sprintf("token-%s-%d", c.ID, i)), ClientID: c.ID, CreatedAt: at(0), ExpiresAt: at(100)}
+			must(t, "CreateToken", s.CreateToken(ctx(t), tok))
+			tokens[c.ID] = append(tokens[c.ID], tok)
+		}
+	}
+	// tokensLive checks that a client's tokens are found, or not.
+	tokensLive := func(what, clientID string, live bool) {
+		t.Helper()
+		for _, tok := range tokens[clientID] {
+			_, err := s.GetToken(ctx(t), tok.Hash)
+			if live {
+				must(t, what+": GetToken of "+clientID, err)
+			} else {
+				wantErr(t, what+": GetToken of "+clientID, err, store.ErrNotFound)
+			}
+		}
+	}
+	clientIDs := func() []string {
+		t.Helper()
+		cs, err := s.ListClients(ctx(t))
+		must(t, "ListClients", err)
+		var ids []string
+		for _, c := range cs {
+			ids = append(ids, c.ID)
+		}
+		return ids
+	}
+
+	// Missing ids: ErrNotFound, and nothing changes.
+	wantErr(t, "DeleteClient(missing)", s.DeleteClient(ctx(t), "missing"), store.ErrNotFound)
+	_, err := s.RevokeClientTokens(ctx(t), "missing")
+	wantErr(t, "RevokeClientTokens(missing)", err, store.ErrNotFound)
+	wantErr(t, "DeleteUser(missing)", s.DeleteUser(ctx(t), "usr_missing"), store.ErrNotFound)
+	wantErr(t, "DeleteUser(a client id)", s.DeleteUser(ctx(t), "ann-1"), store.ErrNotFound)
+	c := checker{t, "after rejected deletes"}
+	c.eq("clients", clientIDs(), []string{"ann-1", "ann-2", "bob-1", "cd", "ci"})
+
+	// Revoking keeps the client and its secret, drops its tokens only, and
+	// the client may get new tokens.
+	n, err := s.RevokeClientTokens(ctx(t), "ci")
+	must(t, "RevokeClientTokens", err)
+	if n != 2 {
+		t.Errorf("RevokeClientTokens(ci) = %d, want 2", n)
+	}
+	tokensLive("after revoking ci", "ci", false)
+	tokensLive("after revoking ci", "cd", true)
+	got, err := s.GetClient(ctx(t), "ci")
+	must(t, "GetClient after revoke", err)
+	checkClient(t, "GetClient after revoke", got, clients[3])
+	n, err = s.RevokeClientTokens(ctx(t), "ci")
+	must(t, "RevokeClientTokens again", err)
+	if n != 0 {
+		t.Errorf("RevokeClientTokens(ci) again = %d, want 0", n)
+	}
+	fresh := store.Token{Hash: hash("token-ci-new"), ClientID: "ci", CreatedAt: at(0), ExpiresAt: at(100)}
+	must(t, "CreateToken after revoke", s.CreateToken(ctx(t), fresh))
+	_, err = s.GetToken(ctx(t), fresh.Hash)
+	must(t, "GetToken of a token issued after revoke", err)
+
+	// Deleting a client makes its tokens unknown at once; the others stay.
+	must(t, "DeleteClient", s.DeleteClient(ctx(t), "cd"))
+	_, err = s.GetClient(ctx(t), "cd")
+	wantErr(t, "GetClient of a deleted client", err, store.ErrNotFound)
+	tokensLive("after deleting cd", "cd", false)
+	tokensLive("after deleting cd", "bob-1", true)
+	c.eq("clients after DeleteClient", clientIDs(), []string{"ann-1", "ann-2", "bob-1", "ci"})
+	wantErr(t, "DeleteClient twice", s.DeleteClient(ctx(t), "cd"), store.ErrNotFound)
+	wantErr(t, "CreateToken for a deleted client", s.CreateToken(ctx(t), store.Token{Hash: hash("late"), ClientID: "cd", CreatedAt: at(0), ExpiresAt: at(100)}), store.ErrNotFound)
+	// The id may be used again, with no token of the old client.
+	must(t, "CreateClient with a deleted id", s.CreateClient(ctx(t), client("cd", "", 6, "admin")))
+	tokensLive("after re-creating cd", "cd", false)
+
+	// A user's personal client may be deleted on its own.
+	must(t, "DeleteClient of a user's client", s.DeleteClient(ctx(t), "ann-2"))
+	tokensLive("after deleting ann-2", "ann-2", false)
+	tokensLive("after deleting ann-2", "ann-1", true)
+
+	// Deleting a user removes them, their clients and tokens; other users
+	// keep theirs.
+	must(t, "DeleteUser", s.DeleteUser(ctx(t), "usr_ann"))
+	_, err = s.GetUser(ctx(t), "usr_ann")
+	wantErr(t, "GetUser of a deleted user", err, store.ErrNotFound)
+	tokensLive("after deleting ann", "ann-1", false)
+	tokensLive("after deleting ann", "bob-1", true)
+	c.eq("clients after DeleteUser", clientIDs(), []string{"bob-1", "cd", "ci"})
+	users, err := s.ListUsers(ctx(t))
+	must(t, "ListUsers", err)
+	checkUsers(t, "ListUsers after DeleteUser", users, []store.User{bob})
+	wantErr(t, "DeleteUser twice", s.DeleteUser(ctx(t), "usr_ann"), store.ErrNotFound)
+	// The email may be used again.
+	must(t, "CreateUser with a deleted email", s.CreateUser(ctx(t), user("usr_ann2", "ANN@example.test", 7)))
+}
