@@ -160,6 +160,15 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		return err
 	}
 	defer st.Close()
+	// The store's secrets are read lazily, so a run that reads none never
+	// generates a key; but a key at hand that is not the store's is
+	// refused before anything is saved.
+	var stored secret.Source = a.lazyService(ctx, st)
+	if a.keyPresent() {
+		if stored, err = a.service(ctx, st); err != nil {
+			return err
+		}
+	}
 	version, err := saveDefinition(ctx, st, wf)
 	if err != nil {
 		return err
@@ -172,7 +181,7 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	eng := engine.New(engine.Options{
 		Store:   st,
 		Nodes:   reg,
-		Secrets: secret.Layered{fileSecrets, a.lazyService(st)},
+		Secrets: secret.Layered{fileSecrets, stored},
 		Logger:  a.logger,
 		OnEvent: p.event,
 	})
