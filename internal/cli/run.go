@@ -161,6 +161,15 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		return err
 	}
 	defer st.Close()
+	// The store's secrets are read lazily, so a run that reads none never
+	// generates a key; but a key at hand that is not the store's is
+	// refused before anything is saved.
+	var stored secret.Source = a.lazyService(ctx, st)
+	if a.keyPresent() {
+		if stored, err = a.service(ctx, st); err != nil {
+			return err
+		}
+	}
 	// Every secret the workflow reads must be defined before it runs, or
 	// the run would fail at the first node that reads a missing one, after
 	// the nodes before it had their effects, and name only that one.
@@ -186,7 +195,7 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	eng := engine.New(engine.Options{
 		Store:   st,
 		Nodes:   reg,
-		Secrets: secret.Layered{fileSecrets, a.lazyService(st)},
+		Secrets: secret.Layered{fileSecrets, stored},
 		Logger:  a.logger,
 		OnEvent: p.event,
 	})

@@ -30,13 +30,17 @@ func (a *app) keyRing() (*secret.KeyRing, error) {
 	})
 }
 
-// service opens the secrets service over st.
+// service opens the secrets service over st, for every command that reads
+// or writes secret values (serve, run, secrets set, keys rotate).
 //
 // A key is generated only for a store that holds no secret yet: when the
 // store holds encrypted secrets and no key is configured, the key was lost
 // or moved, and a new one would decrypt none of them while every secret
 // created from then on would be sealed under it. That is refused, loudly.
-func (a *app) service(st store.Store) (*secret.Service, error) {
+// A key ring that lacks a key the store's secrets were written with (a
+// wrong SLUICE_MASTER_KEY, another data dir's key file) is refused too,
+// naming the key (secret.Open), before anything is written.
+func (a *app) service(ctx context.Context, st store.Store) (*secret.Service, error) {
 	if err := a.checkKeyNotLost(st); err != nil {
 		return nil, err
 	}
@@ -44,7 +48,17 @@ func (a *app) service(st store.Store) (*secret.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return secret.NewService(st, ring), nil
+	return secret.Open(ctx, st, ring, secret.WithLogger(a.logger))
+}
+
+// keyPresent reports whether a master key is configured or already in the
+// data dir, so that loading it generates nothing.
+func (a *app) keyPresent() bool {
+	if a.io.Getenv("SLUICE_MASTER_KEY") != "" || a.io.Getenv("SLUICE_MASTER_KEY_FILE") != "" {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(a.dataDir, secret.DefaultKeyFileName))
+	return !errors.Is(err, os.ErrNotExist)
 }
 
 // checkKeyNotLost fails when no master key is configured or present while
@@ -67,13 +81,12 @@ func (a *app) checkKeyNotLost(st store.Store) error {
 	return nil
 }
 
-// deletionService is the service for deleting secrets, which needs no key:
-// with the master key lost, the unreadable secrets can still be removed
-// (an in-memory key that seals nothing stands in for it).
+// deletionService is the service for deleting secrets, which needs no key
+// and is not checked against the key records: with the master key lost
+// for good (or only another key at hand), the unreadable secrets can still
+// be removed. An in-memory key that seals nothing stands in for the ring,
+// so deleting never generates a key either.
 func (a *app) deletionService(st store.Store) (*secret.Service, error) {
-	if a.checkKeyNotLost(st) == nil {
-		return a.service(st)
-	}
 	key, err := secret.GenerateKey()
 	if err != nil {
 		return nil, err
@@ -88,7 +101,7 @@ func (a *app) deletionService(st store.Store) (*secret.Service, error) {
 // withService opens the store and the secrets service over it for fn.
 func (a *app) withService(ctx context.Context, fn func(st store.Store, svc *secret.Service) error) error {
 	return a.withStore(ctx, func(st store.Store) error {
-		svc, err := a.service(st)
+		svc, err := a.service(ctx, st)
 		if err != nil {
 			return err
 		}
@@ -98,8 +111,8 @@ func (a *app) withService(ctx context.Context, fn func(st store.Store, svc *secr
 
 // lazyService resolves secrets from the store, loading the key ring on first
 // use, so that a run that reads no stored secret never creates a key.
-func (a *app) lazyService(st store.Store) *lazySource {
-	return &lazySource{load: func() (*secret.Service, error) { return a.service(st) }}
+func (a *app) lazyService(ctx context.Context, st store.Store) *lazySource {
+	return &lazySource{load: func() (*secret.Service, error) { return a.service(ctx, st) }}
 }
 
 // lazySource is a secret.PartialSource over a service loaded on first use.
@@ -185,6 +198,15 @@ dropped. Values are 4 bytes to 64 KiB.`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return a.withStore(c.Context(), func(st store.Store) error {
 				ctx := c.Context()
+				// With a key at hand, a wrong one is refused here
+				// too, before it is used to write. Without any key,
+				// the names are still listed (to delete the secrets
+				// of a key lost for good).
+				if a.keyPresent() {
+					if _, err := a.service(ctx, st); err != nil {
+						return err
+					}
+				}
 				ms, err := st.ListSecrets(ctx)
 				if err != nil {
 					return err

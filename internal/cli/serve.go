@@ -143,7 +143,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	defer st.Close()
-	svc, err := a.service(st)
+	svc, err := a.service(ctx, st)
 	if err != nil {
 		return err
 	}

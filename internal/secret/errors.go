@@ -3,6 +3,7 @@ package secret
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/sluice-run/sluice/internal/store"
 )
@@ -28,6 +29,12 @@ var (
 	// ErrRotate reports a key ring that cannot be rotated in place (an
 	// environment key); the error text tells the operator what to do.
 	ErrRotate = errors.New("key ring cannot be rotated")
+	// ErrKeyFileDamaged reports a key file that exists but cannot be read
+	// (not JSON, a key that is not base64 or not 32 bytes, empty): it has
+	// to be restored from the backup.
+	ErrKeyFileDamaged = errors.New("the key file is damaged")
+	// ErrKeyMismatch is matched by every *KeyMismatchError.
+	ErrKeyMismatch = errors.New("the key ring is not the one the secrets were written with")
 )
 
 // InvalidError reports a field that failed validation. Field is the field's
@@ -71,3 +78,50 @@ func (e *DecryptError) Error() string {
 
 // Is makes errors.Is(err, ErrDecrypt) true.
 func (e *DecryptError) Is(target error) bool { return target == ErrDecrypt }
+
+// KeyProblem is one key that the store's secrets were written with and that
+// the key ring cannot decrypt them with.
+type KeyProblem struct {
+	// KeyID is the key the secrets were written with.
+	KeyID string
+	// Reason is "not in this key ring" or "fingerprint mismatch" (the ring
+	// holds a key with that id that is not the recorded key), or, for a
+	// secret from before key records, "does not decrypt its secrets".
+	Reason string
+	// Secrets names (never values) up to three of the secrets written with
+	// the key; Count is how many there are.
+	Secrets []string
+	Count   int
+}
+
+// KeyMismatchError reports a key ring that does not hold every key the
+// store's secrets were written with. Nothing was read or written. Its
+// message names the keys (by id) and says what to do, according to where
+// the ring came from.
+type KeyMismatchError struct {
+	Problems []KeyProblem
+	// Advice tells the operator what to do.
+	Advice string
+}
+
+// Error implements error.
+func (e *KeyMismatchError) Error() string {
+	var b strings.Builder
+	b.WriteString("the store's secrets were written with ")
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteString(", and with ")
+		}
+		fmt.Fprintf(&b, "key %s (%s; %d secret(s): %s", p.KeyID, p.Reason, p.Count, strings.Join(p.Secrets, ", "))
+		if p.Count > len(p.Secrets) {
+			b.WriteString(", ...")
+		}
+		b.WriteString(")")
+	}
+	b.WriteString("; ")
+	b.WriteString(e.Advice)
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrKeyMismatch) true.
+func (e *KeyMismatchError) Is(target error) bool { return target == ErrKeyMismatch }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -38,6 +39,9 @@ const (
 	maxKeyFileSize = 1 << 20
 	// keyIDDomain separates key-id hashing from any other use of a key.
 	keyIDDomain = "sluice key id\x00"
+	// fingerprintDomain separates the fingerprint's HMAC from any other use
+	// of a key.
+	fingerprintDomain = "sluice key fingerprint v1\x00"
 )
 
 // KeyOptions says where LoadKeyRing finds the key ring.
@@ -70,6 +74,7 @@ const (
 // ringKey is one key of the ring.
 type ringKey struct {
 	id      string
+	fp      []byte // Fingerprint(raw)
 	created time.Time
 	raw     []byte
 	aead    cipher.AEAD
@@ -130,6 +135,18 @@ func KeyID(key []byte) string {
 	h.Write([]byte(keyIDDomain))
 	h.Write(key)
 	return "k" + hex.EncodeToString(h.Sum(nil)[:4])
+}
+
+// Fingerprint returns the keyed fingerprint of a key that the store records
+// next to its id: HMAC-SHA256 keyed with the key over a domain prefix and
+// the key's id. It is one-way (it reveals nothing of the key, and cannot be
+// computed without it) and tells two keys apart even if their short ids
+// collided.
+func Fingerprint(key []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(fingerprintDomain))
+	m.Write([]byte(KeyID(key)))
+	return m.Sum(nil)
 }
 
 // LoadKeyRing loads the key ring from, in order: SLUICE_MASTER_KEY, the key
@@ -232,14 +249,46 @@ func (r *KeyRing) Path() string { return r.path }
 // changed on disk (a rotation by another process), so new values are sealed
 // with the current primary key.
 func (r *KeyRing) Encrypt(name string, plaintext []byte) (keyID string, ciphertext []byte, err error) {
+	k, ct, err := r.encrypt(name, plaintext)
+	if err != nil {
+		return "", nil, err
+	}
+	return k.id, ct, nil
+}
+
+// encrypt is Encrypt, returning the key that sealed.
+func (r *KeyRing) encrypt(name string, plaintext []byte) (*ringKey, []byte, error) {
 	set := r.set.Load()
 	if r.source == sourceFile {
+		var err error
 		if set, err = r.refresh(set); err != nil {
-			return "", nil, fmt.Errorf("encrypt secret %s: %w", name, err)
+			return nil, nil, fmt.Errorf("encrypt secret %s: %w", name, err)
 		}
 	}
 	k := set.keys[set.primary]
-	return k.id, seal(k, name, plaintext), nil
+	return k, seal(k, name, plaintext), nil
+}
+
+// lookup returns the ring's key id, or nil. A file ring that lacks it
+// rereads the key file once first (a rotation may have added it).
+func (r *KeyRing) lookup(id string) (*ringKey, error) {
+	set := r.set.Load()
+	if k := set.keys[id]; k != nil || r.source != sourceFile {
+		return k, nil
+	}
+	fresh, err := r.reload(set)
+	return fresh.keys[id], err
+}
+
+// describe says where the ring comes from, for messages.
+func (r *KeyRing) describe() string {
+	switch r.source {
+	case sourceEnv:
+		return EnvMasterKey
+	case sourceFile:
+		return "the key file " + r.path
+	}
+	return "the in-memory key ring"
 }
 
 // seal encrypts with one key.
@@ -376,7 +425,9 @@ func (r *KeyRing) lockRotation() (unlock func(), err error) {
 	f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("key rotation: %s exists: another rotation is running (remove the file if a rotation crashed)", lock)
+			return nil, fmt.Errorf("key rotation: the lock file %s exists: another `sluice keys rotate` is running, or one was killed. "+
+				"If none is running, remove %s and run `sluice keys rotate` again: it finishes the interrupted rotation without adding a key "+
+				"(every secret stays decryptable meanwhile)", lock, lock)
 		}
 		return nil, fmt.Errorf("key rotation: %w", err)
 	}
@@ -397,7 +448,7 @@ func newRingKey(raw []byte, created time.Time) (*ringKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key: %w", err)
 	}
-	return &ringKey{id: KeyID(raw), created: created.UTC(), raw: bytes.Clone(raw), aead: aead}, nil
+	return &ringKey{id: KeyID(raw), fp: Fingerprint(raw), created: created.UTC(), raw: bytes.Clone(raw), aead: aead}, nil
 }
 
 // newKeySet makes a snapshot from raw keys, the first one primary. where
@@ -482,19 +533,51 @@ func readKeyFile(path string) (*keySet, error) {
 		return nil, fmt.Errorf("key file %s: %w", path, err)
 	}
 	if len(data) > maxKeyFileSize {
-		return nil, fmt.Errorf("key file %s is larger than %d bytes", path, maxKeyFileSize)
+		return nil, damaged(path, fmt.Errorf("it is larger than %d bytes", maxKeyFileSize))
 	}
 	set, err := parseKeyFile(data)
 	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w", path, err)
+		return nil, damaged(path, err)
 	}
 	set.stat = fi
 	return set, nil
 }
 
+// damaged reports a key file that exists but cannot be read as one: it
+// names the file and the reason (never a byte of a key) and says to
+// restore the file from the backup.
+func damaged(path string, reason error) error {
+	if errors.Is(reason, errKeyFileVersion) {
+		return fmt.Errorf("key file %s: %w", path, reason)
+	}
+	return &keyFileError{path: path, reason: reason}
+}
+
+// errKeyFileVersion reports a key file of a version this binary does not
+// know: not damaged, but written by another sluice.
+var errKeyFileVersion = errors.New("this version of sluice does not support it")
+
+// keyFileError is a damaged key file.
+type keyFileError struct {
+	path   string
+	reason error
+}
+
+func (e *keyFileError) Error() string {
+	return "key file " + e.path + " cannot be read: " + e.reason.Error() + "; restore it from your backup " +
+		"(it holds the keys the secrets were written with; a new key would decrypt none of them)"
+}
+
+func (e *keyFileError) Unwrap() error { return e.reason }
+
+func (e *keyFileError) Is(target error) bool { return target == ErrKeyFileDamaged }
+
 // parseKeyFile decodes the key file's JSON. JSON errors are reduced to a
 // position so that no byte of a key is ever quoted.
 func parseKeyFile(data []byte) (*keySet, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("it is empty")
+	}
 	var kf keyFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -513,7 +596,7 @@ func parseKeyFile(data []byte) (*keySet, error) {
 		}
 	}
 	if kf.Version != keyFileVersion {
-		return nil, fmt.Errorf("version: %d is not supported (want %d)", kf.Version, keyFileVersion)
+		return nil, fmt.Errorf("version %d: %w (want %d)", kf.Version, errKeyFileVersion, keyFileVersion)
 	}
 	if len(kf.Keys) == 0 {
 		return nil, errors.New("keys: no key")

@@ -323,7 +323,9 @@ func TestKeyFilePermissions(t *testing.T) {
 }
 
 // TestKeyFileErrors checks that a damaged key file is refused with an error
-// that says where, and quotes no byte of a key.
+// that names the file, says it cannot be read and to restore it from the
+// backup, and quotes no byte of a key; a file of another version is not
+// called damaged.
 func TestKeyFileErrors(t *testing.T) {
 	good := b64(testKey(9))
 	id := KeyID(testKey(9))
@@ -331,30 +333,59 @@ func TestKeyFileErrors(t *testing.T) {
 		name    string
 		content string
 		wantErr string
+		damaged bool
 	}{
-		{"not JSON", good, "not valid JSON (at byte"},
-		{"truncated JSON", `{"version":1,"primary":"` + id + `","keys":[{"id":"` + id + `","key":"` + good, "not valid JSON"},
-		{"wrong version", `{"version":2,"primary":"` + id + `","keys":[{"id":"` + id + `","key":"` + good + `"}]}`, "version: 2 is not supported"},
-		{"no keys", `{"version":1,"primary":"` + id + `","keys":[]}`, "keys: no key"},
-		{"key not base64", `{"version":1,"primary":"` + id + `","keys":[{"id":"` + id + `","key":"` + good[:10] + `*"}]}`, "keys[0].key: not valid base64"},
-		{"short key", `{"version":1,"primary":"` + id + `","keys":[{"id":"` + id + `","key":"` + b64(testKey(9)[:20]) + `"}]}`, "keys[0].key: key is 20 bytes; want 32"},
-		{"id mismatch", `{"version":1,"primary":"kdeadbeef","keys":[{"id":"kdeadbeef","key":"` + good + `"}]}`, "keys[0].id: kdeadbeef does not match the key"},
-		{"primary missing", `{"version":1,"primary":"k00000000","keys":[{"id":"` + id + `","key":"` + good + `"}]}`, "primary: k00000000 is not one of the keys"},
-		{"unknown field", `{"version":1,"primary":"` + id + `","keys":[{"id":"` + id + `","key":"` + good + `","x":1}]}`, "not a valid key file"},
-		{"wrong type", `{"version":"1","primary":"` + id + `","keys":[]}`, "field version has the wrong type"},
+		{"empty file", "", "it is empty", true},
+		{"only whitespace", " \n", "it is empty", true},
+		{"not JSON", good, "not valid JSON (at byte", true},
+		{"truncated JSON", `{"version":1,"primary":"` + id + `","keys":[{"id":"` + id + `","key":"` + good, "not valid JSON", true},
+		{"wrong version", `{"version":2,"primary":"` + id + `","keys":[{"id":"` + id + `","key":"` + good + `"}]}`, "version 2: this version of sluice does not support it", false},
+		{"no keys", `{"version":1,"primary":"` + id + `","keys":[]}`, "keys: no key", true},
+		{"key not base64", `{"version":1,"primary":"` + id + `","keys":[{"id":"` + id + `","key":"` + good[:10] + `*"}]}`, "keys[0].key: not valid base64", true},
+		{"short key", `{"version":1,"primary":"` + id + `","keys":[{"id":"` + id + `","key":"` + b64(testKey(9)[:20]) + `"}]}`, "keys[0].key: key is 20 bytes; want 32", true},
+		{"long key", `{"version":1,"primary":"` + id + `","keys":[{"id":"` + id + `","key":"` + b64(append(testKey(9), 1)) + `"}]}`, "keys[0].key: key is 33 bytes; want 32", true},
+		{"id mismatch", `{"version":1,"primary":"kdeadbeef","keys":[{"id":"kdeadbeef","key":"` + good + `"}]}`, "keys[0].id: kdeadbeef does not match the key", true},
+		{"primary missing", `{"version":1,"primary":"k00000000","keys":[{"id":"` + id + `","key":"` + good + `"}]}`, "primary: k00000000 is not one of the keys", true},
+		{"unknown field", `{"version":1,"primary":"` + id + `","keys":[{"id":"` + id + `","key":"` + good + `","x":1}]}`, "not a valid key file", true},
+		{"wrong type", `{"version":"1","primary":"` + id + `","keys":[]}`, "field version has the wrong type", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "ring.json")
-			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
-				t.Fatal(err)
+			// The explicit key file, and the data dir's master.key,
+			// which must not be replaced by a generated key.
+			dir := t.TempDir()
+			explicit := filepath.Join(dir, "ring.json")
+			dataDir := t.TempDir()
+			def := filepath.Join(dataDir, DefaultKeyFileName)
+			for _, p := range []string{explicit, def} {
+				if err := os.WriteFile(p, []byte(tt.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
-			_, err := LoadKeyRing(KeyOptions{KeyFile: path, Env: envOf(nil)})
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), path) {
-				t.Fatalf("error %v; want %q naming the file", err, tt.wantErr)
+			for _, c := range []struct {
+				path string
+				opts KeyOptions
+			}{
+				{explicit, KeyOptions{KeyFile: explicit, Env: envOf(nil)}},
+				{def, KeyOptions{DataDir: dataDir, Env: envOf(nil), Generate: true}},
+			} {
+				_, err := LoadKeyRing(c.opts)
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), c.path) {
+					t.Fatalf("error %v; want %q naming the file %s", err, tt.wantErr, c.path)
+				}
+				msg := err.Error()
+				if got := errors.Is(err, ErrKeyFileDamaged); got != tt.damaged {
+					t.Errorf("errors.Is(err, ErrKeyFileDamaged) = %v, want %v", got, tt.damaged)
+				}
+				if tt.damaged && (!strings.Contains(msg, "cannot be read") || !strings.Contains(msg, "restore it from your backup")) {
+					t.Errorf("error does not say the file cannot be read and to restore it: %v", msg)
+				}
+				if strings.Contains(msg, good[:8]) || strings.Contains(msg, good[len(good)-12:]) {
+					t.Fatalf("error quotes key material: %v", msg)
+				}
 			}
-			if strings.Contains(err.Error(), good[:8]) {
-				t.Fatalf("error quotes key material: %v", err)
+			if b, err := os.ReadFile(def); err != nil || string(b) != tt.content {
+				t.Errorf("the damaged %s was replaced (%v)", def, err)
 			}
 		})
 	}

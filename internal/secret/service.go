@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -88,6 +89,10 @@ type Service struct {
 	// during a rotation (write lock), so no value is sealed with a key that
 	// the rotation is retiring. Resolution never takes it.
 	rotMu sync.RWMutex
+
+	// checkMu serializes Check; checked is set once it succeeded.
+	checkMu sync.Mutex
+	checked atomic.Bool
 }
 
 // Option configures a Service.
@@ -100,6 +105,8 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.logger = l } }
 
 // NewService returns a service that keeps secrets in st, encrypted with ring.
+// It checks the ring against the store (Check) before its first read or
+// write of a value; Open checks at once.
 func NewService(st store.Store, ring *KeyRing, opts ...Option) *Service {
 	s := &Service{st: st, ring: ring, now: time.Now, logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
@@ -121,14 +128,17 @@ func (s *Service) Create(ctx context.Context, actor, name, value, description st
 	if err := errors.Join(validateActor(actor), ValidateName(name), ValidateValue(value), ValidateDescription(description)); err != nil {
 		return Metadata{}, firstInvalid(err)
 	}
+	if err := s.ensureChecked(ctx); err != nil {
+		return Metadata{}, fmt.Errorf("create secret %s: %w", name, err)
+	}
 	s.rotMu.RLock()
 	defer s.rotMu.RUnlock()
-	keyID, ct, err := s.ring.Encrypt(name, []byte(value))
+	k, ct, err := s.ring.encrypt(name, []byte(value))
 	if err != nil {
 		return Metadata{}, err
 	}
 	now := s.timestamp()
-	sec := store.Secret{Name: name, Description: description, KeyID: keyID, Ciphertext: ct, CreatedBy: actor, CreatedAt: now, UpdatedAt: now}
+	sec := store.Secret{Name: name, Description: description, KeyID: k.id, KeyFingerprint: k.fp, Ciphertext: ct, CreatedBy: actor, CreatedAt: now, UpdatedAt: now}
 	ev := store.AuditEvent{Action: ActionCreate, Actor: actor, Secret: name, CreatedAt: now}
 	if err := s.st.CreateSecret(ctx, sec, ev); err != nil {
 		return Metadata{}, storeErr("create", name, err)
@@ -161,6 +171,9 @@ func (s *Service) Update(ctx context.Context, actor, name string, value, descrip
 	if err := errors.Join(errs...); err != nil {
 		return Metadata{}, firstInvalid(err)
 	}
+	if err := s.ensureChecked(ctx); err != nil {
+		return Metadata{}, fmt.Errorf("update secret %s: %w", name, err)
+	}
 	s.rotMu.RLock()
 	defer s.rotMu.RUnlock()
 	var err error
@@ -171,9 +184,11 @@ func (s *Service) Update(ctx context.Context, actor, name string, value, descrip
 		}
 		read := sec.UpdatedAt
 		if value != nil {
-			if sec.KeyID, sec.Ciphertext, err = s.ring.Encrypt(name, []byte(*value)); err != nil {
+			var k *ringKey
+			if k, sec.Ciphertext, err = s.ring.encrypt(name, []byte(*value)); err != nil {
 				return Metadata{}, err
 			}
+			sec.KeyID, sec.KeyFingerprint = k.id, k.fp
 		}
 		if description != nil {
 			sec.Description = *description
@@ -286,6 +301,9 @@ func (s *Service) ResolveAvailable(ctx context.Context, ref ResolveRef, names []
 }
 
 func (s *Service) resolve(ctx context.Context, ref ResolveRef, names []string, all bool) (map[string]string, error) {
+	if err := s.ensureChecked(ctx); err != nil {
+		return nil, fmt.Errorf("resolve secrets %s: %w", strings.Join(validNames(names), ", "), err)
+	}
 	type found struct {
 		name string
 		sec  store.Secret
@@ -338,69 +356,148 @@ func (s *Service) resolve(ctx context.Context, ref ResolveRef, names []string, a
 // Rotate replaces the key that encrypts secrets. With a key file it adds a
 // new primary key to the file, re-encrypts every secret with it (one
 // key.rotate audit event per secret, in the same transaction as its update),
-// then removes every other key from the file. Runs keep resolving secrets
-// throughout: a ring that meets the new key id rereads the file.
+// removes every other key from the file, then removes the store's records
+// of the retired keys. Runs keep resolving secrets throughout: a ring that
+// meets the new key id rereads the file.
 //
 // An environment or in-memory ring cannot be changed here: when it holds
 // several keys, Rotate re-encrypts every secret with its primary (first) key
 // and the result tells which keys the operator may now remove; when it
 // holds one, Rotate fails with ErrRotate and the procedure to follow.
 //
-// If Rotate fails half-way, the new key stays primary and the old keys stay
-// in the file, so every secret still decrypts; running it again finishes
-// the job.
+// Rotate is resumable and idempotent. It starts a new rotation (adds a key)
+// only when the last one is finished: the ring holds one key, and every
+// secret and every key record is that key. Otherwise a rotation stopped
+// half-way (killed after adding the key, after re-encrypting some secrets,
+// or before removing the old records), and Rotate finishes it: it
+// re-encrypts the rest with the ring's primary key, retires the others and
+// removes their records, adding no key. A ring that lacks a key the store's
+// secrets were written with is refused (*KeyMismatchError) before anything
+// changes.
 func (s *Service) Rotate(ctx context.Context, actor string) (RotateResult, error) {
 	if err := validateActor(actor); err != nil {
 		return RotateResult{}, err
 	}
+	if err := s.ensureChecked(ctx); err != nil {
+		return RotateResult{}, fmt.Errorf("key rotation: %w", err)
+	}
 	s.rotMu.Lock()
 	defer s.rotMu.Unlock()
-	if s.ring.source != sourceFile {
-		return s.rotateInMemory(ctx, actor)
+	if s.ring.source == sourceFile {
+		unlock, err := s.ring.lockRotation()
+		if err != nil {
+			return RotateResult{}, err
+		}
+		defer unlock()
+		// Under the lock, the file is as the last rotation left it.
+		if _, err := s.ring.reload(s.ring.set.Load()); err != nil {
+			return RotateResult{}, fmt.Errorf("key rotation: %w", err)
+		}
 	}
-	unlock, err := s.ring.lockRotation()
-	if err != nil {
-		return RotateResult{}, err
-	}
-	defer unlock()
-	raw, err := GenerateKey()
+	pending, err := s.unfinishedRotation(ctx)
 	if err != nil {
 		return RotateResult{}, fmt.Errorf("key rotation: %w", err)
 	}
-	nk, old, err := s.ring.addPrimary(raw, s.now())
-	clear(raw)
-	if err != nil {
-		return RotateResult{}, fmt.Errorf("key rotation: add key: %w", err)
+	if s.ring.source != sourceFile {
+		return s.rotateInMemory(ctx, actor, pending)
 	}
-	n, err := s.reencrypt(ctx, actor, nk.id, old)
-	if err != nil {
-		return RotateResult{NewKeyID: nk.id, Reencrypted: n}, fmt.Errorf("key rotation stopped after %d secrets (key %s is primary; the old keys stay in the key file, run rotate again): %w", n, nk.id, err)
+	old := s.ring.set.Load()
+	if pending == "" {
+		raw, err := GenerateKey()
+		if err != nil {
+			return RotateResult{}, fmt.Errorf("key rotation: %w", err)
+		}
+		_, old, err = s.ring.addPrimary(raw, s.now())
+		clear(raw)
+		if err != nil {
+			return RotateResult{}, fmt.Errorf("key rotation: add key: %w", err)
+		}
+	} else {
+		s.logger.Info("finishing an unfinished key rotation", "primaryKeyId", s.ring.PrimaryKeyID(), "why", pending, "actor", actor)
 	}
-	retired, err := s.ring.retireAllBut(nk.id)
+	target := s.ring.PrimaryKeyID()
+	n, err := s.reencrypt(ctx, actor, target, old)
 	if err != nil {
-		return RotateResult{NewKeyID: nk.id, Reencrypted: n}, fmt.Errorf("key rotation: retire old keys: %w", err)
+		return RotateResult{NewKeyID: target, Reencrypted: n}, fmt.Errorf("key rotation stopped after %d secrets (key %s is primary; the old keys stay in the key file, so every secret still decrypts): "+
+			"run `sluice keys rotate` again to finish: it re-encrypts the rest and adds no key: %w", n, target, err)
+	}
+	retired, err := s.ring.retireAllBut(target)
+	if err != nil {
+		return RotateResult{NewKeyID: target, Reencrypted: n}, fmt.Errorf("key rotation: retire old keys: %w", err)
 	}
 	// A process that had not yet seen the new key file may have sealed a
 	// value with an old key before the retirement: sweep once more, with
 	// the old keys still in hand.
-	m, err := s.reencrypt(ctx, actor, nk.id, old)
-	res := RotateResult{NewKeyID: nk.id, RetiredKeyIDs: retired, Reencrypted: n + m}
+	m, err := s.reencrypt(ctx, actor, target, old)
+	res := RotateResult{NewKeyID: target, RetiredKeyIDs: retired, Reencrypted: n + m}
 	if err != nil {
-		return res, fmt.Errorf("key rotation: final sweep: %w", err)
+		return res, fmt.Errorf("key rotation: final sweep (run `sluice keys rotate` again to finish): %w", err)
 	}
-	s.logger.Info("rotated the secrets key", "newKeyId", nk.id, "retiredKeyIds", retired, "reencrypted", res.Reencrypted, "actor", actor)
+	if err := s.dropRecordsBut(ctx, target); err != nil {
+		return res, fmt.Errorf("key rotation: remove the records of the retired keys (run `sluice keys rotate` again to finish): %w", err)
+	}
+	s.logger.Info("rotated the secrets key", "newKeyId", target, "retiredKeyIds", retired, "reencrypted", res.Reencrypted, "actor", actor)
 	return res, nil
 }
 
+// unfinishedRotation says why a rotation is unfinished ("" when it is
+// finished): the ring holds several keys, or a secret or a key record is
+// not under the ring's primary key.
+func (s *Service) unfinishedRotation(ctx context.Context) (string, error) {
+	primary := s.ring.PrimaryKeyID()
+	if ids := s.ring.KeyIDs(); len(ids) > 1 {
+		return fmt.Sprintf("the key ring holds %d keys", len(ids)), nil
+	}
+	secs, err := s.st.ListSecrets(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list secrets: %w", err)
+	}
+	for _, sec := range secs {
+		if sec.KeyID != primary {
+			return fmt.Sprintf("secret %s is written with key %s", sec.Name, sec.KeyID), nil
+		}
+	}
+	recs, err := s.st.ListSecretKeys(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list key records: %w", err)
+	}
+	for _, r := range recs {
+		if r.ID != primary {
+			return fmt.Sprintf("key %s is still recorded", r.ID), nil
+		}
+	}
+	return "", nil
+}
+
+// dropRecordsBut removes every key record but keep's. A record that a
+// secret still uses (sealed meanwhile by a process with an old ring) is
+// kept, and reported.
+func (s *Service) dropRecordsBut(ctx context.Context, keep string) error {
+	recs, err := s.st.ListSecretKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("list key records: %w", err)
+	}
+	var errs []error
+	for _, r := range recs {
+		if r.ID == keep {
+			continue
+		}
+		if err := s.st.DeleteSecretKey(ctx, r.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // rotateInMemory re-encrypts every secret with the primary key of a ring
-// that has no file.
-func (s *Service) rotateInMemory(ctx context.Context, actor string) (RotateResult, error) {
+// that has no file. pending says why a rotation is unfinished, if it is.
+func (s *Service) rotateInMemory(ctx context.Context, actor, pending string) (RotateResult, error) {
 	ids := s.ring.KeyIDs()
 	what := EnvMasterKey
 	if s.ring.source == sourceMemory {
 		what = "the in-memory key ring"
 	}
-	if len(ids) < 2 {
+	if pending == "" {
 		return RotateResult{}, fmt.Errorf("%w: the key comes from %s, which sluice cannot change. To rotate it: "+
 			"1) generate a key (head -c 32 /dev/urandom | base64) and set %s=\"NEW,OLD\" (new key first) on every sluice process; "+
 			"2) run rotate again to re-encrypt every secret with NEW; 3) set %s=\"NEW\" and restart", ErrRotate, what, EnvMasterKey, EnvMasterKey)
@@ -408,10 +505,17 @@ func (s *Service) rotateInMemory(ctx context.Context, actor string) (RotateResul
 	n, err := s.reencrypt(ctx, actor, ids[0], nil)
 	res := RotateResult{NewKeyID: ids[0], RetiredKeyIDs: ids[1:], Reencrypted: n}
 	if err != nil {
-		return res, fmt.Errorf("key rotation stopped after %d secrets: %w", n, err)
+		return res, fmt.Errorf("key rotation stopped after %d secrets (run it again to finish): %w", n, err)
 	}
-	res.Notice = fmt.Sprintf("every secret is now encrypted with key %s; remove keys %s from %s and restart every sluice process",
-		ids[0], strings.Join(ids[1:], ", "), what)
+	if err := s.dropRecordsBut(ctx, ids[0]); err != nil {
+		return res, fmt.Errorf("key rotation: remove the records of the old keys (run it again to finish): %w", err)
+	}
+	if len(ids) > 1 {
+		res.Notice = fmt.Sprintf("every secret is now encrypted with key %s; remove keys %s from %s and restart every sluice process",
+			ids[0], strings.Join(ids[1:], ", "), what)
+	} else {
+		res.Notice = fmt.Sprintf("every secret is encrypted with key %s", ids[0])
+	}
 	s.logger.Info("re-encrypted secrets with the primary key", "keyId", ids[0], "reencrypted", n, "actor", actor)
 	return res, nil
 }
@@ -473,16 +577,16 @@ func (s *Service) reencryptOne(ctx context.Context, actor, target string, old *k
 		if err != nil {
 			return false, err
 		}
-		keyID, ct, err := s.ring.Encrypt(sec.Name, pt)
+		k, ct, err := s.ring.encrypt(sec.Name, pt)
 		clear(pt)
 		if err != nil {
 			return false, err
 		}
-		if keyID != target {
-			return false, fmt.Errorf("the primary key changed to %s during the rotation to %s", keyID, target)
+		if k.id != target {
+			return false, fmt.Errorf("the primary key changed to %s during the rotation to %s", k.id, target)
 		}
 		read := sec.UpdatedAt
-		sec.KeyID, sec.Ciphertext = keyID, ct
+		sec.KeyID, sec.KeyFingerprint, sec.Ciphertext = k.id, k.fp, ct
 		// The rotation moves UpdatedAt too, so that an update in another
 		// process that read the secret before it conflicts instead of
 		// writing back a ciphertext under a key being retired.
@@ -506,6 +610,19 @@ func oldKey(old *keySet, id string) *ringKey {
 		return nil
 	}
 	return old.keys[id]
+}
+
+// validNames returns the names that are valid secret names, without
+// repeats: an error may quote those (an invalid one may be a value typed
+// in the wrong place).
+func validNames(names []string) []string {
+	var out []string
+	for _, n := range uniq(names) {
+		if ValidateName(n) == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // metadata strips a stored secret to what may be shown.

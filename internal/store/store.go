@@ -158,10 +158,26 @@ type Secret struct {
 	Name        string
 	Description string
 	KeyID       string // the key-ring key that encrypted Ciphertext
-	Ciphertext  []byte // nonce and sealed value
-	CreatedBy   string
+	// KeyFingerprint is the fingerprint of KeyID's key (see SecretKey). A
+	// write records KeyID with it when the store has no record of KeyID
+	// yet, in the same transaction, so the store never holds a ciphertext
+	// of an unrecorded key. Reads return the recorded fingerprint: nil for
+	// a secret written before key records existed.
+	KeyFingerprint []byte
+	Ciphertext     []byte // nonce and sealed value
+	CreatedBy      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// SecretKey records a key-ring key that secrets were written with: its id
+// and a keyed fingerprint (a one-way function of the key, never the key),
+// so that a process holding another key ring can tell, before it reads or
+// writes a secret, that the ring is not the one the store was written with.
+type SecretKey struct {
+	ID          string
+	Fingerprint []byte
 	CreatedAt   time.Time
-	UpdatedAt   time.Time
 }
 
 // AuditEvent records who did what to a secret, or which run resolved it.
@@ -223,8 +239,9 @@ type Store interface {
 	// transaction; ErrNotFound when a node run is missing.
 	AppendLogs(ctx context.Context, logs []Log) error
 
-	// PutSecret creates a secret (ErrExists when the name is taken) and
-	// records the audit event in the same transaction.
+	// CreateSecret creates a secret (ErrExists when the name is taken) and
+	// records the audit event in the same transaction. The secret's key is
+	// recorded as for UpdateSecret.
 	CreateSecret(ctx context.Context, s Secret, ev AuditEvent) error
 	// UpdateSecret replaces a secret's ciphertext, key id, description and
 	// UpdatedAt, with its audit event in the same transaction, but only if
@@ -236,6 +253,11 @@ type Store interface {
 	// fails with ErrNotFound when the secret is missing. Callers should make
 	// each update's UpdatedAt later than the one it replaces, so that every
 	// write is seen by a conditional update racing it.
+	//
+	// Both writes record s.KeyID with s.KeyFingerprint when the key records
+	// lack it, in the same transaction. They fail with ErrConflict, writing
+	// nothing, when KeyID is recorded with another fingerprint, and with an
+	// error when KeyID is not recorded and KeyFingerprint is empty.
 	UpdateSecret(ctx context.Context, s Secret, ifUpdatedAt time.Time, ev AuditEvent) error
 	// DeleteSecret removes a secret (ErrNotFound when missing), with its audit
 	// event.
@@ -249,6 +271,17 @@ type Store interface {
 	// ListAudit returns audit events newest first. A limit of 0 means 100;
 	// at most 1000 are returned.
 	ListAudit(ctx context.Context, limit, offset int) ([]AuditEvent, error)
+	// ListSecretKeys returns the records of the keys secrets were written
+	// with, ordered by id.
+	ListSecretKeys(ctx context.Context) ([]SecretKey, error)
+	// AddSecretKey records a key (a zero CreatedAt is now). Recording an id
+	// again with the same fingerprint changes nothing; with another
+	// fingerprint it fails with ErrConflict.
+	AddSecretKey(ctx context.Context, k SecretKey) error
+	// DeleteSecretKey removes a key's record once no secret is written with
+	// it: ErrConflict (and nothing removed) while one is, ErrNotFound when
+	// there is no such record.
+	DeleteSecretKey(ctx context.Context, id string) error
 
 	// CreateUser adds a user; ErrExists when the id or email is taken
 	// (emails compare regardless of case).

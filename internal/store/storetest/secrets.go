@@ -11,7 +11,7 @@ import (
 
 func secret(name string, i int) store.Secret {
 	return store.Secret{
-		Name: name, Description: "the " + name + " token", KeyID: "k1",
+		Name: name, Description: "the " + name + " token", KeyID: "k1", KeyFingerprint: fingerprint("k1"),
 		Ciphertext: fmt.Appendf(nil, "\x00\x01sealed-%s-%d\xff", name, i),
 		CreatedBy:  "ann", CreatedAt: at(i), UpdatedAt: at(i),
 	}
@@ -75,12 +75,12 @@ func testSecrets(t *testing.T, open opener) {
 	// applies against the UpdatedAt that GetSecret returned.
 	read, err := s.GetSecret(ctx(t), "GITHUB")
 	must(t, "GetSecret", err)
-	upd := store.Secret{Name: "GITHUB", Description: "rotated", KeyID: "k2", Ciphertext: []byte("new-sealed"), CreatedBy: "bob", CreatedAt: at(50), UpdatedAt: at(10)}
+	upd := store.Secret{Name: "GITHUB", Description: "rotated", KeyID: "k2", KeyFingerprint: fingerprint("k2"), Ciphertext: []byte("new-sealed"), CreatedBy: "bob", CreatedAt: at(50), UpdatedAt: at(10)}
 	ev := event("secret.update", "GITHUB", 10)
 	must(t, "UpdateSecret", s.UpdateSecret(ctx(t), upd, read.UpdatedAt, ev))
 	events = append([]store.AuditEvent{ev}, events...)
 	w := want["GITHUB"]
-	w.Description, w.KeyID, w.Ciphertext, w.UpdatedAt = "rotated", "k2", []byte("new-sealed"), at(10)
+	w.Description, w.KeyID, w.KeyFingerprint, w.Ciphertext, w.UpdatedAt = "rotated", "k2", fingerprint("k2"), []byte("new-sealed"), at(10)
 	want["GITHUB"] = w
 	got, err = s.GetSecret(ctx(t), "GITHUB")
 	must(t, "GetSecret", err)

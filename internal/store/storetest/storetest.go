@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Runs", func(t *testing.T) { testRuns(t, fresh) })
 	t.Run("ListRuns", func(t *testing.T) { testListRuns(t, fresh) })
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, fresh) })
+	t.Run("SecretKeys", func(t *testing.T) { testSecretKeys(t, fresh) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, fresh) })
 	t.Run("Wait", func(t *testing.T) { testWait(t, fresh) })
 	t.Run("Users", func(t *testing.T) { testUsers(t, fresh) })
@@ -257,6 +258,9 @@ func checkSecret(t *testing.T, what string, got, want store.Secret) {
 	c.eq("Name", got.Name, want.Name)
 	c.eq("Description", got.Description, want.Description)
 	c.eq("KeyID", got.KeyID, want.KeyID)
+	if !bytes.Equal(got.KeyFingerprint, want.KeyFingerprint) {
+		c.t.Errorf("%s: KeyFingerprint = %x, want %x", what, got.KeyFingerprint, want.KeyFingerprint)
+	}
 	if !bytes.Equal(got.Ciphertext, want.Ciphertext) {
 		c.t.Errorf("%s: Ciphertext = %x, want %x", what, got.Ciphertext, want.Ciphertext)
 	}

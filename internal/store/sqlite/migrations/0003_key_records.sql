@@ -7,3 +7,6 @@ CREATE TABLE secret_keys (
 	fingerprint BLOB    NOT NULL,
 	created_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- Which secrets use a key: a key record is removed only once none does.
+CREATE INDEX secrets_key_id ON secrets (key_id);
