@@ -23,9 +23,14 @@ const (
 	actTeam    = "Member of an allowed team"
 	actAdmin   = "Admin"
 	actMachine = "machine client"
+	// Machine clients with one scope each: the async receiver (update:runs),
+	// a dashboard (read:runs), a trigger (execute:workflows).
+	actUpdater  = "machine with update:runs only"
+	actReader   = "machine with read:runs only"
+	actExecutor = "machine with execute:workflows only"
 )
 
-var matrixActors = []string{actNone, actExpired, actCreator, actOther, actTeam, actAdmin, actMachine}
+var matrixActors = []string{actNone, actExpired, actCreator, actOther, actTeam, actAdmin, actMachine, actUpdater, actReader, actExecutor}
 
 // call is one request of the matrix, built per cell so that mutating
 // endpoints get fresh objects.
@@ -46,13 +51,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 	e.clk.advance(2 * time.Hour)
 	e.admin = e.token(e.adminCred)
 	tokens := map[string]string{
-		actNone:    "",
-		actExpired: expired,
-		actCreator: e.user("creator@example.com", store.RoleMember),
-		actOther:   e.user("other@example.com", store.RoleMember, "web"),
-		actTeam:    e.user("teammate@example.com", store.RoleMember, "platform"),
-		actAdmin:   e.user("admin@example.com", store.RoleAdmin),
-		actMachine: e.machine(authz.ScopeExecute, authz.ScopeReadWorkflows, authz.ScopeReadRuns, authz.ScopeUpdateRuns),
+		actNone:     "",
+		actExpired:  expired,
+		actCreator:  e.user("creator@example.com", store.RoleMember),
+		actOther:    e.user("other@example.com", store.RoleMember, "web"),
+		actTeam:     e.user("teammate@example.com", store.RoleMember, "platform"),
+		actAdmin:    e.user("admin@example.com", store.RoleAdmin),
+		actMachine:  e.machine(authz.ScopeExecute, authz.ScopeReadWorkflows, authz.ScopeReadRuns, authz.ScopeUpdateRuns),
+		actUpdater:  e.machine(authz.ScopeUpdateRuns),
+		actReader:   e.machine(authz.ScopeReadRuns),
+		actExecutor: e.machine(authz.ScopeExecute),
 	}
 	creator := tokens[actCreator]
 	users, teams := []string{"creator@example.com"}, []string{"platform"}
@@ -89,38 +97,48 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	executors := func(code int) func(string, bool) int {
 		return func(a string, _ bool) int {
-			if a == actOther {
+			if a == actOther || a == actUpdater || a == actReader {
 				return http.StatusNotFound // hidden: may not execute it
 			}
 			return code
 		}
 	}
+	// Those who see a run only when its workflow allows anyone to.
+	viewsIfPublic := func(a string) bool {
+		return a == actOther || a == actTeam || a == actUpdater || a == actExecutor
+	}
 	viewRun := func(a string, anyone bool) int {
-		if a == actOther || a == actTeam {
-			if anyone {
-				return http.StatusOK
-			}
+		if viewsIfPublic(a) && !anyone {
 			return http.StatusNotFound
 		}
 		return http.StatusOK
 	}
-	updateRun := func(a string, anyone bool) int {
-		if a == actOther || a == actTeam {
-			if anyone {
-				return http.StatusForbidden // may view, may not change
-			}
+	// Cancelling: the run's creator, Admins and update:runs, among those who
+	// may view the run; the others get 403 if they may view it, else 404.
+	cancelRun := func(a string, anyone bool) int {
+		switch {
+		case viewsIfPublic(a) && !anyone:
 			return http.StatusNotFound
-		}
-		return http.StatusOK
-	}
-
-	// Completing a node run is the remote system's verdict: Admins and
-	// machine clients only, not even the run's creator.
-	completeRun := func(a string, anyone bool) int {
-		if a == actCreator {
+		case a == actCreator || a == actAdmin || a == actMachine || a == actUpdater:
+			return http.StatusOK
+		default:
 			return http.StatusForbidden
 		}
-		return updateRun(a, anyone)
+	}
+	// Completing a node run and adding logs to it: Admins and update:runs,
+	// whatever the run's visibility (an async receiver need not read runs).
+	// Not the run's creator: a completion is the remote system's verdict,
+	// and posted lines were a secret oracle. The others get 403 if they may
+	// view the run, else 404.
+	updateNodeRun := func(a string, anyone bool) int {
+		switch {
+		case a == actAdmin || a == actMachine || a == actUpdater:
+			return http.StatusOK
+		case viewsIfPublic(a) && !anyone:
+			return http.StatusNotFound
+		default:
+			return http.StatusForbidden
+		}
 	}
 
 	endpoints := []struct {
@@ -143,13 +161,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}, executors(201)},
 		{"list runs", func(bool) call { return call{"GET", "/v1/workflows/runs?limit=5", nil} }, all(200)},
 		{"get run", func(anyone bool) call { return call{"GET", "/v1/workflows/runs/" + sharedRun[anyone], nil} }, viewRun},
-		{"cancel run", func(anyone bool) call { return call{"POST", "/v1/workflows/runs/" + newRun(anyone) + "/cancel", nil} }, updateRun},
+		{"cancel run", func(anyone bool) call { return call{"POST", "/v1/workflows/runs/" + newRun(anyone) + "/cancel", nil} }, cancelRun},
 		{"complete node run", func(anyone bool) call {
 			return call{"PATCH", "/v1/workflows/nodes/runs/" + e.waiting(newRun(anyone)), map[string]any{"status": "COMPLETED", "result": "SUCCESS", "output": map[string]any{"done": true}}}
-		}, completeRun},
+		}, updateNodeRun},
 		{"add node run logs", func(anyone bool) call {
 			return call{"POST", "/v1/workflows/nodes/runs/" + e.waiting(newRun(anyone)) + "/logs", map[string]any{"logs": []any{map[string]any{"level": "INFO", "message": "step 1"}}}}
-		}, updateRun},
+		}, updateNodeRun},
 		{"list secrets", func(bool) call { return call{"GET", "/v1/organization/secrets", nil} }, only(200, actAdmin)},
 		{"create secret", func(bool) call {
 			return call{"POST", "/v1/organization/secrets", map[string]any{"secretName": strings.ReplaceAll(fresh("N"), "-", "_"), "secretValue": "abcd-1234"}}

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
+
+	"github.com/sluice-run/sluice/internal/jsontext"
 )
 
 // Error codes of the error envelope.
@@ -141,31 +144,47 @@ func syntaxError(data []byte, off int64) *Error {
 	return badRequest("malformed JSON at line %d, column %d (byte %d)", line, col, off)
 }
 
-// checkSyntax reports malformed JSON in data, with its position.
+// checkSyntax reports malformed JSON in data, with its position, and what
+// encoding/json would let through silently (see checkText). Definitions
+// use it too; their duplicate keys are left to the definition parser,
+// which lists every problem.
 func checkSyntax(data []byte) error {
+	return checkText(data, jsontext.Options{AllowDuplicates: true})
+}
+
+// checkText rejects a body that is empty, malformed, or holds invalid UTF-8
+// or a \u escape of a lone surrogate (encoding/json would change them into
+// U+FFFD), a duplicate key (the last one would win) or, given opts.Into, a
+// key that names a field in another case (a duplicate in disguise). A 400
+// names the JSON path and never quotes the bytes: a body may carry a secret.
+func checkText(data []byte, opts jsontext.Options) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return badRequest("the request body is empty; a JSON object is expected")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	for {
-		_, err := dec.Token()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			var se *json.SyntaxError
-			if errors.As(err, &se) {
-				return syntaxError(data, se.Offset)
-			}
-			return syntaxError(data, int64(len(data)))
-		}
+	err := jsontext.Check(data, opts)
+	var e *jsontext.Error
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &e):
+		return fmt.Errorf("check the request body: %w", err)
+	case e.Kind == jsontext.Syntax:
+		return syntaxError(data, e.Offset)
+	case e.Kind == jsontext.TooDeep:
+		return badRequest("the request body is %s", e.Message())
 	}
+	path := e.Path
+	if path == "" {
+		path = "(body)"
+	}
+	return invalidField(path, "%s", e.Message())
 }
 
-// decodeBody decodes a JSON object body into v strictly: unknown fields,
+// decodeBody decodes a JSON object body into v strictly: malformed JSON,
+// invalid UTF-8, duplicate keys, unknown fields (names are case-sensitive),
 // wrong types and trailing data are 400s naming the field or the position.
 func decodeBody(data []byte, v any) error {
-	if err := checkSyntax(data); err != nil {
+	if err := checkText(data, jsontext.Options{Into: reflect.TypeOf(v)}); err != nil {
 		return err
 	}
 	if b := bytes.TrimSpace(data); b[0] != '{' {

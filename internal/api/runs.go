@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -313,32 +314,41 @@ func checkLogs(ls []logLine) ([]engine.LogLine, error) {
 	return out, nil
 }
 
-// nodeRunFor returns a node run, with the actor's rights: a 404 when the
-// actor may not view the run, a 403 when they may view it but not complete
-// the node run (complete) or add logs to it (!complete).
-func (s *Server) nodeRunFor(ctx context.Context, a authz.Actor, nodeRunID string, complete bool) (store.NodeRun, error) {
+// nodeRunFor returns a node run that the actor may complete or add logs to,
+// and whether they may also view its run. The completion/log right is asked
+// first: those who have it (Admins, update:runs) act whatever the run's
+// visibility, so an async receiver need not read runs. Others get a 403 when
+// they may view the run and a 404 when they may not.
+func (s *Server) nodeRunFor(ctx context.Context, a authz.Actor, nodeRunID string, complete bool) (store.NodeRun, bool, error) {
 	nr, err := s.st.GetNodeRun(ctx, nodeRunID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return store.NodeRun{}, notFound("workflow node run %s not found", nodeRunID)
+		return store.NodeRun{}, false, notFound("workflow node run %s not found", nodeRunID)
 	case err != nil:
-		return store.NodeRun{}, fmt.Errorf("get node run %s: %w", nodeRunID, err)
+		return store.NodeRun{}, false, fmt.Errorf("get node run %s: %w", nodeRunID, err)
 	}
-	run, err := s.viewableRun(ctx, a, nr.RunID)
-	if err != nil {
-		var e *Error
-		if errors.As(err, &e) && e.Status == http.StatusNotFound {
-			return store.NodeRun{}, notFound("workflow node run %s not found", nodeRunID)
-		}
-		return store.NodeRun{}, err
-	}
+	run, err := s.st.GetRun(ctx, nr.RunID)
 	switch {
-	case complete && !authz.CanCompleteNodeRun(a, run):
-		return store.NodeRun{}, forbidden("completing node run %s takes an Admin or the %s scope", nodeRunID, authz.ScopeUpdateRuns)
-	case !complete && !authz.CanUpdateRun(a, run):
-		return store.NodeRun{}, forbidden("adding logs to node run %s takes the run's creator, an Admin or the %s scope", nodeRunID, authz.ScopeUpdateRuns)
+	case errors.Is(err, store.ErrNotFound):
+		return store.NodeRun{}, false, notFound("workflow node run %s not found", nodeRunID)
+	case err != nil:
+		return store.NodeRun{}, false, fmt.Errorf("get run %s of node run %s: %w", nr.RunID, nodeRunID, err)
 	}
-	return nr, nil
+	wf, err := s.version(ctx, run.WorkflowID, run.WorkflowVersion)
+	if err != nil {
+		return store.NodeRun{}, false, err
+	}
+	switch authz.DecideNodeRunUpdate(a, run, wf) {
+	case authz.Allowed:
+		return nr, authz.CanViewRun(a, run, wf), nil
+	case authz.Forbidden:
+		if complete {
+			return store.NodeRun{}, false, forbidden("completing node run %s takes an Admin or the %s scope", nodeRunID, authz.ScopeUpdateRuns)
+		}
+		return store.NodeRun{}, false, forbidden("adding logs to node run %s takes an Admin or the %s scope", nodeRunID, authz.ScopeUpdateRuns)
+	default:
+		return store.NodeRun{}, false, notFound("workflow node run %s not found", nodeRunID)
+	}
 }
 
 // complete passes a completion to the engine and maps its errors.
@@ -360,7 +370,7 @@ func (s *Server) complete(ctx context.Context, nodeRunID string, c engine.Comple
 // is IN_PROGRESS or omitted. A second completion is a 409.
 func (s *Server) completeNodeRun(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
 	nodeRunID := r.PathValue("wfnr")
-	nr, err := s.nodeRunFor(r.Context(), a, nodeRunID, true)
+	nr, canView, err := s.nodeRunFor(r.Context(), a, nodeRunID, true)
 	if err != nil {
 		return err
 	}
@@ -397,22 +407,39 @@ func (s *Server) completeNodeRun(w http.ResponseWriter, r *http.Request, a authz
 	if body.Status == store.StatusCompleted {
 		s.execute(nr.RunID)
 	}
-	return s.answerNodeRun(w, r.Context(), nr)
+	return s.answerNodeRun(w, r.Context(), nr, canView)
 }
 
-// answerNodeRun answers with a node run as it is stored now.
-func (s *Server) answerNodeRun(w http.ResponseWriter, ctx context.Context, nr store.NodeRun) error {
+// answerNodeRun answers with a node run as it is stored now. A caller who
+// may not view the run (a machine client with update:runs but not
+// read:runs) gets its state only (identifier, node, status, result, times):
+// its output, links and logs are left out (null, []), since the node's
+// variables and links render over other nodes' outputs and the run's
+// inputs, and its logs hold what the node's executor wrote.
+func (s *Server) answerNodeRun(w http.ResponseWriter, ctx context.Context, nr store.NodeRun, canView bool) error {
 	v, err := view.Load(ctx, s.st, nr.RunID)
 	if err != nil {
 		return err
 	}
 	for _, n := range v.NodeRuns {
 		if n.Identifier == nr.Identifier {
+			if !canView {
+				n = stateOnly(n)
+			}
 			writeJSON(w, http.StatusOK, ok("workflowNodeRun", n))
 			return nil
 		}
 	}
 	return fmt.Errorf("node run %s is missing from run %s", nr.Identifier, nr.RunID)
+}
+
+// stateOnly keeps a node run's identity and state, and drops what it holds
+// from the run (output, links, logs).
+func stateOnly(n view.NodeRun) view.NodeRun {
+	n.Output = json.RawMessage("null")
+	n.Links = []string{}
+	n.NodeRunLogs = []view.Log{}
+	return n
 }
 
 type logsBody struct {
@@ -422,7 +449,7 @@ type logsBody struct {
 // addLogs appends logs to a node run that is IN_PROGRESS.
 func (s *Server) addLogs(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
 	nodeRunID := r.PathValue("wfnr")
-	nr, err := s.nodeRunFor(r.Context(), a, nodeRunID, false)
+	nr, canView, err := s.nodeRunFor(r.Context(), a, nodeRunID, false)
 	if err != nil {
 		return err
 	}
@@ -444,5 +471,5 @@ func (s *Server) addLogs(w http.ResponseWriter, r *http.Request, a authz.Actor) 
 	if err := s.complete(r.Context(), nodeRunID, engine.Completion{Status: store.StatusInProgress, Logs: logs}); err != nil {
 		return err
 	}
-	return s.answerNodeRun(w, r.Context(), nr)
+	return s.answerNodeRun(w, r.Context(), nr, canView)
 }

@@ -17,10 +17,15 @@
 //   - Viewing a run: Admins, machine clients with read:runs, the run's
 //     creator, and anyone authenticated when the run's workflow VERSION
 //     allows anyone to view runs.
-//   - Completing a node run: Admins and machine clients with update:runs
-//     (the completion is the remote system's verdict; the run's creator may
-//     not forge it). Adding logs to a node run or cancelling a run: the
-//     same, and the run's creator.
+//   - Completing a node run and adding logs to it: Admins and machine
+//     clients with update:runs (the integration or the receiver, as in
+//     Port). Not the run's creator: a completion is the remote system's
+//     verdict, and text a caller posts is stored next to redacted run data,
+//     so a requester may neither forge the one nor probe the other. These
+//     rights do not need the right to view the run: an async receiver
+//     holding update:runs completes the node runs of private runs too.
+//   - Cancelling a run: the same, and the run's creator (a cancel reveals
+//     nothing and stores no caller text).
 package authz
 
 import (
@@ -195,15 +200,22 @@ func CanViewAllRuns(a Actor) bool { return a.ID != "" && adminOr(a, ScopeReadRun
 // Admins and machine clients with update:runs (the systems that receive async
 // webhooks and Kafka messages). Not the run's creator: the completion is the
 // remote system's verdict, and later nodes act on it, so a requester must not
-// be able to forge it. Others who may view the run get 403; those who may
-// not, 404.
+// be able to forge it. The right does not depend on viewing the run: callers
+// who have it act whatever the run's visibility; others who may view the run
+// get 403, those who may not, 404.
 func CanCompleteNodeRun(a Actor, run store.Run) bool {
 	return a.ID != "" && adminOr(a, ScopeUpdateRuns)
 }
 
-// CanUpdateRun reports whether a may cancel run or add logs to its node
-// runs: those who may complete its node runs, and the run's creator.
-func CanUpdateRun(a Actor, run store.Run) bool {
+// CanAddNodeRunLogs reports whether a may add log lines to a node run of
+// run: exactly those who may complete it (CanCompleteNodeRun). Not the run's
+// creator: posted text is redacted and stored beside the run's data, which
+// a requester could read back to probe how it was masked (a secret oracle).
+func CanAddNodeRunLogs(a Actor, run store.Run) bool { return CanCompleteNodeRun(a, run) }
+
+// CanCancelRun reports whether a may cancel run: those who may complete its
+// node runs, and the run's creator (a user; machines act by scope only).
+func CanCancelRun(a Actor, run store.Run) bool {
 	switch {
 	case a.ID == "":
 		return false
@@ -213,9 +225,6 @@ func CanUpdateRun(a Actor, run store.Run) bool {
 		return !a.Machine && run.CreatedBy == a.ID
 	}
 }
-
-// CanCancelRun reports whether a may cancel run (see CanUpdateRun).
-func CanCancelRun(a Actor, run store.Run) bool { return CanUpdateRun(a, run) }
 
 // CanManageSecrets reports whether a may do act to organization secrets:
 // Admins, and machine clients with the scope act:secrets. Nobody may ever
@@ -246,4 +255,47 @@ func equalFoldASCII(x, y string) bool {
 		}
 	}
 	return true
+}
+
+// Decision is the outcome of a request on an object that may be hidden from
+// the caller.
+type Decision int
+
+// Decisions, from the strictest.
+const (
+	// Hidden: the caller may not see the object; answer 404, as if it did
+	// not exist.
+	Hidden Decision = iota
+	// Forbidden: the caller may see the object but not do this; answer 403.
+	Forbidden
+	// Allowed: go on.
+	Allowed
+)
+
+// String names d for test output.
+func (d Decision) String() string {
+	switch d {
+	case Allowed:
+		return "allowed"
+	case Forbidden:
+		return "forbidden"
+	}
+	return "hidden"
+}
+
+// DecideNodeRunUpdate decides a completion of, or a log post to, a node run
+// of run, whose workflow version is wf. Callers who may complete it act
+// whatever the run's visibility (an async receiver with update:runs need not
+// read runs); the others get Forbidden when they may view the run and Hidden
+// when they may not, so that a node run id tells nothing about a run the
+// caller cannot see.
+func DecideNodeRunUpdate(a Actor, run store.Run, wf *workflow.Workflow) Decision {
+	switch {
+	case CanCompleteNodeRun(a, run):
+		return Allowed
+	case CanViewRun(a, run, wf):
+		return Forbidden
+	default:
+		return Hidden
+	}
 }

@@ -140,37 +140,73 @@ func TestCanViewRun(t *testing.T) {
 	}
 }
 
-func TestCanCompleteNodeRun(t *testing.T) {
+// The run-changing rights of every kind of caller, on a run whose workflow
+// version allows anyone to view runs (public) and on one that does not
+// (private). Completing a node run and adding logs to it take an Admin or
+// update:runs, whatever the run's visibility; cancelling also allows the
+// run's creator.
+func TestRunRightsMatrix(t *testing.T) {
+	var (
+		updater  = Actor{ID: "cl_upd", ClientID: "cl_upd", Machine: true, Scopes: []string{ScopeUpdateRuns}}
+		reader   = Actor{ID: "cl_read", ClientID: "cl_read", Machine: true, Scopes: []string{ScopeReadRuns}}
+		executor = Actor{ID: "cl_exec", ClientID: "cl_exec", Machine: true, Scopes: []string{ScopeExecute}}
+	)
 	run := store.Run{Identifier: "wfr_1", CreatedBy: alice.ID}
-	machineRun := store.Run{Identifier: "wfr_2", CreatedBy: bare.ID}
+	machineRun := store.Run{Identifier: "wfr_2", CreatedBy: executor.ID}
+	const (
+		hid = Hidden
+		frb = Forbidden
+		alw = Allowed
+	)
 	tests := []struct {
+		name     string
 		actor    Actor
 		run      store.Run
 		complete bool // CanCompleteNodeRun
-		update   bool // CanUpdateRun, CanCancelRun
+		logs     bool // CanAddNodeRunLogs
+		cancel   bool // CanCancelRun
+		// DecideNodeRunUpdate on a public run, a private one, and a run
+		// whose version cannot be read.
+		public, private, unknown Decision
 	}{
-		{admin, run, true, true},
-		{alice, run, false, true}, // the creator may cancel and log, not forge the verdict
-		{bob, run, false, false},
-		{ci, run, true, true},
-		{root, run, true, true},
-		{bare, run, false, false},
-		{bare, machineRun, false, false}, // machines act by scope, not by authorship
-		{secrets, run, false, false},
-		{spoof, run, false, false},
-		{nobody, run, false, false},
-		{Actor{}, store.Run{}, false, false}, // empty ids never match
+		{"Admin", admin, run, true, true, true, alw, alw, alw},
+		{"Member who created the run", alice, run, false, false, true, frb, frb, frb},
+		{"another Member", bob, run, false, false, false, frb, hid, hid},
+		{"machine with update:runs only", updater, run, true, true, true, alw, alw, alw},
+		{"machine with read:runs only", reader, run, false, false, false, frb, frb, frb},
+		{"machine with execute:workflows only", executor, run, false, false, false, frb, hid, hid},
+		{"machine with execute:workflows that started the run", executor, machineRun, false, false, false, frb, frb, frb}, // it may view, by authorship
+		{"machine with read and update:runs", ci, run, true, true, true, alw, alw, alw},
+		{"machine with admin scope", root, run, true, true, true, alw, alw, alw},
+		{"machine without scopes", bare, run, false, false, false, frb, hid, hid},
+		{"machine with secret scopes", secrets, run, false, false, false, frb, hid, hid},
+		{"machine claiming the Admin role", spoof, run, false, false, false, frb, hid, hid},
+		{"unauthenticated", nobody, run, false, false, false, hid, hid, hid},
+		{"empty ids never match", Actor{}, store.Run{}, false, false, false, hid, hid, hid},
 	}
 	for _, tc := range tests {
-		t.Run(tc.actor.ID+"/"+tc.run.Identifier, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			if got := CanCompleteNodeRun(tc.actor, tc.run); got != tc.complete {
 				t.Errorf("CanCompleteNodeRun = %v, want %v", got, tc.complete)
 			}
-			if got := CanUpdateRun(tc.actor, tc.run); got != tc.update {
-				t.Errorf("CanUpdateRun = %v, want %v", got, tc.update)
+			if got := CanAddNodeRunLogs(tc.actor, tc.run); got != tc.logs {
+				t.Errorf("CanAddNodeRunLogs = %v, want %v", got, tc.logs)
 			}
-			if got := CanCancelRun(tc.actor, tc.run); got != tc.update {
-				t.Errorf("CanCancelRun = %v, want %v", got, tc.update)
+			if got := CanCancelRun(tc.actor, tc.run); got != tc.cancel {
+				t.Errorf("CanCancelRun = %v, want %v", got, tc.cancel)
+			}
+			for _, c := range []struct {
+				name string
+				wf   *workflow.Workflow
+				want Decision
+			}{
+				{"public", parse(t, "", true, true), tc.public},
+				{"private", parse(t, "", false, true), tc.private},
+				{"unknown version", nil, tc.unknown},
+			} {
+				if got := DecideNodeRunUpdate(tc.actor, tc.run, c.wf); got != c.want {
+					t.Errorf("%s run: DecideNodeRunUpdate = %v, want %v", c.name, got, c.want)
+				}
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -92,6 +93,9 @@ func parseInputs(inputsFile string, kvs []string) (map[string]any, error) {
 		if err != nil {
 			return nil, invalid("--inputs-file: %w", err)
 		}
+		if p := workflow.CheckInputsText(b); p != nil {
+			return nil, invalid("--inputs-file %s: %s: %s", inputsFile, p.Path, p.Message)
+		}
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
 		if err := dec.Decode(&inputs); err != nil {
@@ -110,6 +114,11 @@ func parseInputs(inputsFile string, kvs []string) (map[string]any, error) {
 
 // parseInputValue takes v as JSON when it is a JSON value, else as a string.
 func parseInputValue(v string) any {
+	if !utf8.ValidString(v) {
+		// As typed: input validation names it. Decoded as JSON, the bytes
+		// would become U+FFFD silently.
+		return v
+	}
 	dec := json.NewDecoder(strings.NewReader(v))
 	dec.UseNumber()
 	var x any

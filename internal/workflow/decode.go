@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/sluice-run/sluice/internal/jsontext"
 )
 
 // maxDepth bounds the nesting of a definition, so that a hostile document
@@ -157,6 +159,15 @@ type decoder struct {
 // line and column, and decode returns nil. Duplicate object keys are
 // recorded as errors too (the first member is kept).
 func decode(data []byte, r *report) *jv {
+	// encoding/json would turn invalid UTF-8 and lone surrogate escapes
+	// into U+FFFD: a definition would be saved changed. Syntax errors and
+	// duplicates are left to the decoder below, which reports them as
+	// definitions always have.
+	var te *jsontext.Error
+	if err := jsontext.Check(data, jsontext.Options{AllowDuplicates: true}); errors.As(err, &te) && (te.Kind == jsontext.InvalidUTF8 || te.Kind == jsontext.LoneSurrogate) {
+		r.errorf(te.Path, "%s", te.Message())
+		return nil
+	}
 	d := &decoder{dec: json.NewDecoder(bytes.NewReader(data)), data: data, r: r}
 	d.dec.UseNumber()
 	v, err := d.value("", 0)

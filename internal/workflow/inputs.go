@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/mail"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sluice-run/sluice/internal/jsontext"
 )
 
 // knownFormats are the input formats sluice knows. Those mapped to true are
@@ -198,7 +201,15 @@ func (u *UserInputs) Validate(inputs map[string]any) (map[string]any, []Problem)
 		props = u.Properties
 	}
 	for name, val := range inputs {
+		if !utf8.ValidString(name) {
+			probs = append(probs, Problem{Path: "inputs", Message: "an input name is not valid UTF-8"})
+			continue
+		}
 		path := joinKey("inputs", name)
+		if p, bad := InvalidUTF8(path, val); bad {
+			probs = append(probs, Problem{Path: p, Message: "is not valid UTF-8: it would be stored changed"})
+			continue
+		}
 		ip := props[name]
 		if ip == nil {
 			probs = append(probs, Problem{Path: path, Message: "unknown input: the trigger defines no such input"})
@@ -233,6 +244,42 @@ func (u *UserInputs) Validate(inputs map[string]any) (map[string]any, []Problem)
 	}
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].Path < probs[j].Path })
 	return out, probs
+}
+
+// InvalidUTF8 reports whether v (a value as encoding/json decodes it) holds
+// a string or an object key that is not valid UTF-8, and the JSON path under
+// path of the first one (for a key, its object's path). Such bytes would be
+// stored or sent as U+FFFD: a value would change and nobody would be told.
+// A command-line value reaches input validation as it was typed, so this is
+// where both the API and the CLI refuse it.
+func InvalidUTF8(path string, v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		if !utf8.ValidString(x) {
+			return path, true
+		}
+	case []any:
+		for i, e := range x {
+			if p, bad := InvalidUTF8(joinIndex(path, i), e); bad {
+				return p, true
+			}
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			if !utf8.ValidString(k) {
+				return path, true
+			}
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // the first in a stable order
+		for _, k := range keys {
+			if p, bad := InvalidUTF8(joinKey(path, k), x[k]); bad {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }
 
 // check returns why val does not satisfy ip, or "" when it does.
@@ -406,4 +453,25 @@ func deepCopy(v any) any {
 		return a
 	}
 	return v
+}
+
+// CheckInputsText reports what decoding data, a JSON object of trigger
+// inputs (a CLI --inputs-file), with encoding/json would change or drop
+// silently: invalid UTF-8 and lone surrogate escapes (decoded as U+FFFD) and
+// duplicate keys (the last wins). The problem names the input; malformed
+// JSON is left to the decoder. It returns nil when there is none.
+func CheckInputsText(data []byte) *Problem {
+	var e *jsontext.Error
+	if err := jsontext.Check(data, jsontext.Options{}); !errors.As(err, &e) || e.Kind == jsontext.Syntax || e.Kind == jsontext.TooDeep {
+		return nil
+	}
+	path := "inputs"
+	switch {
+	case e.Path == "":
+	case strings.HasPrefix(e.Path, "["):
+		path += e.Path
+	default:
+		path += "." + e.Path
+	}
+	return &Problem{Path: path, Message: e.Message()}
 }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // inputsWorkflow has a trigger with one input of each kind of constraint.
@@ -130,5 +131,84 @@ func TestUserInputsDefaultsAreCopied(t *testing.T) {
 	again, _ := ui.Validate(nil)
 	if got := again["labels"].(map[string]any)["team"]; got != "core" {
 		t.Errorf("default was modified through an earlier output: %v", got)
+	}
+}
+
+// Inputs that are not valid UTF-8 (a --input value typed or read as bytes)
+// are refused, naming the input and never quoting the bytes: stored or sent,
+// they would become U+FFFD.
+func TestUserInputsValidateUTF8(t *testing.T) {
+	wf, probs := Parse([]byte(inputsWorkflow))
+	if err := probs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	ui := wf.Triggers()[0].UserInputs
+	tests := []struct {
+		name   string
+		inputs map[string]any
+		path   string // "" for no problem
+	}{
+		{"valid", map[string]any{"service": "api", "labels": map[string]any{"é": "ü"}, "tags": []any{"日本"}}, ""},
+		{"a string", map[string]any{"service": "ab\xff\xfe"}, "inputs.service"},
+		{"a string in an array", map[string]any{"service": "api", "tags": []any{"ok", "b\xc3"}}, "inputs.tags[1]"},
+		{"a value in an object", map[string]any{"service": "api", "labels": map[string]any{"a": "ok", "b": "\xed\xa0\x80"}}, "inputs.labels.b"},
+		{"a key in an object", map[string]any{"service": "api", "labels": map[string]any{"k\xff": "v"}}, "inputs.labels"},
+		{"an input name", map[string]any{"service": "api", "x\xff": "v"}, "inputs"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ps := ui.Validate(tc.inputs)
+			if tc.path == "" {
+				if len(ps) > 0 {
+					t.Fatalf("problems: %v", ps)
+				}
+				return
+			}
+			if len(ps) != 1 || ps[0].Path != tc.path || !strings.Contains(ps[0].Message, "not valid UTF-8") {
+				t.Fatalf("problems = %v, want one at %s", ps, tc.path)
+			}
+			if !utf8.ValidString(ps[0].Path + ps[0].Message) {
+				t.Errorf("the problem quotes the bytes: %q", ps[0])
+			}
+		})
+	}
+	for _, tc := range []struct {
+		v    any
+		path string
+		bad  bool
+	}{
+		{"ok", "", false},
+		{json.Number("1"), "", false},
+		{nil, "", false},
+		{[]any{map[string]any{"a b": []any{"x", "\xff"}}}, `v[0]["a b"][1]`, true},
+	} {
+		if p, bad := InvalidUTF8("v", tc.v); p != tc.path || bad != tc.bad {
+			t.Errorf("InvalidUTF8(%#v) = %q, %v, want %q, %v", tc.v, p, bad, tc.path, tc.bad)
+		}
+	}
+}
+
+func TestCheckInputsText(t *testing.T) {
+	tests := []struct {
+		name, data, path, msg string // path "" for no problem
+	}{
+		{"valid", `{"env": "prod", "tags": ["é"]}`, "", ""},
+		{"malformed is left to the decoder", `{"env": `, "", ""},
+		{"invalid UTF-8", "{\"env\": \"pr\xffod\"}", "inputs.env", "not valid UTF-8"},
+		{"invalid UTF-8 deep", "{\"cfg\": {\"a b\": [\"\xc3\"]}}", `inputs.cfg["a b"][0]`, "not valid UTF-8"},
+		{"invalid UTF-8 in a name", "{\"e\xffnv\": 1}", "inputs", "key that is not valid UTF-8"},
+		{"lone surrogate", `{"env": "\udfff"}`, "inputs.env", "lone UTF-16 surrogate"},
+		{"duplicate input", `{"env": "dev", "env": "prod"}`, "inputs.env", "duplicate key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := CheckInputsText([]byte(tc.data))
+			switch {
+			case tc.path == "" && p != nil:
+				t.Errorf("problem %v, want none", p)
+			case tc.path != "" && (p == nil || p.Path != tc.path || !strings.Contains(p.Message, tc.msg)):
+				t.Errorf("problem %v, want %s: ...%s", p, tc.path, tc.msg)
+			}
+		})
 	}
 }

@@ -68,6 +68,10 @@ func TestParseRejects(t *testing.T) {
 		{"not an object", `[1]`, "", "must be an object, not an array"},
 		{"too deep", strings.Repeat("[", 200) + strings.Repeat("]", 200), "", "nested deeper than"},
 		{"duplicate key", `{"identifier":"w","title":"a","title":"b","nodes":[` + trig + `]}`, "title", "duplicate key"},
+		{"invalid UTF-8", "{\"identifier\":\"w\",\"title\":\"ab\xff\xfe\",\"nodes\":[" + trig + "]}", "title", "is not valid UTF-8"},
+		{"invalid UTF-8 in a header", withA("{\"type\":\"WEBHOOK\",\"url\":\"https://x.io\",\"headers\":{\"X\":\"\xc3\"}}"), "nodes[1].config.headers.X", "is not valid UTF-8"},
+		{"invalid UTF-8 in a key", "{\"identifier\":\"w\",\"k\xff\":1,\"nodes\":[" + trig + "]}", "", "holds a key that is not valid UTF-8"},
+		{"lone surrogate", `{"identifier":"w","title":"\ud800","nodes":[` + trig + `]}`, "title", "lone UTF-16 surrogate"},
 
 		// The workflow.
 		{"unknown field", `{"identifier":"w","titel":"x","nodes":[` + trig + `]}`, "titel", "unknown field (did you mean title?)"},
