@@ -1,13 +1,9 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/sluice-run/sluice/internal/auth"
 	"github.com/sluice-run/sluice/internal/authz"
@@ -120,9 +116,6 @@ func (s *Server) createSecret(w http.ResponseWriter, r *http.Request, a authz.Ac
 	if err := decodeBody(data, &body); err != nil {
 		return err
 	}
-	if err := checkUTF8Fields(data); err != nil {
-		return err
-	}
 	md, err := svc.Create(r.Context(), a.ID, body.SecretName, body.SecretValue, body.Description)
 	if err != nil {
 		return secretErr(body.SecretName, err)
@@ -161,9 +154,6 @@ func (s *Server) updateSecret(w http.ResponseWriter, r *http.Request, a authz.Ac
 	}
 	var body updateSecretBody
 	if err := decodeBody(data, &body); err != nil {
-		return err
-	}
-	if err := checkUTF8Fields(data); err != nil {
 		return err
 	}
 	if body.SecretValue == nil && body.Description == nil {
@@ -219,100 +209,4 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, a authz.Actor
 	}
 	writeJSON(w, http.StatusOK, ok("auditEvents", evs))
 	return nil
-}
-
-// checkUTF8Fields answers 400, naming the field, when a string field of a
-// JSON object body is not valid UTF-8 as sent: raw bytes that are not
-// UTF-8, or a \u escape of a lone surrogate. encoding/json would silently
-// turn either into U+FFFD, storing a secret that no longer works. data
-// must already have decoded as an object. The answer never quotes the
-// field's value.
-func checkUTF8Fields(data []byte) error {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(data, &fields); err != nil {
-		return nil // decodeBody reported it
-	}
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		raw := fields[name]
-		if len(raw) > 0 && raw[0] == '"' && !validJSONText(raw) {
-			return invalidField(fieldName(name), "must be valid UTF-8 text (the value is not quoted here)")
-		}
-	}
-	return nil
-}
-
-// fieldName returns the secret body field that name decodes into (JSON
-// field names match regardless of case), and "(body)" for any other: a
-// mistyped request may carry a value where a name should be.
-func fieldName(name string) string {
-	for _, f := range []string{"secretName", "secretValue", "description"} {
-		if strings.EqualFold(name, f) {
-			return f
-		}
-	}
-	return "(body)"
-}
-
-// validJSONText reports whether a JSON string literal decodes to exactly
-// the text it carries: valid UTF-8, and every \u escape of a surrogate
-// part of a pair.
-func validJSONText(raw []byte) bool {
-	if !utf8.Valid(raw) {
-		return false
-	}
-	for i := 0; i < len(raw); i++ {
-		if raw[i] != '\\' || i+1 >= len(raw) {
-			continue
-		}
-		if raw[i+1] != 'u' {
-			i++
-			continue
-		}
-		r, ok := hex4(raw, i+2)
-		if !ok {
-			return false
-		}
-		switch {
-		case r >= 0xDC00 && r < 0xE000: // a low surrogate alone
-			return false
-		case r >= 0xD800 && r < 0xDC00: // a high surrogate needs a low one
-			if i+11 >= len(raw) || raw[i+6] != '\\' || raw[i+7] != 'u' {
-				return false
-			}
-			lo, ok := hex4(raw, i+8)
-			if !ok || lo < 0xDC00 || lo >= 0xE000 {
-				return false
-			}
-			i += 11
-		default:
-			i += 5
-		}
-	}
-	return true
-}
-
-// hex4 parses the 4 hex digits at raw[i:].
-func hex4(raw []byte, i int) (rune, bool) {
-	if i+4 > len(raw) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range raw[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
 }
