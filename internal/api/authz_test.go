@@ -113,14 +113,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		return http.StatusOK
 	}
-	// Cancelling: the run's creator, Admins and update:runs, among those who
-	// may view the run; the others get 403 if they may view it, else 404.
+	// Cancelling: the run's creator, Admins and update:runs, whatever the
+	// run's visibility; the others get 403 if they may view it, else 404.
 	cancelRun := func(a string, anyone bool) int {
 		switch {
-		case viewsIfPublic(a) && !anyone:
-			return http.StatusNotFound
 		case a == actCreator || a == actAdmin || a == actMachine || a == actUpdater:
 			return http.StatusOK
+		case viewsIfPublic(a) && !anyone:
+			return http.StatusNotFound
 		default:
 			return http.StatusForbidden
 		}

@@ -106,3 +106,35 @@ func TestMembersCannotPostLogs(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdateRunsCancelsPrivateRuns: update:runs lets a machine cancel a run
+// of a private workflow without the right to read it; the answer is the
+// run's summary. Callers who may neither cancel nor view it get 404, those
+// who may view it but not cancel it 403.
+func TestUpdateRunsCancelsPrivateRuns(t *testing.T) {
+	e := newEnv(t)
+	e.createWorkflow(workflowDef("private", false, e.rcv.URL+"/async", nil, nil))
+	tests := []struct {
+		name  string
+		token string
+		want  int
+	}{
+		{"update:runs only", e.machine(authz.ScopeUpdateRuns), http.StatusOK},
+		{"read:runs only", e.machine(authz.ScopeReadRuns), http.StatusForbidden},
+		{"execute only", e.machine(authz.ScopeExecute), http.StatusNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			runID := e.start("private", e.admin)
+			e.waiting(runID)
+			a := e.do("POST", "/v1/workflows/runs/"+runID+"/cancel", tc.token, nil).expect(t, tc.want)
+			if tc.want != http.StatusOK {
+				return
+			}
+			got := a.obj("workflowRun")
+			if got["result"] != store.ResultCancelled || got["nodeRuns"] != nil || strings.Contains(a.raw, "prod") {
+				t.Errorf("cancel answer = %s; want the cancelled run's summary only", a.raw)
+			}
+		})
+	}
+}
