@@ -95,9 +95,17 @@ func (f *Fingerprinter) Prints(value string) []Print {
 // is a pseudo-random permutation, so this is a keyed PRF, and with AES-NI
 // it costs a few nanoseconds, which lets a text be probed at every offset.
 func (f *Fingerprinter) anchorOf(w string) uint64 {
-	var in, out [aes.BlockSize]byte
-	copy(in[:], w)
-	f.anchor.Encrypt(out[:], in[:])
+	buf := make([]byte, 2*aes.BlockSize)
+	return f.anchorInto(buf, w)
+}
+
+// anchorInto is anchorOf with a caller's scratch buffer of 2 AES blocks, so
+// that probing every offset of a text allocates nothing.
+func (f *Fingerprinter) anchorInto(buf []byte, w string) uint64 {
+	in, out := buf[:aes.BlockSize], buf[aes.BlockSize:2*aes.BlockSize]
+	clear(in)
+	copy(in, w)
+	f.anchor.Encrypt(out, in)
 	return binary.LittleEndian.Uint64(out[:8])
 }
 
@@ -129,6 +137,18 @@ type Index struct {
 type keyIndex struct {
 	fp      *Fingerprinter
 	anchors map[uint64][]candidate
+	// filter has a bit set for the low filterBits bits of every anchor,
+	// so that most offsets are passed over without a map lookup.
+	filter []uint64
+}
+
+// filterBits sizes keyIndex.filter: 2^20 bits (128 KiB), a few percent
+// full with tens of thousands of fingerprints.
+const filterBits = 20
+
+func (ki *keyIndex) mayHave(a uint64) bool {
+	b := a & (1<<filterBits - 1)
+	return ki.filter[b/64]&(1<<(b%64)) != 0
 }
 
 // candidate is one form whose first anchorLen bytes hash to an anchor.
@@ -153,10 +173,12 @@ func NewIndex(entries []Entry, fingerprinters map[string]*Fingerprinter) (*Index
 		}
 		ki := byKey[e.KeyID]
 		if ki == nil {
-			ki = &keyIndex{fp: fp, anchors: map[uint64][]candidate{}}
+			ki = &keyIndex{fp: fp, anchors: map[uint64][]candidate{}, filter: make([]uint64, (1<<filterBits)/64)}
 			byKey[e.KeyID] = ki
 			x.keys = append(x.keys, ki)
 		}
+		b := e.Print.Anchor & (1<<filterBits - 1)
+		ki.filter[b/64] |= 1 << (b % 64)
 		ki.anchors[e.Print.Anchor] = append(ki.anchors[e.Print.Anchor], candidate{length: e.Print.Length, sum: e.Print.Sum, secret: e.Secret})
 		x.n++
 	}
@@ -184,10 +206,15 @@ func (x *Index) Secrets(text string) []string {
 		return nil
 	}
 	var out []string
+	buf := make([]byte, 2*aes.BlockSize)
 	for _, ki := range x.keys {
 		var h hash.Hash
 		for i := 0; i+anchorLen <= len(text); i++ {
-			cands := ki.anchors[ki.fp.anchorOf(text[i:i+anchorLen])]
+			a := ki.fp.anchorInto(buf, text[i:i+anchorLen])
+			if !ki.mayHave(a) {
+				continue
+			}
+			cands := ki.anchors[a]
 			for _, c := range cands {
 				if i+c.length > len(text) || contains(out, c.secret) {
 					continue

@@ -12,29 +12,29 @@ type Kind string
 
 // The kinds of credential the scanner recognizes.
 const (
-	KindGitHubToken     Kind = "GitHub token"
-	KindGitHubPAT       Kind = "GitHub fine-grained personal access token"
-	KindGitLabToken     Kind = "GitLab personal access token"
-	KindSlackToken      Kind = "Slack token"
-	KindSlackWebhook    Kind = "Slack incoming-webhook URL"
-	KindAWSAccessKeyID  Kind = "AWS access key id"
-	KindGoogleAPIKey    Kind = "Google API key"
-	KindStripeLiveKey   Kind = "Stripe live key"
-	KindPrivateKey      Kind = "private key"
-	KindJWT             Kind = "JWT"
-	KindURLPassword     Kind = "password in a URL"
-	KindOrgSecret       Kind = "organization secret"
-	base62Alphabet           = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	githubRandomLen          = 30 // the random part of a ghX_ token
-	githubChecksumLen        = 6  // base62 CRC32 of the random part
-	githubPATMinLen          = 82 // after github_pat_: 22 + "_" + 59
-	gitlabMinLen             = 20
-	slackMinLen              = 20
-	awsKeyLen                = 16
-	googleKeyLen             = 35
-	stripeMinLen             = 24
-	pemMinBody               = 40
-	jwtMinSignature          = 16
+	KindGitHubToken    Kind = "GitHub token"
+	KindGitHubPAT      Kind = "GitHub fine-grained personal access token"
+	KindGitLabToken    Kind = "GitLab personal access token"
+	KindSlackToken     Kind = "Slack token"
+	KindSlackWebhook   Kind = "Slack incoming-webhook URL"
+	KindAWSAccessKeyID Kind = "AWS access key id"
+	KindGoogleAPIKey   Kind = "Google API key"
+	KindStripeLiveKey  Kind = "Stripe live key"
+	KindPrivateKey     Kind = "private key"
+	KindJWT            Kind = "JWT"
+	KindURLPassword    Kind = "password in a URL"
+	KindOrgSecret      Kind = "organization secret"
+	base62Alphabet          = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	githubRandomLen         = 30 // the random part of a ghX_ token
+	githubChecksumLen       = 6  // base62 CRC32 of the random part
+	githubPATMinLen         = 82 // after github_pat_: 22 + "_" + 59
+	gitlabMinLen            = 20
+	slackMinLen             = 20
+	awsKeyLen               = 16
+	googleKeyLen            = 35
+	stripeMinLen            = 24
+	pemMinBody              = 40
+	jwtMinSignature         = 16
 )
 
 // detector finds one kind of credential in a text.
@@ -76,32 +76,57 @@ var detectors = []detector{
 
 // Formats returns the kinds of well-known credential found in s, each once,
 // in the order of the detectors. It never returns the matched text.
+//
+// It walks s once: only at a byte that starts one of the detectors'
+// prefixes does it compare that prefix and run the detector.
 func Formats(s string) []Kind {
+	var hit [len(kindOrder)]bool
+	any := false
+	for i := 0; i < len(s); i++ {
+		for _, a := range anchorsByByte[s[i]] {
+			if hit[a.d] || len(s)-i < len(a.prefix) || s[i:i+len(a.prefix)] != a.prefix {
+				continue
+			}
+			if detectors[a.d].match(s, i, a.prefix) {
+				hit[a.d], any = true, true
+			}
+		}
+	}
+	if !any {
+		return nil
+	}
 	var out []Kind
-	for _, d := range detectors {
-		if found(s, d) {
-			out = append(out, d.kind)
+	for d, h := range hit {
+		if h {
+			out = append(out, detectors[d].kind)
 		}
 	}
 	return out
 }
 
-// found reports whether d matches anywhere in s.
-func found(s string, d detector) bool {
-	for _, p := range d.prefixes {
-		for off := 0; off < len(s); {
-			j := strings.Index(s[off:], p)
-			if j < 0 {
-				break
-			}
-			if d.match(s, off+j, p) {
-				return true
-			}
-			off += j + 1
+// kindOrder sizes the per-call table of Formats: one slot per detector.
+var kindOrder = [11]struct{}{}
+
+// prefixAnchor is one detector prefix, indexed by its first byte.
+type prefixAnchor struct {
+	prefix string
+	d      int // index into detectors
+}
+
+// anchorsByByte maps a byte to the detector prefixes that start with it.
+// It is computed once from detectors and never changed.
+var anchorsByByte = func() [256][]prefixAnchor {
+	if len(detectors) != len(kindOrder) {
+		panic("credscan: kindOrder must have one slot per detector")
+	}
+	var t [256][]prefixAnchor
+	for d, det := range detectors {
+		for _, p := range det.prefixes {
+			t[p[0]] = append(t[p[0]], prefixAnchor{prefix: p, d: d})
 		}
 	}
-	return false
-}
+	return t
+}()
 
 // matchGitHub checks a ghX_ token: 30 base62 characters and, in the last
 // 6, the CRC32 (IEEE) of those 30 in base62, left-padded with zeros, as

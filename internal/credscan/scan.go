@@ -12,6 +12,7 @@ package credscan
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sluice-run/sluice/internal/tmpl"
 	"github.com/sluice-run/sluice/internal/workflow"
@@ -57,9 +58,11 @@ type SecretMatcher interface {
 func Scan(fields []Field, m SecretMatcher) []Finding {
 	var out []Finding
 	for _, f := range fields {
-		lits, ok := tmpl.Literals(f.Text)
-		if !ok {
-			lits = []string{f.Text}
+		lits := []string{f.Text}
+		if strings.Contains(f.Text, "{{") {
+			if l, ok := tmpl.Literals(f.Text); ok {
+				lits = l
+			}
 		}
 		var kinds []Kind
 		var names []string
