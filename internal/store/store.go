@@ -275,6 +275,9 @@ type Store interface {
 	// (ExpiresAt < before) and returns how many.
 	DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error)
 
+	// Fingerprints of secret values (fingerprints.go).
+	FingerprintStore
+
 	// Close releases the store.
 	Close() error
 }
