@@ -88,6 +88,9 @@ type Service struct {
 	// during a rotation (write lock), so no value is sealed with a key that
 	// the rotation is retiring. Resolution never takes it.
 	rotMu sync.RWMutex
+
+	// fp caches the fingerprints of values (fingerprints.go).
+	fp fingerprintCache
 }
 
 // Option configures a Service.
@@ -133,6 +136,7 @@ func (s *Service) Create(ctx context.Context, actor, name, value, description st
 	if err := s.st.CreateSecret(ctx, sec, ev); err != nil {
 		return Metadata{}, storeErr("create", name, err)
 	}
+	s.storeFingerprints(ctx, name, value, sec.UpdatedAt)
 	return metadata(sec), nil
 }
 
@@ -182,6 +186,9 @@ func (s *Service) Update(ctx context.Context, actor, name string, value, descrip
 		ev := store.AuditEvent{Action: ActionUpdate, Actor: actor, Secret: name, CreatedAt: sec.UpdatedAt}
 		err = s.st.UpdateSecret(ctx, sec, read, ev)
 		if err == nil {
+			if value != nil {
+				s.storeFingerprints(ctx, name, *value, sec.UpdatedAt)
+			}
 			return metadata(sec), nil
 		}
 		if !errors.Is(err, store.ErrConflict) {
@@ -353,6 +360,7 @@ func (s *Service) Rotate(ctx context.Context, actor string) (RotateResult, error
 	if err := validateActor(actor); err != nil {
 		return RotateResult{}, err
 	}
+	defer s.refreshFingerprints(ctx) // after the unlock: re-encryption moved every updatedAt
 	s.rotMu.Lock()
 	defer s.rotMu.Unlock()
 	if s.ring.source != sourceFile {
