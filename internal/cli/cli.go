@@ -114,7 +114,7 @@ func (a *app) rootCmd() *cobra.Command {
 	})
 	root.PersistentFlags().StringVar(&a.dataDir, "data-dir", "./sluice-data", "directory of the embedded store and the generated master key")
 	root.PersistentFlags().StringVar(&a.sync, "sqlite-sync", "normal", "SQLite durability: normal (survives a process crash) or full (survives power loss)")
-	root.AddCommand(a.runCmd(), a.validateCmd(), a.secretsCmd(), a.keysCmd(), a.demoCmd(), a.serveCmd(), a.usersCmd(), a.clientsCmd())
+	root.AddCommand(a.runCmd(), a.validateCmd(), a.secretsCmd(), a.keysCmd(), a.demoCmd(), a.serveCmd(), a.usersCmd(), a.clientsCmd(), a.workflowsCmd())
 	return root
 }
 
