@@ -7,7 +7,7 @@ STATICCHECK ?= v0.8.2
 RACE_PKGS := ./internal/engine/... ./internal/tmpl/... ./internal/redact/... ./internal/secret/... ./internal/api/... ./internal/auth/...
 
 # Fuzz targets, as package:Target.
-FUZZ := ./internal/workflow:FuzzParse ./internal/tmpl:FuzzCompile ./internal/redact:FuzzRedact ./internal/redact:FuzzJSONBytes
+FUZZ := ./internal/workflow:FuzzParse ./internal/tmpl:FuzzCompile ./internal/redact:FuzzRedact ./internal/redact:FuzzJSONBytes ./internal/credscan:FuzzScan
 
 .PHONY: build test unit race fuzz lint bench demo clean
 

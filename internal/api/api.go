@@ -56,6 +56,10 @@ type Options struct {
 	// ProcessRedactor, when set, learns every secret value the engine
 	// resolves; the server's log writes through it.
 	ProcessRedactor *redact.Redactor
+	// LiteralCredentials says what a save does with a definition that holds
+	// a credential as literal text: reject ("" too), warn or allow
+	// (credentials.go).
+	LiteralCredentials string
 }
 
 // Server serves the API and drives the runs it starts. Create it with New.
@@ -69,6 +73,8 @@ type Server struct {
 	metrics *metrics
 	mux     *http.ServeMux
 	openapi []byte // the OpenAPI document as JSON
+	// literalCreds is Options.LiteralCredentials, "" made reject.
+	literalCreds string
 
 	// Background run execution.
 	bgCtx    context.Context
@@ -84,6 +90,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Store == nil || opts.Auth == nil {
 		return nil, errors.New("api: Options.Store and Options.Auth are required")
 	}
+	if !ValidLiteralCredentials(opts.LiteralCredentials) {
+		return nil, fmt.Errorf("api: Options.LiteralCredentials must be %s, %s or %s", LiteralCredentialsReject, LiteralCredentialsWarn, LiteralCredentialsAllow)
+	}
 	doc, err := openAPIJSON()
 	if err != nil {
 		return nil, err
@@ -97,6 +106,11 @@ func New(opts Options) (*Server, error) {
 		metrics: newMetrics(),
 		mux:     http.NewServeMux(),
 		openapi: doc,
+
+		literalCreds: opts.LiteralCredentials,
+	}
+	if s.literalCreds == "" {
+		s.literalCreds = LiteralCredentialsReject
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -75,7 +75,11 @@ func (s *Server) parseDefinition(w http.ResponseWriter, r *http.Request, a authz
 			Details: problemDetails(problems.Errors),
 		}
 	}
-	return wf, append(problems.Warnings, s.undefinedSecrets(r.Context(), a, wf)...), nil
+	creds, err := s.literalCredentials(r.Context(), a, wf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wf, append(append(problems.Warnings, creds...), s.undefinedSecrets(r.Context(), a, wf)...), nil
 }
 
 // undefinedSecrets warns about the secrets a definition references that do

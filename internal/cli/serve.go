@@ -29,6 +29,7 @@ type serveFlags struct {
 	tokenTTL       time.Duration
 	maxBodyBytes   int64
 	signingKeyFile string
+	literalCreds   string
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -68,6 +69,7 @@ stay IN_PROGRESS and resume at the next start.`,
 	fl.DurationVar(&f.tokenTTL, "token-ttl", auth.DefaultTokenTTL, "lifetime of issued access tokens")
 	fl.Int64Var(&f.maxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted (413 past it)")
 	fl.StringVar(&f.signingKeyFile, "webhook-signing-key-file", "", "file holding the key that signs WEBHOOK requests (else SLUICE_WEBHOOK_SIGNING_KEY)")
+	fl.StringVar(&f.literalCreds, "literal-credentials", api.LiteralCredentialsReject, "a definition saved with a credential as literal text: reject, warn (save, and warn callers who may manage secrets) or allow")
 	return c
 }
 
@@ -100,6 +102,9 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	if f.shutdownGrace < 0 || f.tokenTTL <= 0 || f.maxBodyBytes <= 0 {
 		return invalid("--shutdown-grace must not be negative; --token-ttl and --max-body-bytes must be positive")
+	}
+	if !api.ValidLiteralCredentials(f.literalCreds) || f.literalCreds == "" {
+		return invalid("--literal-credentials: must be reject, warn or allow, got %q", f.literalCreds)
 	}
 	key, err := a.signingKey(f.signingKeyFile)
 	if err != nil {
@@ -163,7 +168,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	webhook.Register(reg, webhook.Options{UserAgent: "sluice/" + Version, SigningKey: key})
 	condition.Register(reg)
 	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL})
-	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed})
+	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds})
 	if err != nil {
 		return err
 	}

@@ -93,6 +93,8 @@ type Service struct {
 	// checkMu serializes Check; checked is set once it succeeded.
 	checkMu sync.Mutex
 	checked atomic.Bool
+	// fp caches the fingerprints of values (fingerprints.go).
+	fp fingerprintCache
 }
 
 // Option configures a Service.
@@ -143,6 +145,7 @@ func (s *Service) Create(ctx context.Context, actor, name, value, description st
 	if err := s.st.CreateSecret(ctx, sec, ev); err != nil {
 		return Metadata{}, storeErr("create", name, err)
 	}
+	s.storeFingerprints(ctx, name, value, sec.UpdatedAt)
 	return metadata(sec), nil
 }
 
@@ -197,6 +200,9 @@ func (s *Service) Update(ctx context.Context, actor, name string, value, descrip
 		ev := store.AuditEvent{Action: ActionUpdate, Actor: actor, Secret: name, CreatedAt: sec.UpdatedAt}
 		err = s.st.UpdateSecret(ctx, sec, read, ev)
 		if err == nil {
+			if value != nil {
+				s.storeFingerprints(ctx, name, *value, sec.UpdatedAt)
+			}
 			return metadata(sec), nil
 		}
 		if !errors.Is(err, store.ErrConflict) {
@@ -381,6 +387,7 @@ func (s *Service) Rotate(ctx context.Context, actor string) (RotateResult, error
 	if err := s.ensureChecked(ctx); err != nil {
 		return RotateResult{}, fmt.Errorf("key rotation: %w", err)
 	}
+	defer s.refreshFingerprints(ctx) // after the unlock: re-encryption moved every updatedAt
 	s.rotMu.Lock()
 	defer s.rotMu.Unlock()
 	if s.ring.source == sourceFile {

@@ -320,6 +320,9 @@ type Store interface {
 	// Runs and secrets the user created keep their CreatedBy.
 	DeleteUser(ctx context.Context, id string) error
 
+	// Fingerprints of secret values (fingerprints.go).
+	FingerprintStore
+
 	// Close releases the store.
 	Close() error
 }

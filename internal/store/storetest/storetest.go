@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, fresh) })
 	t.Run("SecretKeys", func(t *testing.T) { testSecretKeys(t, fresh) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, fresh) })
+	t.Run("Fingerprints", func(t *testing.T) { testFingerprints(t, fresh) })
 	t.Run("Wait", func(t *testing.T) { testWait(t, fresh) })
 	t.Run("Users", func(t *testing.T) { testUsers(t, fresh) })
 	t.Run("Clients", func(t *testing.T) { testClients(t, fresh) })
