@@ -69,14 +69,17 @@ func TestFingerprintsBackfill(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	const old = "value-stored-before-0005"
+	// The service's first write records the key, so that the store takes
+	// a secret under it without a key fingerprint, as an older sluice
+	// wrote it.
+	if _, err := f.svc.Create(ctx, "admin", "NEW", "value-with-fingerprints", ""); err != nil {
+		t.Fatal(err)
+	}
 	keyID, ct, err := f.svc.Ring().Encrypt("LEGACY", []byte(old))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := f.st.CreateSecret(ctx, store.Secret{Name: "LEGACY", KeyID: keyID, Ciphertext: ct, CreatedBy: "admin"}, store.AuditEvent{Action: ActionCreate, Actor: "admin", Secret: "LEGACY"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.Create(ctx, "admin", "NEW", "value-with-fingerprints", ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := matches(t, f.svc, "Bearer "+old); !slices.Equal(got, []string{"LEGACY"}) {
