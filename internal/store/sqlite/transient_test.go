@@ -90,7 +90,9 @@ func TestLockedStoreIsUnavailable(t *testing.T) {
 			return s.CreateSecret(ctx, store.Secret{Name: "S", KeyID: "k", Ciphertext: []byte{1}}, store.AuditEvent{Action: "secret.create", Secret: "S"})
 		}},
 		{"AddAudit", func() error { return s.AddAudit(ctx, []store.AuditEvent{{Action: "secret.resolve", Secret: "S"}}) }},
-		{"CreateUser", func() error { return s.CreateUser(ctx, store.User{ID: "usr_1", Email: "a@example.com", Role: store.RoleMember}) }},
+		{"CreateUser", func() error {
+			return s.CreateUser(ctx, store.User{ID: "usr_1", Email: "a@example.com", Role: store.RoleMember})
+		}},
 		{"CreateClient", func() error { return s.CreateClient(ctx, store.Client{ID: "cl_1", SecretHash: []byte{1}}) }},
 		{"DeleteExpiredTokens", func() error { _, err := s.DeleteExpiredTokens(ctx, time.Now()); return err }},
 	}
