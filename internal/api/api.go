@@ -60,7 +60,19 @@ type Options struct {
 	// a credential as literal text: reject ("" too), warn or allow
 	// (credentials.go).
 	LiteralCredentials string
+	// SweepInterval is how often, once Resume was called, the server looks
+	// for IN_PROGRESS runs that no driver of this process holds and that do
+	// not wait for an outside completion (a driver gave up on an
+	// unavailable store), and drives them. 0 means DefaultSweepInterval; a
+	// negative value disables the sweep.
+	SweepInterval time.Duration
+	// MaxAttempts and RetryFor are the engine's options of the same names.
+	MaxAttempts int
+	RetryFor    time.Duration
 }
+
+// DefaultSweepInterval is Options.SweepInterval when it is 0.
+const DefaultSweepInterval = 10 * time.Second
 
 // Server serves the API and drives the runs it starts. Create it with New.
 type Server struct {
@@ -82,6 +94,12 @@ type Server struct {
 	bgMu     sync.Mutex
 	closing  bool
 	bg       sync.WaitGroup
+
+	// The sweep of stalled runs, started by Resume.
+	sweepEvery time.Duration
+	sweepOnce  sync.Once
+	sweepStop  chan struct{} // closed by Shutdown
+	sweepDone  chan struct{} // closed when the sweep loop returned
 }
 
 // New returns a Server. It builds the engine over opts.Store and
@@ -108,9 +126,14 @@ func New(opts Options) (*Server, error) {
 		openapi: doc,
 
 		literalCreds: opts.LiteralCredentials,
+		sweepEvery:   opts.SweepInterval,
+		sweepStop:    make(chan struct{}),
 	}
 	if s.literalCreds == "" {
 		s.literalCreds = LiteralCredentialsReject
+	}
+	if s.sweepEvery == 0 {
+		s.sweepEvery = DefaultSweepInterval
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -125,7 +148,8 @@ func New(opts Options) (*Server, error) {
 			opts.OnEvent(ev)
 		}
 	}
-	eo := engine.Options{Store: opts.Store, Nodes: opts.Nodes, Logger: s.log, OnEvent: onEvent, Now: opts.Now, ProcessRedactor: opts.ProcessRedactor}
+	eo := engine.Options{Store: opts.Store, Nodes: opts.Nodes, Logger: s.log, OnEvent: onEvent, Now: opts.Now, ProcessRedactor: opts.ProcessRedactor,
+		MaxAttempts: opts.MaxAttempts, RetryFor: opts.RetryFor}
 	if opts.Secrets != nil {
 		eo.Secrets = opts.Secrets
 	}
@@ -294,8 +318,9 @@ func (s *Server) authenticate(r *http.Request) (authz.Actor, error) {
 	return a, nil
 }
 
-// fail answers with err: an *Error as it says, anything else as a 500 whose
-// cause goes to the log only.
+// fail answers with err: an *Error as it says, a store that is briefly
+// unavailable as a 503 with Retry-After, anything else as a 500 whose cause
+// goes to the log only.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	if errors.As(err, &e) {
@@ -304,6 +329,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "store unavailable", slog.String("method", r.Method), slog.String("route", r.Pattern), slog.String("error", err.Error()))
+		writeError(w, unavailable())
+		return
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("method", r.Method), slog.String("route", r.Pattern), slog.String("error", err.Error()))
 	writeError(w, apiErr(http.StatusInternalServerError, codeInternal, "the server failed to answer; see its log"))
@@ -343,7 +373,9 @@ func (s *Server) execute(runID string) {
 
 // Resume drives every run left IN_PROGRESS (by a previous process) in the
 // background and returns how many. Node runs that wait for an outside
-// completion stay waiting.
+// completion stay waiting. From then on, until Shutdown, the server also
+// sweeps every Options.SweepInterval for runs whose driver stopped (it gave
+// up on an unavailable store) and drives them again.
 func (s *Server) Resume(ctx context.Context) (int, error) {
 	runs, err := s.st.ListInProgressRuns(ctx)
 	if err != nil {
@@ -352,7 +384,60 @@ func (s *Server) Resume(ctx context.Context) (int, error) {
 	for _, r := range runs {
 		s.execute(r.Identifier)
 	}
+	s.sweepOnce.Do(func() {
+		if s.sweepEvery < 0 {
+			return
+		}
+		s.sweepDone = make(chan struct{})
+		go s.sweepLoop()
+	})
 	return len(runs), nil
+}
+
+// sweepLoop calls sweep every s.sweepEvery until Shutdown.
+func (s *Server) sweepLoop() {
+	defer close(s.sweepDone)
+	tick := time.NewTicker(s.sweepEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.sweepStop:
+			return
+		case <-tick.C:
+		}
+		if err := s.sweep(); err != nil {
+			s.log.LogAttrs(s.bgCtx, slog.LevelWarn, "sweep of stalled runs failed; trying again later", slog.String("error", err.Error()))
+		}
+	}
+}
+
+// sweep drives, in the background, every IN_PROGRESS run that no driver of
+// this process holds and that does not wait for an outside completion
+// (Engine.ExecuteIfIdle decides, under the run's lock, so a run is never
+// driven twice at once).
+func (s *Server) sweep() error {
+	runs, err := s.st.ListInProgressRuns(s.bgCtx)
+	if err != nil {
+		return fmt.Errorf("list in-progress runs: %w", err)
+	}
+	for _, r := range runs {
+		s.bgMu.Lock()
+		if s.closing {
+			s.bgMu.Unlock()
+			return nil
+		}
+		s.bg.Go(func() {
+			_, driven, err := s.eng.ExecuteIfIdle(s.bgCtx, r.Identifier)
+			switch {
+			case err != nil && s.bgCtx.Err() == nil:
+				s.log.LogAttrs(s.bgCtx, slog.LevelError, "run execution stopped", slog.String("run", r.Identifier), slog.String("error", err.Error()))
+			case driven:
+				s.log.LogAttrs(s.bgCtx, slog.LevelInfo, "swept a stalled run", slog.String("run", r.Identifier))
+			}
+		})
+		s.bgMu.Unlock()
+	}
+	return nil
 }
 
 // Shutdown stops starting background executions, waits for those in flight
@@ -360,8 +445,15 @@ func (s *Server) Resume(ctx context.Context) (int, error) {
 // after http.Server.Shutdown. It returns ctx's error when it had to cancel.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.bgMu.Lock()
+	if !s.closing {
+		close(s.sweepStop)
+	}
 	s.closing = true
 	s.bgMu.Unlock()
+	s.sweepOnce.Do(func() {}) // no sweep starts from now on
+	if s.sweepDone != nil {
+		<-s.sweepDone
+	}
 	done := make(chan struct{})
 	go func() { s.bg.Wait(); close(done) }()
 	select {

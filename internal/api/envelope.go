@@ -90,10 +90,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b.Bytes())
 }
 
-// writeError writes the error envelope.
+// retryAfterSeconds is the Retry-After of a 503: a store that is briefly
+// locked or full is usually back within seconds, and the engine retries its
+// own steps meanwhile.
+const retryAfterSeconds = "2"
+
+// unavailable is the 503 of a request the store refused as transiently
+// unavailable (store.ErrUnavailable): nothing was applied.
+func unavailable() *Error {
+	return apiErr(http.StatusServiceUnavailable, codeUnavailable,
+		"the store is briefly unavailable (locked by another process, or out of disk space); nothing was changed: retry in %s seconds", retryAfterSeconds)
+}
+
+// writeError writes the error envelope, with WWW-Authenticate on a 401 and
+// Retry-After on a 503.
 func writeError(w http.ResponseWriter, e *Error) {
-	if e.Status == http.StatusUnauthorized {
+	switch e.Status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
 	writeJSON(w, e.Status, struct {
 		OK bool `json:"ok"`

@@ -147,7 +147,9 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 		// and ErrNotInProgress when another completion or a cancel won.
 		return e.finish(ctx, st, &t, &finished)
 	}
-	if _, err := e.startNext(ctx, st, nextID, &t); err != nil {
+	// The node is executed by the Execute the caller starts next, which
+	// counts its attempt then.
+	if _, err := e.startNext(ctx, st, nextID, &t, false); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return st.run, ErrNotInProgress
 		}

@@ -42,7 +42,31 @@ type Options struct {
 	// engine resolves, so that the process's own log (written through
 	// ProcessRedactor.NewWriter) masks them too, as a second line of defence.
 	ProcessRedactor *redact.Redactor
+	// MaxAttempts bounds how many times the execution of one node run may
+	// begin: a node run whose execution was interrupted (the process
+	// stopped while it ran) MaxAttempts times is failed instead of being
+	// executed again. 0 means DefaultMaxAttempts.
+	MaxAttempts int
+	// RetryFor is how long a driver retries a step that the store refused
+	// as unavailable (store.ErrUnavailable), with exponential backoff, before
+	// it gives up and leaves the run as committed for a later sweep
+	// (Engine.ExecuteIfIdle). 0 means DefaultRetryFor; a negative value
+	// disables the retries.
+	RetryFor time.Duration
 }
+
+// DefaultMaxAttempts is Options.MaxAttempts when it is 0.
+const DefaultMaxAttempts = 3
+
+// DefaultRetryFor is Options.RetryFor when it is 0.
+const DefaultRetryFor = time.Minute
+
+// The backoff between retries of a step refused by an unavailable store
+// starts at minBackoff and doubles up to maxBackoff.
+const (
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
 
 // EventKind says what happened.
 type EventKind int
@@ -77,6 +101,10 @@ type Engine struct {
 	onEvent func(Event)
 	now     func() time.Time
 	procRed *redact.Redactor
+	// maxAttempts and retryFor are Options.MaxAttempts and
+	// Options.RetryFor with their defaults applied.
+	maxAttempts int
+	retryFor    time.Duration
 
 	defs    sync.Map // "identifier@version" → *workflow.Workflow
 	started sync.Map // run identifier → *runState, from Start to Execute
@@ -120,6 +148,16 @@ func New(opts Options) *Engine {
 	}
 	if e.nodes == nil {
 		e.nodes = node.NewRegistry()
+	}
+	e.maxAttempts = opts.MaxAttempts
+	if e.maxAttempts <= 0 {
+		e.maxAttempts = DefaultMaxAttempts
+	}
+	switch e.retryFor = opts.RetryFor; {
+	case e.retryFor == 0:
+		e.retryFor = DefaultRetryFor
+	case e.retryFor < 0:
+		e.retryFor = 0
 	}
 	return e
 }
@@ -212,15 +250,31 @@ func (e *Engine) lock(runID string) func() {
 	l.refs++
 	e.mu.Unlock()
 	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		e.mu.Lock()
-		l.refs--
-		if l.refs == 0 {
-			delete(e.locks, runID)
-		}
-		e.mu.Unlock()
+	return func() { e.unlock(runID, l) }
+}
+
+// tryLock takes the run's lock only when no driver of this process holds it
+// or waits for it; ok is false otherwise.
+func (e *Engine) tryLock(runID string) (unlock func(), ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, busy := e.locks[runID]; busy {
+		return nil, false
 	}
+	l := &runLock{refs: 1}
+	l.mu.Lock() // uncontended: nobody else knows l yet
+	e.locks[runID] = l
+	return func() { e.unlock(runID, l) }, true
+}
+
+func (e *Engine) unlock(runID string, l *runLock) {
+	l.mu.Unlock()
+	e.mu.Lock()
+	l.refs--
+	if l.refs == 0 {
+		delete(e.locks, runID)
+	}
+	e.mu.Unlock()
 }
 
 // emit reports progress to OnEvent and the process log. Events carry only

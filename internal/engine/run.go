@@ -30,6 +30,10 @@ type runState struct {
 	triggerN string
 	first    store.NodeRun  // the trigger's node run, for a run just started
 	by       map[string]any // .workflowRun.trigger.by
+	// retry is set while the run is driven in the background (Execute):
+	// its steps are retried while the store is unavailable. A request
+	// (an outside completion) is answered at once instead.
+	retry bool
 }
 
 // nonEmpty is s, or nil (JSON null) when it is empty.
@@ -351,10 +355,48 @@ func (st *runState) setOutput(nodeID string, out redact.JSON) error {
 // Execute drives a run from where it stands until it completes or waits on a
 // node that is completed from outside. It returns the run as stored at that
 // point. Executing a run that is already COMPLETED returns it unchanged.
+//
+// A node run that was executing when the process stopped is executed again,
+// after its attempt is counted in the store (Store.BeginAttempt); one whose
+// execution already began Options.MaxAttempts times is failed instead, and
+// the run goes on as after any failure. A step the store refuses as
+// unavailable is retried for Options.RetryFor; if it still fails, Execute
+// returns the error and the run stays as committed, for a later Execute.
 func (e *Engine) Execute(ctx context.Context, runID string) (store.Run, error) {
 	unlock := e.lock(runID)
 	defer unlock()
+	return e.execute(ctx, runID)
+}
 
+// ExecuteIfIdle drives a run as Execute does, unless a driver of this
+// process holds the run (or waits for it) or the run's newest node run
+// waits for a completion from outside; driven reports whether it drove it.
+// A server calls it periodically for every IN_PROGRESS run, to pick up runs
+// whose driver gave up on an unavailable store: it never drives a run twice
+// at once in one process, and costs a waiting run one read.
+func (e *Engine) ExecuteIfIdle(ctx context.Context, runID string) (run store.Run, driven bool, err error) {
+	unlock, ok := e.tryLock(runID)
+	if !ok {
+		return store.Run{}, false, nil
+	}
+	defer unlock()
+	if _, started := e.started.Load(runID); !started {
+		nrs, err := e.store.NodeRuns(ctx, runID)
+		if err != nil {
+			return store.Run{}, false, fmt.Errorf("node runs of %s: %w", runID, err)
+		}
+		if len(nrs) > 0 {
+			if last := nrs[len(nrs)-1]; last.Status == store.StatusInProgress && last.Waiting {
+				return store.Run{}, false, nil
+			}
+		}
+	}
+	run, err = e.execute(ctx, runID)
+	return run, true, err
+}
+
+// execute is Execute; the caller holds the run's lock.
+func (e *Engine) execute(ctx context.Context, runID string) (store.Run, error) {
 	var (
 		st   *runState
 		last store.NodeRun
@@ -382,28 +424,31 @@ func (e *Engine) Execute(ctx context.Context, runID string) (store.Run, error) {
 			}
 		}
 	}
+	st.retry = true
 	if last.Status == store.StatusInProgress {
 		if last.Waiting {
 			// Completed from outside, through CompleteNodeRun.
 			return st.run, nil
 		}
-		// The process stopped while this node ran, or the node was just
-		// started: run it (at least once delivery; receivers drop
-		// duplicates by X-Sluice-Node-Run, which stays the same).
-		return e.drive(ctx, st, st.wf.Node(last.NodeID), last)
+		// The process stopped while this node ran, or the node was started
+		// by an outside completion, or a driver gave up on an unavailable
+		// store: run it (at least once delivery; receivers drop duplicates
+		// by X-Sluice-Node-Run, which stays the same), once its attempt is
+		// counted.
+		return e.drive(ctx, st, st.wf.Node(last.NodeID), last, false)
 	}
 	nextID, ok := e.successor(st, st.wf.Node(last.NodeID), last, "")
 	if !ok {
 		return lostRace(e.finish(ctx, st, nil, nil))
 	}
-	nr, err := e.startNext(ctx, st, nextID, nil)
+	nr, err := e.startNext(ctx, st, nextID, nil, true)
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return e.reload(ctx, st)
 		}
 		return st.run, err
 	}
-	return e.drive(ctx, st, st.wf.Node(nextID), nr)
+	return e.drive(ctx, st, st.wf.Node(nextID), nr, true)
 }
 
 // successor picks the node after a completed node run.
@@ -452,7 +497,7 @@ func (e *Engine) finish(ctx context.Context, st *runState, pending *store.Transi
 		result = store.ResultFailed
 	}
 	t.Finish = &store.RunCompletion{Result: result, CompletedAt: now}
-	if err := e.store.Apply(ctx, t); err != nil {
+	if err := e.apply(ctx, st, t); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			run, rerr := e.reload(ctx, st)
 			if rerr != nil {
@@ -481,8 +526,11 @@ func lostRace(run store.Run, err error) (store.Run, error) {
 }
 
 // startNext commits the start of node nextID, with pending (a completion and
-// its logs) in the same transaction, and returns the new node run.
-func (e *Engine) startNext(ctx context.Context, st *runState, nextID string, pending *store.Transition) (store.NodeRun, error) {
+// its logs) in the same transaction, and returns the new node run. When the
+// caller executes the node right after (executing), the same commit counts
+// its first attempt, so that only an execution resumed later pays a commit
+// of its own (BeginAttempt).
+func (e *Engine) startNext(ctx context.Context, st *runState, nextID string, pending *store.Transition, executing bool) (store.NodeRun, error) {
 	t := store.Transition{RunID: st.run.Identifier}
 	if pending != nil {
 		t = *pending
@@ -498,30 +546,132 @@ func (e *Engine) startNext(ctx context.Context, st *runState, nextID string, pen
 		CreatedAt:  now,
 		UpdatedAt:  now,
 	}
+	if executing {
+		nr.Attempts = 1
+	}
 	t.Start = &nr
-	if err := e.store.Apply(ctx, t); err != nil {
+	if err := e.apply(ctx, st, t); err != nil {
+		st.seq--
 		return nr, fmt.Errorf("start node %s of run %s: %w", nextID, st.run.Identifier, err)
 	}
 	return nr, nil
 }
 
+// apply commits t. While st is driven in the background, a transition the
+// store refuses as unavailable is retried (see retry): nothing of a refused
+// transition was applied, so a retry never applies it twice.
+func (e *Engine) apply(ctx context.Context, st *runState, t store.Transition) error {
+	return e.retry(ctx, st, func() error { return e.store.Apply(ctx, t) })
+}
+
+// retry calls fn, and while st is driven in the background and fn fails with
+// an error matching store.ErrUnavailable, calls it again after a backoff
+// that starts at minBackoff and doubles up to maxBackoff, for up to
+// e.retryFor in all. It returns fn's last error (or ctx's when it is done
+// while waiting).
+func (e *Engine) retry(ctx context.Context, st *runState, fn func() error) error {
+	err := fn()
+	if !st.retry || e.retryFor <= 0 || !errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	deadline := time.Now().Add(e.retryFor)
+	e.log.Warn("the store is unavailable; retrying the step", "run", st.run.Identifier, "error", err.Error(), "retry_for", e.retryFor.String())
+	for wait := minBackoff; errors.Is(err, store.ErrUnavailable); wait = min(2*wait, maxBackoff) {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return err
+		}
+		timer := time.NewTimer(min(wait, left))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("%w (while the store was unavailable: %w)", ctx.Err(), err)
+		case <-timer.C:
+		}
+		err = fn()
+	}
+	if err == nil {
+		e.log.Info("the store is available again; the step is committed", "run", st.run.Identifier)
+	}
+	return err
+}
+
+// beginAttempt counts one more execution of node run nr before it is
+// executed again. exceeded reports that its execution already began
+// e.maxAttempts times: the node must be failed, not executed.
+func (e *Engine) beginAttempt(ctx context.Context, st *runState, nr *store.NodeRun) (exceeded bool, err error) {
+	if nr.Attempts >= e.maxAttempts {
+		return true, nil
+	}
+	var n int
+	err = e.retry(ctx, st, func() error {
+		var err error
+		n, err = e.store.BeginAttempt(ctx, nr.Identifier)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("count an attempt of node run %s: %w", nr.Identifier, err)
+	}
+	if n > e.maxAttempts {
+		// Another driver counted meanwhile (a stale read): the count just
+		// committed is not an execution.
+		nr.Attempts = n - 1
+		return true, nil
+	}
+	nr.Attempts = n
+	return false, nil
+}
+
+// interrupted is the outcome of a node run whose execution began
+// e.maxAttempts times without ever completing: it fails without executing.
+func (e *Engine) interrupted(st *runState, nr store.NodeRun) nodeOutcome {
+	msg := fmt.Sprintf("node execution was interrupted %d times before it could complete (the process stopped while the node ran); it is not retried again", nr.Attempts)
+	out, err := st.red.JSON(map[string]any{"error": map[string]any{"message": msg}})
+	if err != nil {
+		out = redact.Reload([]byte(`{"error":{"message":"***"}}`))
+	}
+	line := st.red.NewLines().Next(msg)
+	return nodeOutcome{
+		completion: store.NodeRunCompletion{NodeRunID: nr.Identifier, Result: store.ResultFailed, Output: out, CompletedAt: e.now().UTC()},
+		logs:       []store.Log{{NodeRunID: nr.Identifier, Level: node.LevelError, Message: line, CreatedAt: e.now().UTC()}},
+		errText:    line.String(),
+	}
+}
+
 // drive executes node n (whose node run nr is IN_PROGRESS and stored), then
-// goes on along the path.
-func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr store.NodeRun) (store.Run, error) {
+// goes on along the path. counted reports that nr's attempt was counted by
+// the commit that started it; otherwise drive counts it first (and fails
+// the node instead when it has been interrupted too often).
+func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr store.NodeRun, counted bool) (store.Run, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			// Shutting down: the node run stays IN_PROGRESS and resumes later.
 			return st.run, err
 		}
+		exceeded := false
+		if !counted {
+			var err error
+			if exceeded, err = e.beginAttempt(ctx, st, &nr); errors.Is(err, store.ErrConflict) {
+				// A cancel (or an outside completion) won meanwhile.
+				return e.reload(ctx, st)
+			} else if err != nil {
+				return st.run, err
+			}
+		}
 		e.emit(Event{Kind: NodeStarted, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type})
 		began := time.Now()
-		out := e.runNode(ctx, st, n, nr)
+		var out nodeOutcome
+		if exceeded {
+			out = e.interrupted(st, nr)
+		} else {
+			out = e.runNode(ctx, st, n, nr)
+		}
 		if out.stopped {
 			// Cancelled from outside while it ran; the cancel committed the end.
 			return e.reload(ctx, st)
 		}
 		if out.pending {
-			err := e.store.Apply(ctx, store.Transition{RunID: st.run.Identifier, Wait: nr.Identifier, Logs: out.logs})
+			err := e.apply(ctx, st, store.Transition{RunID: st.run.Identifier, Wait: nr.Identifier, Logs: out.logs})
 			if errors.Is(err, store.ErrConflict) {
 				// The receiver completed the node before its answer to
 				// the request arrived: keep the request's own log lines.
@@ -549,7 +699,7 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 		if !ok {
 			return lostRace(e.finish(ctx, st, &t, &done))
 		}
-		nextNR, err := e.startNext(ctx, st, nextID, &t)
+		nextNR, err := e.startNext(ctx, st, nextID, &t, true)
 		if err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return e.reload(ctx, st)
@@ -558,7 +708,7 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 		}
 		// Reported once committed: a step that lost to a cancel reports nothing.
 		e.emit(done)
-		n, nr = st.wf.Node(nextID), nextNR
+		n, nr, counted = st.wf.Node(nextID), nextNR, true
 	}
 }
 

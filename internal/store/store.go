@@ -86,7 +86,12 @@ type NodeRun struct {
 	// Waiting is set while an IN_PROGRESS node run waits to be completed
 	// from outside (an async webhook, a Kafka consumer, an approval).
 	// Completing the node run clears it.
-	Waiting     bool
+	Waiting bool
+	// Attempts is how many times the engine began executing the node run
+	// (see Store.BeginAttempt). A node run inserted by a transition's Start
+	// is stored with the Attempts it carries, so that the engine counts the
+	// first execution in the commit that starts the node run.
+	Attempts    int
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	CompletedAt *time.Time
@@ -193,7 +198,9 @@ type AuditEvent struct {
 }
 
 // Store is everything sluice keeps. Implementations are safe for concurrent
-// use.
+// use. Any method may fail with an error matching ErrUnavailable when the
+// store is briefly unusable (locked by another process, disk full, I/O
+// errors); such a call applied nothing and may be retried.
 type Store interface {
 	// CreateWorkflow stores version 1 of a new workflow; ErrExists when the
 	// identifier is taken by a workflow that is not deleted. Creating an
@@ -238,6 +245,16 @@ type Store interface {
 	// AppendLogs adds logs to node runs outside a transition, all in one
 	// transaction; ErrNotFound when a node run is missing.
 	AppendLogs(ctx context.Context, logs []Log) error
+	// BeginAttempt commits, in a transaction of its own, one more attempt
+	// to execute a node run, and returns the node run's attempt count
+	// after it. The engine calls it before it executes a node run again
+	// (after a restart), so that a node whose execution keeps killing the
+	// process is counted and can be failed after a bound instead of being
+	// retried forever. ErrNotFound when the node run is missing,
+	// ErrConflict (and nothing is counted) when the node run or its run is
+	// not IN_PROGRESS, or the node run waits for a completion from outside
+	// (it is not executed again).
+	BeginAttempt(ctx context.Context, nodeRunID string) (int, error)
 
 	// CreateSecret creates a secret (ErrExists when the name is taken) and
 	// records the audit event in the same transaction. The secret's key is

@@ -153,6 +153,12 @@ func (s *Store) lead(first *pending) error {
 	g.mu.Unlock()
 
 	s.commit(batch)
+	// A batch that failed as a whole because the database was busy or
+	// full fails every write of it with store.ErrUnavailable: each caller
+	// may retry, and none sees a generic error.
+	for _, p := range batch {
+		p.err = transient(p.err)
+	}
 
 	g.mu.Lock()
 	g.batches++

@@ -20,7 +20,7 @@ const (
 	// last updated when its newest node run was.
 	runSelectCols = `identifier, workflow_id, workflow_version, status, result, created_by, trigger_node, created_at,
 		max(updated_at, coalesce((SELECT max(n.updated_at) FROM node_runs n WHERE n.run_id = runs.identifier), 0)), completed_at`
-	nodeRunCols = `identifier, run_id, node_id, seq, status, result, output, links, waiting, created_at, updated_at, completed_at`
+	nodeRunCols = `identifier, run_id, node_id, seq, status, result, output, links, waiting, created_at, updated_at, completed_at, attempts`
 )
 
 func scanRun(sc scanner) (store.Run, error) {
@@ -44,7 +44,7 @@ func scanNodeRun(sc scanner) (store.NodeRun, error) {
 		created, updated int64
 		completed        sql.NullInt64
 	)
-	if err := sc.Scan(&nr.Identifier, &nr.RunID, &nr.NodeID, &nr.Seq, &nr.Status, &nr.Result, &output, &links, &nr.Waiting, &created, &updated, &completed); err != nil {
+	if err := sc.Scan(&nr.Identifier, &nr.RunID, &nr.NodeID, &nr.Seq, &nr.Status, &nr.Result, &output, &links, &nr.Waiting, &created, &updated, &completed, &nr.Attempts); err != nil {
 		return store.NodeRun{}, err
 	}
 	if len(output) > 0 {
@@ -100,7 +100,8 @@ func output(j redact.JSON) []byte {
 }
 
 // insertNodeRun inserts nr into run runID. An empty Status is IN_PROGRESS, a
-// zero CreatedAt now, a zero UpdatedAt CreatedAt; Waiting is stored as given.
+// zero CreatedAt now, a zero UpdatedAt CreatedAt; Waiting and Attempts are
+// stored as given.
 func (s *Store) insertNodeRun(ctx context.Context, tx *sql.Tx, runID string, nr *store.NodeRun, now time.Time) error {
 	if nr.Identifier == "" {
 		return errors.New("node run with an empty identifier")
@@ -122,7 +123,7 @@ func (s *Store) insertNodeRun(ctx context.Context, tx *sql.Tx, runID string, nr 
 		return fmt.Errorf("node run %s: %w", nr.Identifier, err)
 	}
 	_, err = tx.StmtContext(ctx, s.st.insertNodeRun).ExecContext(ctx, nr.Identifier, runID, nr.NodeID, nr.Seq, status, nr.Result,
-		output(nr.Output), links, nr.Waiting, created, updated, nullTS(nr.CompletedAt, now))
+		output(nr.Output), links, nr.Waiting, created, updated, nullTS(nr.CompletedAt, now), nr.Attempts)
 	if err != nil {
 		return fmt.Errorf("insert node run %s: %w", nr.Identifier, mapErr(err))
 	}
@@ -438,6 +439,40 @@ func (s *Store) Logs(ctx context.Context, nodeRunID string) ([]store.Log, error)
 		return nil, fmt.Errorf("sqlite: logs of node run %s: %w", nodeRunID, err)
 	}
 	return logs, nil
+}
+
+// BeginAttempt counts one more attempt to execute a node run, in its own
+// (group-committed) transaction, and returns the count after it.
+func (s *Store) BeginAttempt(ctx context.Context, nodeRunID string) (int, error) {
+	var attempts int
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err := tx.StmtContext(ctx, s.st.beginAttempt).QueryRowContext(ctx, nodeRunID).Scan(&attempts)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// Nothing counted: say why.
+		var status, runStatus string
+		var waiting bool
+		err = tx.QueryRowContext(ctx, `SELECT n.status, n.waiting, r.status FROM node_runs n JOIN runs r ON r.identifier = n.run_id
+			WHERE n.identifier = ?`, nodeRunID).Scan(&status, &waiting, &runStatus)
+		switch {
+		case err != nil:
+			return notFound(err)
+		case waiting && status == store.StatusInProgress:
+			return fmt.Errorf("it waits for a completion from outside: %w", store.ErrConflict)
+		case status != store.StatusInProgress:
+			return fmt.Errorf("it is %s: %w", status, store.ErrConflict)
+		default:
+			return fmt.Errorf("its run is %s: %w", runStatus, store.ErrConflict)
+		}
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: begin an attempt of node run %s: %w", nodeRunID, err)
+	}
+	return attempts, nil
 }
 
 // AppendLogs appends logs in one transaction; zero times are now.

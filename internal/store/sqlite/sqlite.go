@@ -85,6 +85,7 @@ type statements struct {
 	// be IN_PROGRESS (one more argument: the run's identifier).
 	completeNodeRunInRun *sql.Stmt
 	waitNodeRun          *sql.Stmt
+	beginAttempt         *sql.Stmt
 	insertNodeRun        *sql.Stmt
 	insertLog            *sql.Stmt
 	insertAudit          *sql.Stmt
@@ -94,7 +95,7 @@ type statements struct {
 
 // all returns every statement, for closing them.
 func (st *statements) all() []*sql.Stmt {
-	return []*sql.Stmt{st.runStatus, st.finishRun, st.completeNodeRun, st.completeNodeRunInRun, st.waitNodeRun, st.insertNodeRun, st.insertLog, st.insertAudit,
+	return []*sql.Stmt{st.runStatus, st.finishRun, st.completeNodeRun, st.completeNodeRunInRun, st.waitNodeRun, st.beginAttempt, st.insertNodeRun, st.insertLog, st.insertAudit,
 		st.savepoint, st.release, st.rollbackTo}
 }
 
@@ -184,7 +185,11 @@ func (s *Store) prepare(ctx context.Context) error {
 			AND (SELECT r.status FROM runs r WHERE r.identifier = ?) = 'IN_PROGRESS'`},
 		{&s.st.waitNodeRun, `UPDATE node_runs SET waiting = 1, updated_at = max(updated_at, ?)
 			WHERE identifier = ? AND run_id = ? AND status = 'IN_PROGRESS'`},
-		{&s.st.insertNodeRun, `INSERT INTO node_runs (` + nodeRunCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.st.beginAttempt, `UPDATE node_runs SET attempts = attempts + 1
+			WHERE identifier = ? AND status = 'IN_PROGRESS' AND waiting = 0
+			AND (SELECT r.status FROM runs r WHERE r.identifier = node_runs.run_id) = 'IN_PROGRESS'
+			RETURNING attempts`},
+		{&s.st.insertNodeRun, `INSERT INTO node_runs (` + nodeRunCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.st.insertLog, `INSERT INTO node_run_logs (node_run_id, level, message, tags, created_at) VALUES (?, ?, ?, ?, ?)`},
 		{&s.st.insertAudit, `INSERT INTO audit_events (action, actor, secret, run_id, node_run_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&s.st.savepoint, `SAVEPOINT write`},
@@ -225,18 +230,19 @@ func (s *Store) Close() error {
 }
 
 // write runs fn in one IMMEDIATE transaction on the writer connection and
-// commits it, or rolls it back when fn fails.
+// commits it, or rolls it back when fn fails. A transient failure (see
+// transient) matches store.ErrUnavailable.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return transient(fmt.Errorf("begin: %w", err))
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback() // the error that matters is fn's
-		return err
+		return transient(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return transient(fmt.Errorf("commit: %w", err))
 	}
 	return nil
 }
@@ -246,16 +252,38 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return transient(fmt.Errorf("begin: %w", err))
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only: nothing to undo
-	return fn(tx)
+	return transient(fn(tx))
+}
+
+// transient makes an error of SQLite that may go away by itself match
+// store.ErrUnavailable, keeping the driver's message: the database is busy
+// or locked (another connection or process holds it past the busy
+// timeout), the disk is full, or an I/O error, with their extended codes.
+// Nothing was applied by the statement that failed, and the transaction
+// around it was rolled back. Other errors, and errors that already match,
+// are returned as they are.
+func transient(err error) error {
+	if err == nil || errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff { // the primary code of an extended one
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR:
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return err
 }
 
 // mapErr turns constraint violations into the store's errors: a taken
-// unique key is store.ErrExists, a missing referenced row store.ErrNotFound.
-// The driver's message (which names the table and columns, never values) is
-// kept for context.
+// unique key is store.ErrExists, a missing referenced row store.ErrNotFound,
+// a transient failure store.ErrUnavailable. The driver's message (which
+// names the table and columns, never values) is kept for context.
 func mapErr(err error) error {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
@@ -267,7 +295,7 @@ func mapErr(err error) error {
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 		return fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
-	return err
+	return transient(err)
 }
 
 // scanner is what scan functions read a row from: *sql.Row or *sql.Rows.
@@ -279,9 +307,10 @@ func queryAll[T any](ctx context.Context, q interface {
 }, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return nil, transient(err)
 	}
-	return collect(rows, scan)
+	out, err := collect(rows, scan)
+	return out, transient(err)
 }
 
 // collect scans every row with scan and closes rows.
@@ -298,12 +327,13 @@ func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) 
 	return out, rows.Err()
 }
 
-// notFound maps sql.ErrNoRows to store.ErrNotFound.
+// notFound maps sql.ErrNoRows to store.ErrNotFound, and a transient failure
+// to store.ErrUnavailable.
 func notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
 	}
-	return err
+	return transient(err)
 }
 
 // ts converts a time to its stored form; the zero time becomes now.
