@@ -87,7 +87,7 @@ func TestLockedStoreIsUnavailable(t *testing.T) {
 		}},
 		{"DeleteWorkflow", func() error { return s.DeleteWorkflow(ctx, "wf") }},
 		{"CreateSecret", func() error {
-			return s.CreateSecret(ctx, store.Secret{Name: "S", KeyID: "k", Ciphertext: []byte{1}}, store.AuditEvent{Action: "secret.create", Secret: "S"})
+			return s.CreateSecret(ctx, store.Secret{Name: "S", KeyID: "k", KeyFingerprint: []byte("fp"), Ciphertext: []byte{1}}, store.AuditEvent{Action: "secret.create", Secret: "S"})
 		}},
 		{"AddAudit", func() error { return s.AddAudit(ctx, []store.AuditEvent{{Action: "secret.resolve", Secret: "S"}}) }},
 		{"CreateUser", func() error {
