@@ -119,6 +119,10 @@ type expr struct {
 	// (.outputs.trigger.name, .secrets["X"]): it is then evaluated by map
 	// lookups, with gojq only as the fallback that produces jq's error.
 	path []string
+	// whole says where the expression first reads the whole context
+	// (reads.Whole), with an offset in its source (-1: unknown); nil
+	// when it does not.
+	whole *Error
 }
 
 // plainPath returns the keys of q when it is a plain path of literal keys.
@@ -210,9 +214,13 @@ func compileExpr(src string) (*expr, *Error) {
 		}
 		return nil, &Error{Offset: off, Msg: "jq syntax error: " + err.Error()}
 	}
-	reads, prob := analyze(q)
+	reads, prob, wholeAt := analyze(q)
 	if prob != nil {
 		return nil, &Error{Offset: prob.find(tokenize(src)), Msg: prob.msg}
+	}
+	var whole *Error
+	if wholeAt != nil {
+		whole = &Error{Offset: wholeAt.find(tokenize(src)), Msg: wholeAt.msg}
 	}
 	// No compiler options: no environment loader ($ENV and env are also
 	// rejected above), no input iterator, no module loader.
@@ -220,14 +228,20 @@ func compileExpr(src string) (*expr, *Error) {
 	if err != nil {
 		off := -1
 		msg := err.Error()
-		if name, _, ok := strings.Cut(strings.TrimPrefix(msg, "function not defined: "), "/"); ok && name != msg {
-			off = findCall(tokenize(src), name)
+		if name, arity, ok := strings.Cut(strings.TrimPrefix(msg, "function not defined: "), "/"); ok && name != msg {
+			toks := tokenize(src)
+			off = findCall(toks, name)
+			if arity == "0" {
+				if at, hint := dashedKeyHint(src, toks, name); hint != "" {
+					return nil, &Error{Offset: at, Msg: "jq: " + msg + hint}
+				}
+			}
 		} else if name, ok := strings.CutPrefix(msg, "variable not defined: "); ok {
 			off = findCall(tokenize(src), name)
 		}
 		return nil, &Error{Offset: off, Msg: "jq: " + msg}
 	}
-	e := &expr{code: code, reads: reads, secret: len(reads.Secrets) > 0, path: plainPath(q)}
+	e := &expr{code: code, reads: reads, secret: len(reads.Secrets) > 0, path: plainPath(q), whole: whole}
 	for _, r := range reads.Roots {
 		switch r {
 		case "outputs":
@@ -678,3 +692,19 @@ func (e *Expr) EvalContext(ctx context.Context, c *Context) (any, error) {
 
 // Reads reports what e reads.
 func (e *Expr) Reads() Reads { return e.e.reads.clone() }
+
+// WholeRead reports where e first reads the whole context in a way static
+// analysis cannot narrow (Reads().Whole), as an *Error with the offset in
+// e's source (0 when the place is not known) and a message that says how;
+// nil when it does not. Such an expression could read any key of the
+// context, .secrets included, as far as the analysis can prove, so it is
+// refused wherever .secrets is (the rule is conservative); at run time it
+// never sees a secret it does not name literally.
+func (e *Expr) WholeRead() *Error {
+	if e.e.whole == nil {
+		return nil
+	}
+	w := *e.e.whole
+	w.Offset = max(w.Offset, 0)
+	return &w
+}
