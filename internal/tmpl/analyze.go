@@ -221,6 +221,18 @@ func (a *analyzer) combine(x, y loc) loc {
 	return loc{}
 }
 
+// checkFunc checks the name of a function called or defined: gojq's
+// internal functions (_add, _modify, _match, ...) would bypass the size
+// bound, and the bound's own start with _sluice, so names starting with _
+// are reserved.
+func (a *analyzer) checkFunc(name string) {
+	if strings.HasPrefix(name, "_") {
+		a.fail(problem{msg: "function names starting with _ are reserved in templates (" + name + ")",
+			find: func(t []token) int { return max(findCall(t, name), findDef(t, name)) }})
+	}
+	a.checkName(name)
+}
+
 func (a *analyzer) checkName(name string) {
 	if m := forbiddenName(name); m != "" {
 		a.fail(problem{msg: m, find: func(t []token) int { return findCall(t, name) }})
@@ -244,7 +256,7 @@ func (a *analyzer) query(q *gojq.Query, in loc) loc {
 		}})
 	}
 	for _, fd := range q.FuncDefs {
-		a.checkName(fd.Name)
+		a.checkFunc(fd.Name)
 		// A function may be called on anything, the root included.
 		done := a.at("the function "+fd.Name+" may be applied to the whole context", func(t []token) int { return findDef(t, fd.Name) })
 		a.mark(a.query(fd.Body, rootLoc))
@@ -475,7 +487,11 @@ func (a *analyzer) object(o *gojq.Object, in loc) {
 
 // call analyzes a function call or a variable reference applied to in.
 func (a *analyzer) call(f *gojq.Func, in loc) loc {
-	a.checkName(f.Name)
+	if strings.HasPrefix(f.Name, "$") {
+		a.checkName(f.Name)
+	} else {
+		a.checkFunc(f.Name)
+	}
 	if strings.HasPrefix(f.Name, "$") {
 		// A variable holds a value bound earlier; values of the context
 		// were marked where they were bound.
