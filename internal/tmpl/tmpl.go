@@ -1,13 +1,15 @@
 // Package tmpl compiles and renders the {{ jq }} templates of workflow
 // definitions. Templates compile once, when a definition loads, and render many
 // times. Rendering is sandboxed (no environment, no input reading, bounded
-// steps, time and result size) and each expression sees only the slice of the
-// context it reads.
+// steps, time, result size and allocation; see bound.go) and each expression
+// sees only the slice of the context it reads.
 //
 // Static analysis (Reads) tells, for every expression, which secrets, node
 // outputs and context roots it reads. A secret is only ever given to an
 // expression that names it literally (.secrets.NAME or .secrets["NAME"]); any
-// other use of .secrets is rejected at compile time. An expression that reads
+// other use of .secrets is rejected at compile time, and a use of the whole
+// context that the analysis cannot narrow is reported (WholeRead) so that
+// callers can refuse it where .secrets is not allowed. An expression that reads
 // .secrets never has jq's error message shown, since jq quotes values in its
 // messages, and the string form of its result is reported to
 // Context.Derived so that the caller can mask it.
