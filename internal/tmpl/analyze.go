@@ -109,18 +109,45 @@ type analyzer struct {
 	allOutputs bool
 	whole      bool
 	prob       *problem
+	// wholeAt is where the root context was first marked: what consumed
+	// it, for the message of a field where .secrets is not allowed.
+	wholeAt *problem
+	// site describes the operation being analyzed, recorded in wholeAt
+	// when it marks the root.
+	site problem
+}
+
+// siteWhole is the generic description of a use of the whole context.
+var siteWhole = problem{msg: "the whole context is used in a way the analysis cannot narrow", find: func([]token) int { return -1 }}
+
+// at sets the current site to msg, located by find, and returns a function
+// that restores the previous one.
+func (a *analyzer) at(msg string, find func([]token) int) func() {
+	prev := a.site
+	a.site = problem{msg: msg, find: find}
+	return func() { a.site = prev }
+}
+
+// atCall is at for a function call (or a variable) named name.
+func (a *analyzer) atCall(name string) func() {
+	return a.at(name+" is applied to the whole context", func(t []token) int { return findCall(t, name) })
 }
 
 func newAnalyzer() *analyzer {
-	return &analyzer{secrets: map[string]bool{}, outputs: map[string]bool{}, roots: map[string]bool{}}
+	return &analyzer{secrets: map[string]bool{}, outputs: map[string]bool{}, roots: map[string]bool{}, site: siteWhole}
 }
 
-// analyze checks q and returns what it reads, or the first problem found.
-func analyze(q *gojq.Query) (Reads, *problem) {
+// analyze checks q and returns what it reads, or the first problem found,
+// and, when the expression reads the whole context (Reads.Whole), where it
+// first does.
+func analyze(q *gojq.Query) (Reads, *problem, *problem) {
 	a := newAnalyzer()
-	a.mark(a.query(q, rootLoc))
+	out := a.query(q, rootLoc)
+	done := a.at("the expression yields the whole context", func([]token) int { return -1 })
+	a.mark(out)
+	done()
 	if a.prob != nil {
-		return Reads{}, a.prob
+		return Reads{}, a.prob, nil
 	}
 	r := Reads{
 		Secrets:    sortedKeys(a.secrets),
@@ -129,7 +156,7 @@ func analyze(q *gojq.Query) (Reads, *problem) {
 		Roots:      sortedKeys(a.roots),
 		Whole:      a.whole,
 	}
-	return r, nil
+	return r, nil, a.wholeAt
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -156,6 +183,10 @@ func (a *analyzer) mark(l loc) {
 		return
 	}
 	if len(l.keys) == 0 {
+		if !a.whole {
+			site := a.site
+			a.wholeAt = &site
+		}
 		a.whole = true
 		return
 	}
@@ -190,6 +221,18 @@ func (a *analyzer) combine(x, y loc) loc {
 	return loc{}
 }
 
+// checkFunc checks the name of a function called or defined: gojq's
+// internal functions (_add, _modify, _match, ...) would bypass the size
+// bound, and the bound's own start with _sluice, so names starting with _
+// are reserved.
+func (a *analyzer) checkFunc(name string) {
+	if strings.HasPrefix(name, "_") {
+		a.fail(problem{msg: "function names starting with _ are reserved in templates (" + name + ")",
+			find: func(t []token) int { return max(findCall(t, name), findDef(t, name)) }})
+	}
+	a.checkName(name)
+}
+
 func (a *analyzer) checkName(name string) {
 	if m := forbiddenName(name); m != "" {
 		a.fail(problem{msg: m, find: func(t []token) int { return findCall(t, name) }})
@@ -213,9 +256,11 @@ func (a *analyzer) query(q *gojq.Query, in loc) loc {
 		}})
 	}
 	for _, fd := range q.FuncDefs {
-		a.checkName(fd.Name)
+		a.checkFunc(fd.Name)
 		// A function may be called on anything, the root included.
+		done := a.at("the function "+fd.Name+" may be applied to the whole context", func(t []token) int { return findDef(t, fd.Name) })
 		a.mark(a.query(fd.Body, rootLoc))
+		done()
 	}
 	if q.Term != nil {
 		return a.term(q.Term, in)
@@ -224,7 +269,10 @@ func (a *analyzer) query(q *gojq.Query, in loc) loc {
 	case gojq.OpPipe:
 		if len(q.Patterns) > 0 {
 			// E as $x | body: body gets the same input as E.
-			a.mark(a.query(q.Left, in))
+			l := a.query(q.Left, in)
+			done := a.at("the whole context is bound to a variable", findWord("as"))
+			a.mark(l)
+			done()
 			a.patterns(q.Patterns, in)
 			return a.query(q.Right, in)
 		}
@@ -234,7 +282,9 @@ func (a *analyzer) query(q *gojq.Query, in loc) loc {
 	case gojq.OpAssign, gojq.OpModify, gojq.OpUpdateAdd, gojq.OpUpdateSub,
 		gojq.OpUpdateMul, gojq.OpUpdateDiv, gojq.OpUpdateMod, gojq.OpUpdateAlt:
 		l := a.query(q.Left, in)
+		done := a.at("an assignment updates the whole context", func([]token) int { return -1 })
 		a.mark(l)
+		done()
 		rin := in
 		if q.Op == gojq.OpModify {
 			rin = l // the update sees the values at the paths
@@ -242,8 +292,10 @@ func (a *analyzer) query(q *gojq.Query, in loc) loc {
 		a.mark(a.query(q.Right, rin))
 		return in // the modified input
 	default: // arithmetic, comparisons, and, or
-		a.mark(a.query(q.Left, in))
-		a.mark(a.query(q.Right, in))
+		l, r := a.query(q.Left, in), a.query(q.Right, in)
+		defer a.at("an operator is applied to the whole context", func([]token) int { return -1 })()
+		a.mark(l)
+		a.mark(r)
 		return loc{}
 	}
 }
@@ -270,7 +322,10 @@ func (a *analyzer) str(s *gojq.String, in loc) {
 		return
 	}
 	for _, q := range s.Queries {
-		a.mark(a.query(q, in))
+		v := a.query(q, in)
+		done := a.at("the whole context is interpolated into a string", func([]token) int { return -1 })
+		a.mark(v)
+		done()
 	}
 }
 
@@ -281,7 +336,9 @@ func (a *analyzer) term(t *gojq.Term, in loc) loc {
 	case gojq.TermTypeIdentity:
 		cur = in
 	case gojq.TermTypeRecurse:
+		done := a.at(".. recurses into the whole context", findPunct(".."))
 		a.mark(in)
+		done()
 		cur = in
 	case gojq.TermTypeIndex:
 		cur = a.index(t.Index, in, in)
@@ -291,13 +348,18 @@ func (a *analyzer) term(t *gojq.Term, in loc) loc {
 		a.object(t.Object, in)
 	case gojq.TermTypeArray:
 		if t.Array != nil {
-			a.mark(a.query(t.Array.Query, in))
+			v := a.query(t.Array.Query, in)
+			done := a.at("the whole context is put into an array", findPunct("["))
+			a.mark(v)
+			done()
 		}
 	case gojq.TermTypeUnary:
 		a.mark(a.term(t.Unary.Term, in))
 	case gojq.TermTypeFormat:
 		if t.Str == nil {
+			done := a.atCall(t.Format)
 			a.mark(in) // @base64 applies to the input itself
+			done()
 		} else {
 			a.str(t.Str, in)
 		}
@@ -341,7 +403,9 @@ func (a *analyzer) term(t *gojq.Term, in loc) loc {
 		case s.Index != nil:
 			cur = a.index(s.Index, cur, in)
 		case s.Iter:
+			done := a.at(".[] iterates over the whole context", findPunct("["))
 			a.mark(cur)
+			done()
 			cur = loc{}
 		}
 	}
@@ -358,7 +422,9 @@ func (a *analyzer) ifTerm(x *gojq.If, in loc) loc {
 	if x.Else != nil {
 		return a.combine(out, a.query(x.Else, in))
 	}
-	return a.combine(out, in) // a missing else yields the input
+	// A missing else yields the input.
+	defer a.at("an if without else yields its input, here the whole context", findWord("if"))()
+	return a.combine(out, in)
 }
 
 // staticKey returns the string key of an index written with a literal name.
@@ -387,7 +453,9 @@ func (a *analyzer) index(x *gojq.Index, base, in loc) loc {
 	a.str(x.Str, in)
 	a.mark(a.query(x.Start, in))
 	a.mark(a.query(x.End, in))
+	done := a.at("a computed key or a slice indexes the whole context", findPunct("["))
 	a.mark(base)
+	done()
 	return loc{}
 }
 
@@ -410,13 +478,20 @@ func (a *analyzer) object(o *gojq.Object, in loc) {
 		}
 		a.str(kv.KeyString, in)
 		a.mark(a.query(kv.KeyQuery, in))
-		a.mark(a.query(kv.Val, in))
+		v := a.query(kv.Val, in)
+		done := a.at("the whole context is put into an object", findPunct("{"))
+		a.mark(v)
+		done()
 	}
 }
 
 // call analyzes a function call or a variable reference applied to in.
 func (a *analyzer) call(f *gojq.Func, in loc) loc {
-	a.checkName(f.Name)
+	if strings.HasPrefix(f.Name, "$") {
+		a.checkName(f.Name)
+	} else {
+		a.checkFunc(f.Name)
+	}
 	if strings.HasPrefix(f.Name, "$") {
 		// A variable holds a value bound earlier; values of the context
 		// were marked where they were bound.
@@ -435,6 +510,8 @@ func (a *analyzer) call(f *gojq.Func, in loc) loc {
 	}
 	// The function may read its input in any way, and may pass it, or an
 	// argument's values, on.
+	done := a.atCall(f.Name)
+	defer done()
 	for _, o := range outs {
 		a.mark(o)
 	}

@@ -147,3 +147,20 @@ func BenchmarkRenderLiteralTemplate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRenderGuardedOps renders a template that goes through the size
+// bound's checks (+, string interpolation, tojson, join, an assignment), to
+// measure what the checks cost an ordinary template.
+func BenchmarkRenderGuardedOps(b *testing.B) {
+	tm, err := Compile(`{{ .outputs.trigger.name + "-" + (.outputs.trigger.tags | join(",")) }} {{ "\(.outputs.trigger.count + 1)" }} {{ .outputs.trigger.nested | .k = "x" | tojson }}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &Context{Outputs: map[string]any{"trigger": map[string]any{"name": "api", "tags": []any{"a", "b"}, "count": 3, "nested": map[string]any{"k": "v"}}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tm.Render(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

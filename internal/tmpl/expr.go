@@ -19,6 +19,7 @@ const (
 	DefaultTimeout        = 100 * time.Millisecond
 	DefaultMaxSteps       = 1_000_000
 	DefaultMaxResultBytes = 1 << 20
+	DefaultMaxBytes       = 16 << 20
 )
 
 // Limits bound a render: one Render, Eval or RenderContext call, all the
@@ -26,8 +27,9 @@ const (
 //
 // gojq checks the limits before every instruction it executes, so loops,
 // generators and runaway recursion stop with an error. A single builtin call
-// (a string repetition, say) is not interrupted; gojq bounds those itself
-// (strings under 2 GiB, arrays grown by index under 2^29 elements).
+// (a string repetition, say) is not interrupted: the operations that can
+// allocate much in one instruction are bounded by MaxBytes instead (see
+// bound.go).
 type Limits struct {
 	// Timeout bounds the wall time. Default DefaultTimeout. It is checked
 	// every 256 instructions, without a timer.
@@ -39,6 +41,13 @@ type Limits struct {
 	// MaxResultBytes bounds the approximate JSON size of the values
 	// produced by the expressions. Default DefaultMaxResultBytes.
 	MaxResultBytes int
+	// MaxBytes bounds what a render may allocate for the strings, arrays
+	// and objects its operations produce (string concatenation and
+	// repetition, tojson, the @formats, join, arrays grown by index, ...),
+	// counted before each operation runs, in total over the render: a
+	// render that would pass it fails with "value exceeded the size limit
+	// of N bytes" instead of allocating. Default DefaultMaxBytes.
+	MaxBytes int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -50,6 +59,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxResultBytes <= 0 {
 		l.MaxResultBytes = DefaultMaxResultBytes
+	}
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultMaxBytes
 	}
 	return l
 }
@@ -119,6 +131,10 @@ type expr struct {
 	// (.outputs.trigger.name, .secrets["X"]): it is then evaluated by map
 	// lookups, with gojq only as the fallback that produces jq's error.
 	path []string
+	// whole says where the expression first reads the whole context
+	// (reads.Whole), with an offset in its source (-1: unknown); nil
+	// when it does not.
+	whole *Error
 }
 
 // plainPath returns the keys of q when it is a plain path of literal keys.
@@ -210,24 +226,39 @@ func compileExpr(src string) (*expr, *Error) {
 		}
 		return nil, &Error{Offset: off, Msg: "jq syntax error: " + err.Error()}
 	}
-	reads, prob := analyze(q)
+	reads, prob, wholeAt := analyze(q)
 	if prob != nil {
 		return nil, &Error{Offset: prob.find(tokenize(src)), Msg: prob.msg}
 	}
-	// No compiler options: no environment loader ($ENV and env are also
-	// rejected above), no input iterator, no module loader.
-	code, err := gojq.Compile(q)
+	var whole *Error
+	if wholeAt != nil {
+		whole = &Error{Offset: wholeAt.find(tokenize(src)), Msg: wholeAt.msg}
+	}
+	path := plainPath(q)
+	bq, berr := boundQuery(q)
+	if berr != nil {
+		return nil, &Error{Offset: -1, Msg: berr.Error()}
+	}
+	// No environment loader ($ENV and env are also rejected above), no
+	// input iterator, no module loader: only the size meter.
+	code, err := gojq.Compile(bq, boundOptions...)
 	if err != nil {
 		off := -1
 		msg := err.Error()
-		if name, _, ok := strings.Cut(strings.TrimPrefix(msg, "function not defined: "), "/"); ok && name != msg {
-			off = findCall(tokenize(src), name)
+		if name, arity, ok := strings.Cut(strings.TrimPrefix(msg, "function not defined: "), "/"); ok && name != msg {
+			toks := tokenize(src)
+			off = findCall(toks, name)
+			if arity == "0" {
+				if at, hint := dashedKeyHint(src, toks, name); hint != "" {
+					return nil, &Error{Offset: at, Msg: "jq: " + msg + hint}
+				}
+			}
 		} else if name, ok := strings.CutPrefix(msg, "variable not defined: "); ok {
 			off = findCall(tokenize(src), name)
 		}
 		return nil, &Error{Offset: off, Msg: "jq: " + msg}
 	}
-	e := &expr{code: code, reads: reads, secret: len(reads.Secrets) > 0, path: plainPath(q)}
+	e := &expr{code: code, reads: reads, secret: len(reads.Secrets) > 0, path: path, whole: whole}
 	for _, r := range reads.Roots {
 		switch r {
 		case "outputs":
@@ -307,6 +338,8 @@ type run struct {
 	limit Limits
 	// budget is the number of result bytes still allowed.
 	budget int
+	// meter bounds what the render's operations allocate.
+	meter *meter
 	// inputs built so far in this render, by expr.sig.
 	inputs []cachedInput
 }
@@ -342,6 +375,7 @@ func newRun(ctx context.Context, c *Context) *run {
 		c:      c,
 		limit:  lim,
 		budget: lim.MaxResultBytes,
+		meter:  &meter{left: lim.MaxBytes, max: lim.MaxBytes},
 	}
 }
 
@@ -379,7 +413,7 @@ func (e *expr) eval(r *run) (v any, msg string) {
 			v, msg = nil, "evaluation failed: the context holds a value of a type jq does not support"
 		}
 	}()
-	it := e.code.RunWithContext(&r.lim, in)
+	it := e.code.RunWithContext(&r.lim, in, r.meter)
 	first, ok := it.Next()
 	if !ok {
 		return nil, ""
@@ -411,6 +445,8 @@ func (e *expr) errMsg(r *run, err error) string {
 		return fmt.Sprintf("evaluation exceeded the limit of %d steps", r.limit.MaxSteps)
 	case errors.Is(err, context.Canceled):
 		return "evaluation canceled"
+	case errors.Is(err, errSizeLimit):
+		return fmt.Sprintf("evaluation failed: a value exceeded the size limit of %d bytes", r.limit.MaxBytes)
 	case e.secret:
 		return msgSecretFailed
 	}
@@ -462,6 +498,7 @@ func (e *expr) evalWithSentinels(r *run) (any, bool) {
 	alt := newRun(r.lim.parent, &c)
 	alt.lim.deadline = r.lim.deadline
 	alt.lim.maxSteps = max(r.lim.maxSteps-r.lim.steps, 0)
+	alt.meter = r.meter // one size bound for the render
 	v, msg := e.eval(alt)
 	r.lim.steps += alt.lim.steps
 	return v, msg == ""
@@ -678,3 +715,19 @@ func (e *Expr) EvalContext(ctx context.Context, c *Context) (any, error) {
 
 // Reads reports what e reads.
 func (e *Expr) Reads() Reads { return e.e.reads.clone() }
+
+// WholeRead reports where e first reads the whole context in a way static
+// analysis cannot narrow (Reads().Whole), as an *Error with the offset in
+// e's source (0 when the place is not known) and a message that says how;
+// nil when it does not. Such an expression could read any key of the
+// context, .secrets included, as far as the analysis can prove, so it is
+// refused wherever .secrets is (the rule is conservative); at run time it
+// never sees a secret it does not name literally.
+func (e *Expr) WholeRead() *Error {
+	if e.e.whole == nil {
+		return nil
+	}
+	w := *e.e.whole
+	w.Offset = max(w.Offset, 0)
+	return &w
+}

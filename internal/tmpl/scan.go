@@ -2,6 +2,7 @@ package tmpl
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -289,4 +290,83 @@ func findSecretsMisuse(toks []token) int {
 		}
 	}
 	return first
+}
+
+// findDef returns the offset of the definition of the function name, or -1.
+func findDef(toks []token, name string) int {
+	for i := 1; i < len(toks); i++ {
+		if toks[i].kind == 'i' && toks[i].text == name && toks[i-1].kind == 'i' && toks[i-1].text == "def" {
+			return toks[i-1].off
+		}
+	}
+	return -1
+}
+
+// findPunct returns a finder of the first punctuation p (one or more
+// characters, matched as consecutive tokens), or -1.
+func findPunct(p string) func([]token) int {
+	return func(toks []token) int {
+		for i := range toks {
+			j := 0
+			for j < len(p) && i+j < len(toks) && toks[i+j].kind == 'p' && toks[i+j].text == p[j:j+1] {
+				j++
+			}
+			if j == len(p) {
+				return toks[i].off
+			}
+		}
+		return -1
+	}
+}
+
+// dashedKeyHint explains the jq error "function not defined: name/0" when it
+// comes from a field access with a dash, which jq reads as a subtraction:
+// .secrets.my-secret is .secrets.my - secret. It returns the offset of the
+// access and a hint to quote the key (use .secrets["my-secret"]), or "" when
+// name is not the word after such a dash.
+func dashedKeyHint(src string, toks []token, name string) (int, string) {
+	adjacent := func(a, b token) bool { return a.off+len(a.text) == b.off }
+	for i := 0; i+3 < len(toks); i++ {
+		dot, key := toks[i], toks[i+1]
+		if dot.kind != 'p' || dot.text != "." || key.kind != 'i' || !adjacent(dot, key) {
+			continue
+		}
+		// The dashed key: key-word-word..., written without spaces.
+		end, found, last := key.off+len(key.text), false, key
+		for j := i + 2; j+1 < len(toks) && toks[j].kind == 'p' && toks[j].text == "-" && adjacent(last, toks[j]) &&
+			toks[j+1].kind == 'i' && adjacent(toks[j], toks[j+1]); j += 2 {
+			last = toks[j+1]
+			end = last.off + len(last.text)
+			found = found || last.text == name
+		}
+		if !found {
+			continue
+		}
+		// The path before it: .a.b written as adjacent .name tokens.
+		start := dot.off
+		for j := i; j >= 2 && toks[j-1].kind == 'i' && toks[j-2].kind == 'p' && toks[j-2].text == "." &&
+			adjacent(toks[j-2], toks[j-1]) && adjacent(toks[j-1], toks[j]); j -= 2 {
+			start = toks[j-2].off
+		}
+		quoted, _ := json.Marshal(src[key.off:end])
+		prefix := src[start:dot.off]
+		if prefix == "" {
+			prefix = "."
+		}
+		return start, fmt.Sprintf(" (jq reads %s as a subtraction; a key with a dash must be quoted: use %s[%s])",
+			src[start:end], prefix, quoted)
+	}
+	return -1, ""
+}
+
+// findWord returns a finder of the first identifier or keyword w, or -1.
+func findWord(w string) func([]token) int {
+	return func(toks []token) int {
+		for _, t := range toks {
+			if t.kind == 'i' && t.text == w {
+				return t.off
+			}
+		}
+		return -1
+	}
 }

@@ -1,13 +1,15 @@
 // Package tmpl compiles and renders the {{ jq }} templates of workflow
 // definitions. Templates compile once, when a definition loads, and render many
 // times. Rendering is sandboxed (no environment, no input reading, bounded
-// steps, time and result size) and each expression sees only the slice of the
-// context it reads.
+// steps, time, result size and allocation; see bound.go) and each expression
+// sees only the slice of the context it reads.
 //
 // Static analysis (Reads) tells, for every expression, which secrets, node
 // outputs and context roots it reads. A secret is only ever given to an
 // expression that names it literally (.secrets.NAME or .secrets["NAME"]); any
-// other use of .secrets is rejected at compile time. An expression that reads
+// other use of .secrets is rejected at compile time, and a use of the whole
+// context that the analysis cannot narrow is reported (WholeRead) so that
+// callers can refuse it where .secrets is not allowed. An expression that reads
 // .secrets never has jq's error message shown, since jq quotes values in its
 // messages, and the string form of its result is reported to
 // Context.Derived so that the caller can mask it.
@@ -91,6 +93,9 @@ type Template struct {
 	reads Reads
 	// secret is set when an expression of the template reads .secrets.
 	secret bool
+	// whole is where an expression first reads the whole context, with
+	// the offset in src; nil when none does.
+	whole *Error
 }
 
 // Compile compiles src. A parse error, or a sandbox violation (env, $ENV,
@@ -141,6 +146,15 @@ func compileTemplate(src string) (*Template, *Error) {
 		}
 		exprs++
 		t.secret = t.secret || e.secret
+		if e.whole != nil && t.whole == nil {
+			w := *e.whole
+			if w.Offset < 0 {
+				w.Offset = rp.offset
+			} else {
+				w.Offset += rp.exprOffset
+			}
+			t.whole = &w
+		}
 		reads = append(reads, e.reads)
 		t.parts = append(t.parts, part{expr: e, offset: rp.offset})
 	}
@@ -226,6 +240,21 @@ func (t *Template) render(r *run) (any, *Error) {
 
 // Reads reports what t reads.
 func (t *Template) Reads() Reads { return t.reads.clone() }
+
+// WholeRead reports where t first reads the whole context in a way static
+// analysis cannot narrow (Reads().Whole), as an *Error with the offset in
+// the template and a message that says how; nil when it does not. Such a
+// template could read any key of the context, .secrets included, as far as
+// the analysis can prove, so it is refused wherever .secrets is (the rule
+// is conservative), and where .secrets is allowed it is refused too, since
+// it would never see a secret it does not name literally.
+func (t *Template) WholeRead() *Error {
+	if t.whole == nil {
+		return nil
+	}
+	w := *t.whole
+	return &w
+}
 
 // IsLiteral reports whether t has no {{ }} part.
 func (t *Template) IsLiteral() bool { return t.parts == nil }

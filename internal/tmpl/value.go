@@ -190,3 +190,11 @@ func (v *Value) Leaves(fn func(path string, reads Reads)) {
 		fn(l.path, l.t.reads.clone())
 	}
 }
+
+// Templates calls fn for each templated (non-literal) string leaf with its
+// JSON path and its compiled template, in path order (object keys sorted).
+func (v *Value) Templates(fn func(path string, t *Template)) {
+	for _, l := range v.leaves {
+		fn(l.path, l.t)
+	}
+}

@@ -180,8 +180,13 @@ func (p *parser) node(path string, v *jv) *Node {
 			isKind(p.r, cpath+".type", t, jString)
 		default:
 			if nt = nodeTypes[t.s]; nt == nil {
-				p.r.errorf(cpath+".type", "node %q has an unknown type %q; known types: %s",
-					n.Identifier, t.s, strings.Join(knownTypes(), ", "))
+				if m := suggest(t.s, knownTypes()); m != "" {
+					p.r.errorf(cpath+".type", "node %q has an unknown type %q (did you mean %q?); known types: %s",
+						n.Identifier, t.s, m, strings.Join(knownTypes(), ", "))
+				} else {
+					p.r.errorf(cpath+".type", "node %q has an unknown type %q; known types: %s",
+						n.Identifier, t.s, strings.Join(knownTypes(), ", "))
+				}
 			} else {
 				n.Type = t.s
 			}
@@ -214,7 +219,7 @@ func (p *parser) node(path string, v *jv) *Node {
 			p.templateErrors(vpath, "template", err)
 		} else {
 			n.Variables = val
-			val.Leaves(func(lp string, rd tmpl.Reads) { p.reads(lp, rd, false, whyVariables) })
+			val.Templates(func(lp string, t *tmpl.Template) { p.reads(lp, t.Reads(), t.WholeRead(), false, whyVariables) })
 		}
 	}
 	if links := v.get("links"); links != nil && links.kind == jArray {
@@ -236,7 +241,7 @@ func (p *parser) node(path string, v *jv) *Node {
 				continue
 			}
 			n.Links = append(n.Links, t)
-			p.reads(ipath, t.Reads(), false, whyLinks)
+			p.reads(ipath, t.Reads(), t.WholeRead(), false, whyLinks)
 		}
 	}
 	return n
@@ -250,30 +255,47 @@ func (p *parser) compileConfig(path string, cfg map[string]any, nt *nodeType) *t
 		p.templateErrors(path, "template", err)
 		return nil
 	}
-	val.Leaves(func(lp string, rd tmpl.Reads) {
+	val.Templates(func(lp string, t *tmpl.Template) {
 		ok := false
 		for _, f := range nt.secrets {
 			ok = ok || underPath(lp, joinKey(path, f))
 		}
-		p.reads(lp, rd, ok, nt.secretsWhy)
+		p.reads(lp, t.Reads(), t.WholeRead(), ok, nt.secretsWhy)
 	})
 	return val
 }
 
 // reads checks what a template at path reads: .secrets where it is not
-// allowed is an error; .outputs.NODE is remembered for checking.
-func (p *parser) reads(path string, rd tmpl.Reads, secretsOK bool, why string) {
-	if !secretsOK && readsSecrets(rd) {
+// allowed is an error; .outputs.NODE is remembered for checking. whole, when
+// not nil, says where the template reads the whole context in a way the
+// analysis cannot narrow: that is an error everywhere. Where .secrets is not
+// allowed, the rule is conservative: what cannot be proven not to read
+// .secrets counts as reading it. Where it is allowed, such a read would
+// silently see no secret (only literally named secrets are resolved), which
+// is refused too rather than rendering null.
+func (p *parser) reads(path string, rd tmpl.Reads, whole *tmpl.Error, secretsOK bool, why string) {
+	switch {
+	case !secretsOK && (len(rd.Secrets) > 0 || slices.Contains(rd.Roots, "secrets")):
 		p.r.errorf(path, "%s: %s", secretsRule, why)
+	case !secretsOK && whole != nil:
+		p.r.errorf(path, "at template position %d: %s: %s; here %s, so the expression cannot be proven not to read .secrets: %s",
+			whole.Offset, secretsRule, why, whole.Msg, hintLiteralPaths)
+	case whole != nil:
+		p.r.errorf(path, "at template position %d: %s; such an expression never sees a secret (only secrets named literally, .secrets.NAME or .secrets[\"NAME\"], are resolved), so a secret read this way would silently be null: %s",
+			whole.Offset, whole.Msg, hintLiteralPaths)
 	}
 	for _, o := range rd.Outputs {
 		p.refs = append(p.refs, outputRef{path: path, node: o})
 	}
 }
 
-// readsSecrets reports whether rd reads .secrets in any way.
+// hintLiteralPaths ends the messages about reads of the whole context.
+const hintLiteralPaths = "read each value by its literal path (.result.x, .outputs[\"node\"].x, .secrets.NAME where secrets are allowed)"
+
+// readsSecrets reports whether rd may read .secrets in any way: by name, or
+// through a read of the whole context that the analysis cannot narrow.
 func readsSecrets(rd tmpl.Reads) bool {
-	return len(rd.Secrets) > 0 || slices.Contains(rd.Roots, "secrets")
+	return len(rd.Secrets) > 0 || slices.Contains(rd.Roots, "secrets") || rd.Whole
 }
 
 // templateErrors records the errors of a template (or, as what says, a bare
@@ -467,7 +489,7 @@ func (p *parser) compileExpr(path, src string) *tmpl.Expr {
 		p.templateErrors(path, "expression", err)
 		return nil
 	}
-	p.reads(path, x.Reads(), false, whyCondition)
+	p.reads(path, x.Reads(), x.WholeRead(), false, whyCondition)
 	return x
 }
 

@@ -177,6 +177,10 @@ func enum(vals ...string) check {
 				return
 			}
 		}
+		if m := suggest(v.s, vals); m != "" {
+			r.errorf(path, "must be one of %s (did you mean %q?)", strings.Join(vals, ", "), m)
+			return
+		}
 		r.errorf(path, "must be one of %s", strings.Join(vals, ", "))
 	}
 }
