@@ -66,9 +66,11 @@ type Options struct {
 	// unavailable store), and drives them. 0 means DefaultSweepInterval; a
 	// negative value disables the sweep.
 	SweepInterval time.Duration
-	// MaxAttempts and RetryFor are the engine's options of the same names.
-	MaxAttempts int
-	RetryFor    time.Duration
+	// MaxAttempts, RetryFor and MaxTemplateBytes are the engine's options
+	// of the same names.
+	MaxAttempts      int
+	MaxTemplateBytes int
+	RetryFor         time.Duration
 }
 
 // DefaultSweepInterval is Options.SweepInterval when it is 0.
@@ -149,7 +151,7 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	eo := engine.Options{Store: opts.Store, Nodes: opts.Nodes, Logger: s.log, OnEvent: onEvent, Now: opts.Now, ProcessRedactor: opts.ProcessRedactor,
-		MaxAttempts: opts.MaxAttempts, RetryFor: opts.RetryFor}
+		MaxAttempts: opts.MaxAttempts, RetryFor: opts.RetryFor, MaxTemplateBytes: opts.MaxTemplateBytes}
 	if opts.Secrets != nil {
 		eo.Secrets = opts.Secrets
 	}

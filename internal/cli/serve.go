@@ -19,6 +19,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node/condition"
 	"github.com/sluice-run/sluice/internal/node/webhook"
 	"github.com/sluice-run/sluice/internal/redact"
+	"github.com/sluice-run/sluice/internal/tmpl"
 )
 
 // serveFlags are the flags of `sluice serve`.
@@ -30,6 +31,7 @@ type serveFlags struct {
 	maxBodyBytes   int64
 	signingKeyFile string
 	literalCreds   string
+	maxTmplBytes   int
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -67,6 +69,7 @@ stay IN_PROGRESS and resume at the next start.`,
 	fl.StringVar(&f.databaseURL, "database-url", "", "PostgreSQL URL (not supported yet; the embedded SQLite store is used)")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "how long node executions in flight may finish at shutdown")
 	fl.DurationVar(&f.tokenTTL, "token-ttl", auth.DefaultTokenTTL, "lifetime of issued access tokens")
+	fl.IntVar(&f.maxTmplBytes, "max-template-bytes", tmpl.DefaultMaxBytes, "most bytes one render of a node's templates may allocate; a template that would grow past it fails its node")
 	fl.Int64Var(&f.maxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted (413 past it)")
 	fl.StringVar(&f.signingKeyFile, "webhook-signing-key-file", "", "file holding the key that signs WEBHOOK requests (else SLUICE_WEBHOOK_SIGNING_KEY)")
 	fl.StringVar(&f.literalCreds, "literal-credentials", api.LiteralCredentialsReject, "a definition saved with a credential as literal text: reject, warn (save, and warn callers who may manage secrets) or allow")
@@ -102,6 +105,9 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	if f.shutdownGrace < 0 || f.tokenTTL <= 0 || f.maxBodyBytes <= 0 {
 		return invalid("--shutdown-grace must not be negative; --token-ttl and --max-body-bytes must be positive")
+	}
+	if f.maxTmplBytes <= 0 {
+		return invalid("--max-template-bytes: must be positive, got %d", f.maxTmplBytes)
 	}
 	if !api.ValidLiteralCredentials(f.literalCreds) || f.literalCreds == "" {
 		return invalid("--literal-credentials: must be reject, warn or allow, got %q", f.literalCreds)
@@ -168,7 +174,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	webhook.Register(reg, webhook.Options{UserAgent: "sluice/" + Version, SigningKey: key})
 	condition.Register(reg)
 	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL})
-	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds})
+	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds, MaxTemplateBytes: f.maxTmplBytes})
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-run/sluice/internal/redact"
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/tmpl"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
 
@@ -42,6 +43,11 @@ type Options struct {
 	// engine resolves, so that the process's own log (written through
 	// ProcessRedactor.NewWriter) masks them too, as a second line of defence.
 	ProcessRedactor *redact.Redactor
+	// MaxTemplateBytes bounds what one render of a node's templates may
+	// allocate for strings, arrays and objects (tmpl.Limits.MaxBytes): a
+	// template that would grow past it fails its node instead of
+	// exhausting the process's memory. 0 means tmpl.DefaultMaxBytes.
+	MaxTemplateBytes int
 	// MaxAttempts bounds how many times the execution of one node run may
 	// begin: a node run whose execution was interrupted (the process
 	// stopped while it ran) MaxAttempts times is failed instead of being
@@ -104,7 +110,9 @@ type Engine struct {
 	// maxAttempts and retryFor are Options.MaxAttempts and
 	// Options.RetryFor with their defaults applied.
 	maxAttempts int
-	retryFor    time.Duration
+	// limits bound every render of the engine's templates.
+	limits   tmpl.Limits
+	retryFor time.Duration
 
 	defs    sync.Map // "identifier@version" → *workflow.Workflow
 	started sync.Map // run identifier → *runState, from Start to Execute
@@ -149,6 +157,7 @@ func New(opts Options) *Engine {
 	if e.nodes == nil {
 		e.nodes = node.NewRegistry()
 	}
+	e.limits = renderLimits(opts.MaxTemplateBytes)
 	e.maxAttempts = opts.MaxAttempts
 	if e.maxAttempts <= 0 {
 		e.maxAttempts = DefaultMaxAttempts

@@ -317,7 +317,7 @@ func (e *Engine) rederive(ctx context.Context, st *runState, nrs []store.NodeRun
 			e.register(st, v)
 		}
 		_, _ = n.ConfigTemplate.Render(&tmpl.Context{
-			Limits:          renderLimits,
+			Limits:          e.limits,
 			Outputs:         st.outputs,
 			Secrets:         vals,
 			Workflow:        st.wfCtx,
@@ -720,9 +720,13 @@ func (e *Engine) reload(ctx context.Context, st *runState) (store.Run, error) {
 	return run, nil
 }
 
-// renderLimits bound each render by jq steps first: the step bound does not
-// depend on how busy the machine is, the wall-clock bound is a backstop.
-var renderLimits = tmpl.Limits{Timeout: 2 * time.Second, MaxSteps: tmpl.DefaultMaxSteps}
+// renderLimits returns the bounds of each render: jq steps first, since the
+// step bound does not depend on how busy the machine is; the bytes a render
+// may allocate (maxBytes, 0 for the default); the wall-clock bound as a
+// backstop.
+func renderLimits(maxBytes int) tmpl.Limits {
+	return tmpl.Limits{Timeout: 2 * time.Second, MaxSteps: tmpl.DefaultMaxSteps, MaxBytes: maxBytes}
+}
 
 // nodeOutcome is what running one node produced, redacted and ready to store.
 type nodeOutcome struct {
@@ -763,7 +767,7 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 
 	nodeCtx := map[string]any{"identifier": nr.Identifier, "createdAt": nr.CreatedAt.UTC().Format(time.RFC3339Nano)}
 	tc := &tmpl.Context{
-		Limits:          renderLimits,
+		Limits:          e.limits,
 		Outputs:         st.outputs,
 		Workflow:        st.wfCtx,
 		WorkflowRun:     st.runCtx,
@@ -811,7 +815,7 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 		Node:            n,
 		Config:          config,
 		Eval: func(x *tmpl.Expr) (any, error) {
-			return x.Eval(&tmpl.Context{Limits: renderLimits, Outputs: st.outputs, Workflow: st.wfCtx, WorkflowRun: st.runCtx})
+			return x.Eval(&tmpl.Context{Limits: e.limits, Outputs: st.outputs, Workflow: st.wfCtx, WorkflowRun: st.runCtx})
 		},
 		Log: logf,
 	})
@@ -859,7 +863,7 @@ func (e *Engine) finishNode(st *runState, n *workflow.Node, nr store.NodeRun, ra
 		return fail(fmt.Errorf("decode redacted output: %w", err))
 	}
 	output := result
-	post := &tmpl.Context{Limits: renderLimits, Outputs: st.outputs, Result: result, HasResult: true, Workflow: st.wfCtx, WorkflowRun: st.runCtx}
+	post := &tmpl.Context{Limits: e.limits, Outputs: st.outputs, Result: result, HasResult: true, Workflow: st.wfCtx, WorkflowRun: st.runCtx}
 	if n.Variables != nil {
 		v, err := n.Variables.Render(post)
 		if err != nil {
