@@ -7,8 +7,9 @@ import "strings"
 // result has one Text per line.
 //
 // The batch is matched as one text before anything of it is stored: the
-// lines put end to end (a value split across lines by a process that wraps
-// long output, written in two pieces, or base64 wrapped into lines) and,
+// lines put end to end, less a final "\r" (a value split across lines by a
+// process that wraps long output, written in two pieces, or base64 wrapped
+// into lines) and,
 // when a registered pattern holds a line break, the lines joined by "\n" (a
 // multi-line value). Every line that holds a part of a match is masked
 // there. Each batch is matched on its own: a value split across two batches
@@ -45,12 +46,27 @@ func (r *Redactor) Lines(lines []string) []Text {
 }
 
 // lineSpans matches the lines joined by sep and returns, for each line, the
-// part of the matches that lies in it, in the line's own offsets.
+// part of the matches that lies in it, in the line's own offsets. Put end to
+// end (sep ""), a line's final carriage return is left out, as in text with
+// "\r\n" line ends split at "\n".
 func lineSpans(m *matcher, lines []string, sep string) [][]span {
 	own := make([][]span, len(lines))
-	runs := m.spans(strings.Join(lines, sep))
+	var b strings.Builder
+	for i, line := range lines {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		if sep == "" {
+			line = strings.TrimSuffix(line, "\r")
+		}
+		b.WriteString(line)
+	}
+	runs := m.spans(b.String())
 	start := int64(0)
 	for i, line := range lines {
+		if sep == "" {
+			line = strings.TrimSuffix(line, "\r")
+		}
 		end := start + int64(len(line))
 		for len(runs) > 0 && runs[0].start < end {
 			sp := runs[0]

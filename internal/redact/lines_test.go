@@ -48,6 +48,7 @@ func TestLinesBatch(t *testing.T) {
 			[]string{"GET /x?password=" + Mask + " 200", "plain line", "", Mask + " twice " + Mask}},
 		{"embedded newline", []string{"one\ntwo supersecretvalue", "x"}, []string{"one\ntwo " + Mask, "x"}},
 		{"across an empty line", []string{"supersec", "", "retvalue"}, []string{Mask, "", Mask}},
+		{"CRLF line ends", []string{"log: supers\r", "ecretvalue\r", "x\r"}, []string{"log: " + Mask + "\r", Mask + "\r", "x\r"}},
 		{"a line break is no part of the value", []string{"supersec\nretvalue"}, []string{"supersec\nretvalue"}},
 		{"nothing", nil, []string{}},
 		{"unrelated lines stay", []string{"supersecretvalue", "unrelated", "supersecretvalue"}, []string{Mask, "unrelated", Mask}},
