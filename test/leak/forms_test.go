@@ -297,9 +297,9 @@ func TestChecker(t *testing.T) {
 	f.addValue("W", w, false)
 	b64 := base64.StdEncoding.EncodeToString
 	for _, tc := range []struct{ name, text string }{
-		{"wrapped at 76, LF", b64([]byte(strings.Repeat("x", 55)+w))[:76] + "\n" + b64([]byte(strings.Repeat("x", 55)+w))[76:]},
-		{"wrapped at 64, CRLF", b64([]byte(strings.Repeat("x", 40)+w))[:64] + "\r\n" + b64([]byte(strings.Repeat("x", 40)+w))[64:]},
-		{"wrapped at 64, JSON-escaped", mustJSON(b64([]byte(strings.Repeat("x", 44)+w))[:64] + "\n" + b64([]byte(strings.Repeat("x", 44)+w))[64:])},
+		{"wrapped at 76, LF", b64([]byte(strings.Repeat("x", 55) + w))[:76] + "\n" + b64([]byte(strings.Repeat("x", 55) + w))[76:]},
+		{"wrapped at 64, CRLF", b64([]byte(strings.Repeat("x", 40) + w))[:64] + "\r\n" + b64([]byte(strings.Repeat("x", 40) + w))[64:]},
+		{"wrapped at 64, JSON-escaped", mustJSON(b64([]byte(strings.Repeat("x", 44) + w))[:64] + "\n" + b64([]byte(strings.Repeat("x", 44) + w))[64:])},
 		{"Go html.EscapeString", "x" + `k&lt;3y&gt;&amp;&#34;tok&#39;en/9 Zq` + "x"},
 		{"hex entities", `k&#x3c;3y&#x3e;&#x26;&#x22;tok&#x27;en/9 Zq`},
 		{"query, lower-case hex", "v=" + `k%3c3y%3e%26%22tok%27en%2f9+Zq`},
