@@ -52,6 +52,11 @@ func (r *Redactor) Lines(lines []string) []Text {
 func lineSpans(m *matcher, lines []string, sep string) [][]span {
 	own := make([][]span, len(lines))
 	var b strings.Builder
+	n := len(sep) * (len(lines) - 1)
+	for _, line := range lines {
+		n += len(line)
+	}
+	b.Grow(n)
 	for i, line := range lines {
 		if i > 0 {
 			b.WriteString(sep)

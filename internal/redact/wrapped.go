@@ -27,7 +27,8 @@ var isBase64 = func() (t [256]bool) {
 // joined text with the same automaton, and maps the matches that span a
 // removed break back onto the original text, where such a match covers the
 // break. A text without a wrap break, which is nearly every text, costs one
-// look at each line break; one with them is scanned twice.
+// look at each line break; the stretches around wrap breaks are scanned
+// twice.
 //
 // A wrap break is a line break ("\n" or "\r\n") that ends at least
 // minWrapWidth base64 characters and is followed by one. The joined text is
@@ -65,36 +66,60 @@ func wrapBreak[T string | []byte](s T, p int) (int, bool) {
 // wrappedSpans returns the spans that matches in s with every wrap break
 // removed reveal, in no particular order, or nil when s has no wrap break.
 // Matches that span no break are left out: the scan of s itself finds them.
+//
+// Only the text near breaks is scanned again: breaks less than 2·maxLen
+// bytes apart form a cluster, and a cluster is joined and scanned from
+// maxLen bytes before its first break to maxLen bytes after its last. A
+// match that spans a break is at most maxLen bytes long once joined, and no
+// other cluster's break lies within maxLen bytes, so it lies within its
+// cluster's stretch; a false break (a line that ends with 64 hex digits)
+// costs a few hundred bytes, not the text.
 func wrappedSpans[T string | []byte](a *automaton, s T, index indexFunc[T]) []span {
 	if a.maxLen == 0 {
 		return nil
 	}
-	var joined []byte
-	var cuts []cut
-	prev, shift := 0, 0
+	var (
+		runs   []span
+		joined []byte
+		cuts   []cut
+		lo     int // where the current cluster's stretch starts in s
+		prev   int // the end of the last break of the cluster, or lo
+		shift  int
+	)
+	flush := func() {
+		joined = append(joined, s[prev:min(len(s), prev+a.maxLen)]...)
+		scan(a, joined, 0, func(end, n int) {
+			if sp, ok := unwrapSpan(cuts, end-n, end); ok {
+				runs = append(runs, span{sp.start + int64(lo), sp.end + int64(lo)})
+			}
+		})
+		joined, cuts = joined[:0], cuts[:0]
+	}
 	for p := 0; ; p++ {
 		j := index(s[p:], '\n')
 		if j < 0 {
 			break
 		}
 		p += j
-		if q, ok := wrapBreak(s, p); ok {
-			joined = append(joined, s[prev:q]...)
-			shift += p + 1 - q
-			cuts = append(cuts, cut{at: len(joined), shift: shift})
-			prev = p + 1
+		q, ok := wrapBreak(s, p)
+		if !ok {
+			continue
 		}
-	}
-	if cuts == nil {
-		return nil
-	}
-	joined = append(joined, s[prev:]...)
-	var runs []span
-	scan(a, joined, 0, func(end, n int) {
-		if sp, ok := unwrapSpan(cuts, end-n, end); ok {
-			runs = append(runs, sp)
+		if len(cuts) > 0 && q-prev > 2*a.maxLen {
+			flush()
 		}
-	})
+		if len(cuts) == 0 {
+			lo = max(0, q-a.maxLen)
+			prev, shift = lo, 0
+		}
+		joined = append(joined, s[prev:q]...)
+		shift += p + 1 - q
+		cuts = append(cuts, cut{at: len(joined), shift: shift})
+		prev = p + 1
+	}
+	if len(cuts) > 0 {
+		flush()
+	}
 	return runs
 }
 

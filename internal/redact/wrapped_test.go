@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -56,6 +57,39 @@ func TestWrappedNotABlock(t *testing.T) {
 	for _, tt := range tests {
 		if got := r.String(tt.text); got != tt.want {
 			t.Errorf("String(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}
+
+// TestWrappedMatchesNaive compares String with the brute-force oracle, which
+// unwraps the whole text, on random texts of wrapped base64 with values in
+// it, false breaks (lines ending in hex) and clusters of breaks far apart.
+func TestWrappedMatchesNaive(t *testing.T) {
+	const secret = "s3cr3t-t0ken_value"
+	r := New()
+	r.Add(secret)
+	patterns := patternsOf(r)
+	rng := rand.New(rand.NewPCG(1, 2))
+	pieces := []func() string{
+		func() string { return "\n" },
+		func() string { return "\r\n" },
+		func() string { return strings.Repeat("0123456789abcdef", 4) },
+		func() string { return " plain text " },
+		func() string { return strings.Repeat("z", rng.IntN(300)) },
+		func() string { return secret[:rng.IntN(len(secret))] },
+		func() string { return secret[rng.IntN(len(secret)):] },
+		func() string {
+			return wrapBase64(strings.Repeat("y", rng.IntN(60))+secret+"\n", []int{64, 76}[rng.IntN(2)], []string{"\n", "\r\n"}[rng.IntN(2)])
+		},
+	}
+	for i := range 3000 {
+		var b strings.Builder
+		for range 1 + rng.IntN(12) {
+			b.WriteString(pieces[rng.IntN(len(pieces))]())
+		}
+		text := b.String()
+		if got, want := r.String(text), naiveRedact(patterns, text); got != want {
+			t.Fatalf("text %d %q:\ngot  %q\nwant %q", i, text, got, want)
 		}
 	}
 }
