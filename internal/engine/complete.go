@@ -79,14 +79,19 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 	if n == nil {
 		return st.run, fmt.Errorf("node run %s: node %s is not in workflow %s version %d", nodeRunID, nr.NodeID, st.wf.Identifier, st.run.WorkflowVersion)
 	}
-	lines := st.red.NewLines()
+	// The call's lines are redacted as one batch: a value split across
+	// them is masked, and nothing depends on a partial match.
+	msgs := make([]string, len(c.Logs))
+	for i, l := range c.Logs {
+		msgs[i] = l.Message
+	}
 	var logs []store.Log
-	for _, l := range c.Logs {
-		level := l.Level
+	for i, text := range st.red.Lines(msgs) {
+		level := c.Logs[i].Level
 		if level == "" {
 			level = node.LevelInfo
 		}
-		logs = append(logs, store.Log{NodeRunID: nr.Identifier, Level: level, Message: lines.Next(l.Message), CreatedAt: e.now().UTC()})
+		logs = append(logs, store.Log{NodeRunID: nr.Identifier, Level: level, Message: text, CreatedAt: e.now().UTC()})
 	}
 	if c.Status == "" || c.Status == store.StatusInProgress {
 		if len(logs) > 0 {

@@ -740,12 +740,24 @@ type nodeOutcome struct {
 
 // runNode renders, resolves, executes and post-processes one node. It never
 // returns an error: whatever fails, fails the node.
-func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr store.NodeRun) nodeOutcome {
-	lines := st.red.NewLines()
+func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr store.NodeRun) (outcome nodeOutcome) {
+	// The lines are redacted as one batch when the node is done: a value
+	// split across them is masked, and nothing depends on a partial match.
 	var logs []store.Log
+	var msgs []string
 	logf := func(level, msg string) {
-		logs = append(logs, store.Log{NodeRunID: nr.Identifier, Level: level, Message: lines.Next(msg), CreatedAt: e.now().UTC()})
+		logs = append(logs, store.Log{NodeRunID: nr.Identifier, Level: level, CreatedAt: e.now().UTC()})
+		msgs = append(msgs, msg)
 	}
+	defer func() {
+		if len(outcome.logs) == 0 {
+			return
+		}
+		for i, text := range st.red.Lines(msgs) {
+			logs[i].Message = text
+		}
+		outcome.logs = logs
+	}()
 	fail := func(err error) nodeOutcome {
 		msg := st.red.Error(err)
 		logf(node.LevelError, msg.String())

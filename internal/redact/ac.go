@@ -45,7 +45,6 @@ type automaton struct {
 	fail    []uint32 // failure link of each state, a state number
 	depth   []int32  // length of the string a state stands for
 	outLen  []int32  // longest pattern that is a suffix of that string, or 0
-	minLen  []int32  // shortest pattern through the state (built on request)
 	edgeOff []uint32 // trie edges of state s are edge*[edgeOff[s]:edgeOff[s+1]]
 	edgeCls []uint8
 	edgeTo  []uint32 // transitions, as in dense
@@ -54,9 +53,8 @@ type automaton struct {
 }
 
 // buildAutomaton builds the automaton for patterns, which must be sorted,
-// unique and non-empty. With wantMinLen it also records, for each state, the
-// length of the shortest pattern that passes through it.
-func buildAutomaton(patterns []string, wantMinLen bool) *automaton {
+// unique and non-empty.
+func buildAutomaton(patterns []string) *automaton {
 	a := &automaton{}
 	total := 1
 	var used [256]bool
@@ -102,20 +100,10 @@ func buildAutomaton(patterns []string, wantMinLen bool) *automaton {
 	a.edgeOff = make([]uint32, 0, total+1)
 	a.edgeCls = make([]uint8, 0, total)
 	a.edgeTo = make([]uint32, 0, total)
-	if wantMinLen {
-		a.minLen = make([]int32, 1, total)
-	}
 
 	for u := 0; u < len(ranges); u++ {
 		d := int(a.depth[u])
 		lo, hi := ranges[u].lo, ranges[u].hi
-		if wantMinLen {
-			m := int32(a.maxLen)
-			for i := lo; i < hi; i++ {
-				m = min(m, int32(len(patterns[i])))
-			}
-			a.minLen[u] = m
-		}
 		if lo < hi && len(patterns[lo]) == d {
 			lo++ // the pattern that ends here sorts first in the range
 		}
@@ -141,9 +129,6 @@ func buildAutomaton(patterns []string, wantMinLen bool) *automaton {
 				own = int32(d + 1)
 			}
 			a.outLen = append(a.outLen, max(own, a.outLen[f]))
-			if wantMinLen {
-				a.minLen = append(a.minLen, 0)
-			}
 			t := a.ref(v)
 			if a.outLen[v] > 0 {
 				t |= matchFlag

@@ -125,3 +125,53 @@ func BenchmarkBuild(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRedactWrapped measures the worst case of unwrapping: a text that
+// is all base64 wrapped at 76 columns (a MIME body, a GNU base64 dump), so
+// every line break is a wrap break and the text is scanned twice. Compare
+// with BenchmarkRedactClean, a text of the same size without one.
+func BenchmarkRedactWrapped(b *testing.B) {
+	secrets := randomSecrets(100, 100, 32)
+	r := New()
+	for _, s := range secrets {
+		r.Add(s)
+	}
+	rng := rand.New(rand.NewPCG(3, 5))
+	data := make([]byte, 3<<18)
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	copy(data[1000:], secrets[0])
+	var sb strings.Builder
+	enc := base64.StdEncoding.EncodeToString(data)
+	for len(enc) > 76 {
+		sb.WriteString(enc[:76] + "\n")
+		enc = enc[76:]
+	}
+	sb.WriteString(enc)
+	text := sb.String()
+	if !strings.Contains(r.String(text), Mask) {
+		b.Fatal("the wrapped secret is not masked")
+	}
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		_ = r.String(text)
+	}
+}
+
+// BenchmarkLines redacts about 1 MiB of log lines as one batch, as the
+// engine stores a node's logs.
+func BenchmarkLines(b *testing.B) {
+	secrets := randomSecrets(100, 100, 32)
+	r := New()
+	for _, s := range secrets {
+		r.Add(s)
+	}
+	text := benchText(1<<20, secrets)
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	_ = r.String("") // build the matcher outside the loop
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		_ = r.Lines(lines)
+	}
+}

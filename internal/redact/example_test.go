@@ -34,14 +34,16 @@ func ExampleRedactor_NewWriter() {
 	// token=***
 }
 
-func ExampleRedactor_NewLines() {
+func ExampleRedactor_Lines() {
 	r := redact.New()
 	r.Add("s3cr3t-t0ken")
-	l := r.NewLines()
-	// The value is split across two stored lines.
-	fmt.Println(l.Next("token=s3cr").String())
-	fmt.Println(l.Next("3t-t0ken ok").String())
+	// The value is split across two lines of one batch; the last line holds
+	// only its start, which is no match and stays as it is.
+	for _, l := range r.Lines([]string{"token=s3cr", "3t-t0ken ok", "s3cr3t"}) {
+		fmt.Println(l.String())
+	}
 	// Output:
 	// token=***
 	// *** ok
+	// s3cr3t
 }

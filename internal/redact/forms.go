@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"net/url"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -31,8 +30,10 @@ const minLineLen = 8
 //     jsonVariants): "/" as "\/" (PHP's json_encode), every non-ASCII rune
 //     as \uXXXX in lower-case hex (Python's json.dumps) or upper-case hex,
 //     and "\/" together with \uXXXX (PHP again);
-//   - URL encoding in the query form (url.QueryEscape) and the path form
-//     (url.PathEscape);
+//   - percent-encoding as common encoders write it (see percentForms):
+//     the query form with "+" for space and the path form, each with upper-
+//     and lower-case hex digits;
+//   - HTML and XML entity escaping (see entityForms);
 //   - base64 in the standard and URL-safe alphabets, padded and unpadded;
 //   - the aligned base64 cores and their extensions to the end of the text
 //     (see base64Cores), which catch v inside any longer base64 text, such as
@@ -55,7 +56,8 @@ func forms(v string) []string {
 		out = append(out, inner)
 		out = append(out, jsonVariants(inner)...)
 	}
-	out = append(out, url.QueryEscape(v), url.PathEscape(v))
+	out = append(out, percentForms(v)...)
+	out = append(out, entityForms(v)...)
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
 		out = append(out, enc.EncodeToString([]byte(v)))
 		out = append(out, enc.WithPadding(base64.NoPadding).EncodeToString([]byte(v)))

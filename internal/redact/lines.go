@@ -1,104 +1,89 @@
 package redact
 
-// Lines redacts a sequence of log lines that are stored one by one, as
-// NewLines describes. It is not safe for concurrent use: one Lines follows
-// one stream.
-type Lines struct {
-	r    *Redactor
-	m    *matcher // the matcher st belongs to
-	st   uint32   // reference of the automaton state at the end of the previous line
-	tail []byte   // the bytes st stands for: the end of the stream so far
-}
+import "strings"
 
-// NewLines returns a Lines for one stream of log lines.
+// Lines redacts a batch of log lines that are stored together: the lines one
+// API call adds to a node run, or the lines one node execution writes. The
+// result has one Text per line.
 //
-// Once a line is stored it cannot be changed, so a secret split across two
-// lines (a process that wraps long output, or writes a token in two pieces)
-// must be caught from each side separately. Next masks, besides every match
-// within the line:
+// The batch is matched as one text before anything of it is stored: the
+// lines put end to end, less a final "\r" (a value split across lines by a
+// process that wraps long output, written in two pieces, or base64 wrapped
+// into lines) and,
+// when a registered pattern holds a line break, the lines joined by "\n" (a
+// multi-line value). Every line that holds a part of a match is masked
+// there. Each batch is matched on its own: a value split across two batches
+// leaves both parts visible, since the first is stored before the second
+// arrives.
 //
-//   - the end of the line, when the longest end that begins a pattern is at
-//     least MinLen bytes long (counting bytes of earlier lines that it
-//     continues), since it may be the first part of a secret completed by the
-//     next line;
-//   - the start of the line, when it completes a pattern that earlier lines
-//     began: the stream is matched as one text, so the part of such a match
-//     in this line is masked whatever its length;
-//   - the start of the line, when it is an end of some pattern at least
-//     MinLen bytes long and at least half that pattern, whatever the earlier
-//     lines held: lines from interleaved sources do not follow each other.
-//
-// Limits: a split leaves the first part visible when it is shorter than
-// MinLen bytes, and leaves the second part visible when it is shorter than
-// half the pattern and the first part was not the line before it. A value
-// added during the stream is caught from the line in which it was added,
-// plus the part of the earlier lines still in the state.
-func (r *Redactor) NewLines() *Lines {
-	return &Lines{r: r}
-}
-
-// Next redacts line, the next line of the stream.
-func (l *Lines) Next(line string) Text {
-	m := l.r.matcher()
-	a := m.ac
-	if m != l.m {
-		l.m = m
-		l.st = scan(a, l.tail, 0, func(int, int) {})
+// Only full matches are masked. A line that ends with the start of a value,
+// or starts with its end, comes back unchanged: were such a part masked, a
+// caller who may add log lines could learn a secret byte by byte from which
+// of its guesses came back masked.
+func (r *Redactor) Lines(lines []string) []Text {
+	out := make([]Text, len(lines))
+	if len(lines) == 0 {
+		return out
 	}
-
-	var runs []span
-	if k := leadingSuffix(m.reversed(), line); k > 0 {
-		runs = append(runs, span{0, int64(k)})
-	}
-	st := scan(a, line, l.st, func(end, n int) {
-		runs = addSpan(runs, int64(max(end-n, 0)), int64(end))
-	})
-	n := int64(len(line))
-	d := int(a.depth[a.id(st)])
-	if d >= MinLen {
-		runs = addSpan(runs, max(n-int64(d), 0), n)
-	}
-
-	// Keep the bytes the new state stands for.
-	if d <= len(line) {
-		l.tail = append(l.tail[:0], line[len(line)-d:]...)
-	} else {
-		keep := d - len(line)
-		l.tail = append(l.tail[:0], l.tail[len(l.tail)-keep:]...)
-		l.tail = append(l.tail, line...)
-	}
-	l.st = st
-
-	if runs == nil {
-		return Text{s: line}
-	}
-	out := maskString(line, runs)
-	if m.hasStar {
-		out = m.redact(out)
-	}
-	return Text{s: out}
-}
-
-// leadingSuffix returns the length of the longest start of line that is a
-// proper end of some pattern, at least MinLen bytes long and at least half
-// that pattern, or 0. rev is the automaton of the reversed patterns: reading
-// the start of the line backwards through it leaves it in the state for the
-// longest start of the line that is an end of a pattern, and its failure
-// chain gives the shorter ones.
-func leadingSuffix(rev *automaton, line string) int {
-	if rev.maxLen == 0 {
-		return 0
-	}
-	n := min(len(line), rev.maxLen)
-	r := uint32(0)
-	for i := n - 1; i >= 0; i-- {
-		r = rev.step(r, rev.class[line[i]]) &^ matchFlag
-	}
-	for st := rev.id(r); st != 0; st = rev.fail[st] {
-		k := rev.depth[st]
-		if k >= MinLen && 2*k >= rev.minLen[st] {
-			return int(k)
+	m := r.matcher()
+	own := lineSpans(m, lines, "")
+	if m.hasNL {
+		for i, runs := range lineSpans(m, lines, "\n") {
+			own[i] = mergeRuns(own[i], runs)
 		}
 	}
-	return 0
+	for i, line := range lines {
+		switch {
+		case own[i] == nil:
+			out[i] = Text{s: line}
+		case m.hasStar:
+			out[i] = Text{s: m.redact(maskString(line, own[i]))}
+		default:
+			out[i] = Text{s: maskString(line, own[i])}
+		}
+	}
+	return out
+}
+
+// lineSpans matches the lines joined by sep and returns, for each line, the
+// part of the matches that lies in it, in the line's own offsets. Put end to
+// end (sep ""), a line's final carriage return is left out, as in text with
+// "\r\n" line ends split at "\n".
+func lineSpans(m *matcher, lines []string, sep string) [][]span {
+	own := make([][]span, len(lines))
+	var b strings.Builder
+	n := len(sep) * (len(lines) - 1)
+	for _, line := range lines {
+		n += len(line)
+	}
+	b.Grow(n)
+	for i, line := range lines {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		if sep == "" {
+			line = strings.TrimSuffix(line, "\r")
+		}
+		b.WriteString(line)
+	}
+	runs := m.spans(b.String())
+	start := int64(0)
+	for i, line := range lines {
+		if sep == "" {
+			line = strings.TrimSuffix(line, "\r")
+		}
+		end := start + int64(len(line))
+		for len(runs) > 0 && runs[0].start < end {
+			sp := runs[0]
+			if a, b := max(sp.start, start), min(sp.end, end); a < b {
+				own[i] = append(own[i], span{a - start, b - start})
+			}
+			if sp.end > end {
+				break // it goes on into the next line
+			}
+			runs = runs[1:]
+		}
+		start = end + int64(len(sep))
+	}
+	return own
 }

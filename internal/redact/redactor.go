@@ -34,9 +34,7 @@ type matcher struct {
 	patterns []string // sorted, unique
 	ac       *automaton
 	hasStar  bool // some pattern contains the mask character
-
-	revOnce sync.Once
-	rev     *automaton // the reversed patterns, built on first use by Lines
+	hasNL    bool // some pattern contains a line break
 }
 
 // New returns a Redactor with no patterns; it returns every text unchanged
@@ -46,30 +44,12 @@ func New() *Redactor {
 }
 
 func newMatcher(patterns []string) *matcher {
-	m := &matcher{patterns: patterns, ac: buildAutomaton(patterns, false)}
+	m := &matcher{patterns: patterns, ac: buildAutomaton(patterns)}
 	for _, p := range patterns {
-		if strings.Contains(p, "*") {
-			m.hasStar = true
-			break
-		}
+		m.hasStar = m.hasStar || strings.Contains(p, "*")
+		m.hasNL = m.hasNL || strings.Contains(p, "\n")
 	}
 	return m
-}
-
-// reversed returns the automaton of the reversed patterns, which Lines uses
-// to recognise the end of a pattern at the start of a line.
-func (m *matcher) reversed() *automaton {
-	m.revOnce.Do(func() {
-		rev := make([]string, len(m.patterns))
-		for i, p := range m.patterns {
-			b := []byte(p)
-			slices.Reverse(b)
-			rev[i] = string(b)
-		}
-		slices.Sort(rev)
-		m.rev = buildAutomaton(rev, true)
-	})
-	return m.rev
 }
 
 // Add registers a secret value: the value itself and every form listed at
@@ -181,7 +161,7 @@ func (r *Redactor) Error(err error) Text {
 // Mask, so the text shrinks and the rounds end; after maxRounds the whole text
 // becomes Mask, which is shorter than any pattern.
 func (m *matcher) redact(s string) string {
-	runs := findSpans(m.ac, s)
+	runs := m.spans(s)
 	if runs == nil {
 		return s
 	}
@@ -190,7 +170,7 @@ func (m *matcher) redact(s string) string {
 		return out
 	}
 	for range maxRounds {
-		runs = findSpans(m.ac, out)
+		runs = m.spans(out)
 		if runs == nil {
 			return out
 		}
@@ -199,10 +179,17 @@ func (m *matcher) redact(s string) string {
 	return Mask
 }
 
+// spans returns the spans of s to mask: the union of every match of a
+// pattern in s and in the unwrapped blocks of wrapped base64 in s (see
+// wrappedSpans), sorted, or nil when nothing matches.
+func (m *matcher) spans(s string) []span {
+	return mergeRuns(findSpans(m.ac, s), wrappedSpans(m.ac, s, indexString))
+}
+
 // redactBytes is redact for a byte slice. It reports whether anything was
 // masked and returns b itself when nothing was.
 func (m *matcher) redactBytes(b []byte) ([]byte, bool) {
-	runs := findSpans(m.ac, b)
+	runs := mergeRuns(findSpans(m.ac, b), wrappedSpans(m.ac, b, indexBytes))
 	if runs == nil {
 		return b, false
 	}

@@ -38,7 +38,10 @@ type Writer struct {
 // (the longest end of the input that is a prefix of a pattern) and writes the
 // rest at once, so text that cannot start a secret, such as a complete log
 // line, goes through without delay. Flush writes what is safe and Close
-// writes everything held; Close does not close w.
+// writes everything held; Close does not close w. Only full matches are
+// masked: bytes held back because they could begin a value are written as
+// they came once the stream ends without completing it, so what is written
+// never depends on a partial match.
 //
 // It can sit under a log/slog handler (slog.NewJSONHandler(r.NewWriter(os.
 // Stderr), nil)) to redact process logs.
@@ -50,6 +53,8 @@ type Writer struct {
 // pattern is left, while a stream cannot take back what it wrote, so the
 // stream may show such a pattern formed by a Mask and the text beside it
 // (which reveals no secret byte, since part of the occurrence is the mask).
+// Unlike String, a Writer does not unwrap wrapped base64 (see wrapped.go):
+// it serves process logs, whose JSON lines hold no raw line breaks.
 func (r *Redactor) NewWriter(w io.Writer) *Writer {
 	return &Writer{r: r, w: w}
 }

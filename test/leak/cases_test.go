@@ -607,15 +607,20 @@ func cases(pemValue string) []leakCase {
 
 		// Logs and completions from outside.
 		{
-			name:    "secret split across two log writes",
+			// Split across lines of one call: the call's lines are matched
+			// as one text, so both parts are masked, whatever their length.
+			// Split across two calls, both parts would stay as posted (see
+			// docs/secrets.md, Known limits): masking a part alone is the
+			// oracle of oracle_test.go.
+			name:    "secret split across log lines of one call",
 			def:     chain("split-logs", asyncHook),
 			secrets: map[string]string{"TOKEN": tok},
 			async: func(t *testing.T, d *driver) {
 				v := d.s["TOKEN"]
 				nr := d.waiting("deploy")
-				for _, k := range []int{2, 4, len(v) / 2, len(v) - 4, len(v) - 2} {
-					d.complete(nr, engine.Completion{Status: "IN_PROGRESS", Logs: []engine.LogLine{{Level: "INFO", Message: "token part one: " + v[:k]}}})
-					d.complete(nr, engine.Completion{Status: "IN_PROGRESS", Logs: []engine.LogLine{{Level: "INFO", Message: v[k:] + " <- part two"}}})
+				for _, k := range []int{1, 2, 4, len(v) / 2, len(v) - 4, len(v) - 2, len(v) - 1} {
+					d.complete(nr, engine.Completion{Status: "IN_PROGRESS", Logs: []engine.LogLine{
+						{Level: "INFO", Message: "token part one: " + v[:k]}, {Level: "INFO", Message: v[k:] + " <- part two"}}})
 				}
 				d.complete(nr, engine.Completion{Status: "IN_PROGRESS", Logs: []engine.LogLine{
 					{Level: "INFO", Message: "same write: " + v[:7]}, {Level: "INFO", Message: v[7:15]}, {Level: "INFO", Message: v[15:] + " done"}}})
@@ -630,10 +635,14 @@ func cases(pemValue string) []leakCase {
 						n++
 					}
 				}
-				if n != 5 {
-					t.Errorf("stored %d second halves, want 5; logs %q", n, logs)
+				if n != 7 {
+					t.Errorf("stored %d second halves, want 7; logs %q", n, logs)
 				}
-				wantLog(t, r, "deploy", "***", "part two")
+				for _, l := range logs {
+					if strings.Contains(l, "part") && l != "token part one: ***" && l != "*** <- part two" {
+						t.Errorf("stored %q, want both parts masked", l)
+					}
+				}
 			},
 		},
 		{

@@ -27,15 +27,25 @@ type form struct {
 
 // valueForms computes, independently of internal/redact, the forms a value
 // takes in transit: raw; JSON-escaped (with and without HTML escaping);
-// url.QueryEscape and url.PathEscape; base64 std and URL-safe, padded and
-// unpadded; the aligned base64 cores (the characters of base64(prefix+v)
-// that depend only on v, for a prefix length ≡ 0, 1, 2 mod 3, which is what
-// shows of v inside base64("user:"+v), base64(v+":") or base64(v+"\n")); hex
-// lower and upper; and each line of a multi-line value. Forms shorter than
-// minForm are left out.
+// url.QueryEscape and url.PathEscape, also with lower-case hex digits;
+// HTML/XML-escaped as common escapers write it (see entityEscapes); base64
+// std and URL-safe, padded and unpadded; the aligned base64 cores (the
+// characters of base64(prefix+v) that depend only on v, for a prefix length
+// ≡ 0, 1, 2 mod 3, which is what shows of v inside base64("user:"+v),
+// base64(v+":") or base64(v+"\n")), and the standard cores wrapped at 64
+// and 76 columns at every offset (see wrappedCores); hex lower and upper;
+// and each line of a multi-line value. Forms shorter than minForm are left
+// out.
 func valueForms(v string) []form {
 	fs := []form{{"raw", v}, {"JSON-escaped", jsonInner(v, true)}, {"JSON-escaped (no HTML escaping)", jsonInner(v, false)},
-		{"url.QueryEscape", url.QueryEscape(v)}, {"url.PathEscape", url.PathEscape(v)}}
+		{"url.QueryEscape", url.QueryEscape(v)}, {"url.PathEscape", url.PathEscape(v)},
+		{"url.QueryEscape, lower-case hex", lowerHex(url.QueryEscape(v))}, {"url.PathEscape, lower-case hex", lowerHex(url.PathEscape(v))}}
+	for _, e := range entityEscapes {
+		if esc := e.r.Replace(v); esc != v {
+			// Also as the API's JSON shows it, with & < > as \u0026 ...
+			fs = append(fs, form{"HTML-escaped as " + e.name, esc}, form{"HTML-escaped as " + e.name + ", JSON-escaped", jsonInner(esc, true)})
+		}
+	}
 	encs := []struct {
 		name string
 		enc  *base64.Encoding
@@ -53,6 +63,9 @@ func valueForms(v string) []form {
 		for p := 0; p < 3; p++ {
 			fs = append(fs, form{fmt.Sprintf("%s core at prefix length ≡ %d mod 3", e.name, p), base64Core(e.enc, v, p)})
 		}
+	}
+	for p := 0; p < 3; p++ {
+		fs = append(fs, wrappedCores(base64Core(base64.StdEncoding, v, p), p)...)
 	}
 	h := hex.EncodeToString([]byte(v))
 	fs = append(fs, form{"hex", h}, form{"HEX", strings.ToUpper(h)})
@@ -98,6 +111,66 @@ func base64Core(enc *base64.Encoding, v string, p int) string {
 		}
 	}
 	return b.String()
+}
+
+// lowerHex returns the percent-encoded s with the hex digits of its escapes
+// in lower case ("%2F" as "%2f").
+func lowerHex(s string) string {
+	b := []byte(s)
+	for i := range b {
+		if b[i] == '%' && i+2 < len(b) {
+			copy(b[i+1:i+3], strings.ToLower(string(b[i+1:i+3])))
+		}
+	}
+	return string(b)
+}
+
+// entityEscapes are the HTML and XML escapers whose output must not show a
+// value: each writes & < > " ' its own way.
+var entityEscapes = []struct {
+	name string
+	r    *strings.Replacer
+}{
+	{"Go html.EscapeString", strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;")},
+	{"PHP htmlspecialchars", strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#039;")},
+	{"XML", strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")},
+	{"Python html.escape", strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;")},
+	{"decimal entities", strings.NewReplacer("&", "&#38;", "<", "&#60;", ">", "&#62;", `"`, "&#34;", "'", "&#39;")},
+	{"hex entities", strings.NewReplacer("&", "&#x26;", "<", "&#x3c;", ">", "&#x3e;", `"`, "&#x22;", "'", "&#x27;")},
+	{"hex entities, upper case", strings.NewReplacer("&", "&#x26;", "<", "&#x3C;", ">", "&#x3E;", `"`, "&#x22;", "'", "&#x27;")},
+}
+
+// wrapEOLs are the line breaks of wrapped base64 as they are stored: as
+// they came ("\n", "\r\n") and inside a JSON string ("\\n", "\\r\\n").
+var wrapEOLs = []string{"\n", "\r\n", `\n`, `\r\n`}
+
+// wrappedCores returns core, the base64 characters that depend only on a
+// value at prefix length ≡ p mod 3, as it shows in base64 wrapped at 64
+// columns (PEM) and 76 (MIME, GNU base64): for every column where the core
+// can start, the core with a line break wherever the wrap falls inside it.
+// Only forms with at least one break are returned; the core itself is
+// another form.
+func wrappedCores(core string, p int) []form {
+	var fs []form
+	for _, width := range []int{64, 76} {
+		for col := 0; col < width; col++ {
+			first := width - col // offset in core of the first break
+			if first >= len(core) {
+				continue
+			}
+			for _, eol := range wrapEOLs {
+				var b strings.Builder
+				for i := 0; i < len(core); i++ {
+					if i >= first && (i-first)%width == 0 {
+						b.WriteString(eol)
+					}
+					b.WriteByte(core[i])
+				}
+				fs = append(fs, form{fmt.Sprintf("base64 core (≡ %d mod 3) wrapped at %d columns from column %d, %q", p, width, col, eol), b.String()})
+			}
+		}
+	}
+	return fs
 }
 
 // fragments returns every substring of v of length w, where w is more than
@@ -216,6 +289,24 @@ func TestChecker(t *testing.T) {
 	for _, clean := range []string{"tok-***", "***", "tok-4Fq9Zx2"[:7] + "***", `{"echo":"***"}`} {
 		if got := f.find([]byte(clean)); len(got) > 0 {
 			t.Errorf("false positive on %q: %v", clean, got)
+		}
+	}
+	// The transit forms of issue 7, for a value that needs escaping.
+	const w = `k<3y>&"tok'en/9 Zq`
+	f = newFinder()
+	f.addValue("W", w, false)
+	b64 := base64.StdEncoding.EncodeToString
+	for _, tc := range []struct{ name, text string }{
+		{"wrapped at 76, LF", b64([]byte(strings.Repeat("x", 55) + w))[:76] + "\n" + b64([]byte(strings.Repeat("x", 55) + w))[76:]},
+		{"wrapped at 64, CRLF", b64([]byte(strings.Repeat("x", 40) + w))[:64] + "\r\n" + b64([]byte(strings.Repeat("x", 40) + w))[64:]},
+		{"wrapped at 64, JSON-escaped", mustJSON(b64([]byte(strings.Repeat("x", 44) + w))[:64] + "\n" + b64([]byte(strings.Repeat("x", 44) + w))[64:])},
+		{"Go html.EscapeString", "x" + `k&lt;3y&gt;&amp;&#34;tok&#39;en/9 Zq` + "x"},
+		{"hex entities", `k&#x3c;3y&#x3e;&#x26;&#x22;tok&#x27;en/9 Zq`},
+		{"query, lower-case hex", "v=" + `k%3c3y%3e%26%22tok%27en%2f9+Zq`},
+		{"path, lower-case hex", `k%3c3y%3e&%22tok%27en%2f9%20Zq`},
+	} {
+		if got := f.find([]byte(tc.text)); len(got) == 0 {
+			t.Errorf("%s: the checker missed %q", tc.name, tc.text)
 		}
 	}
 	// A multi-line value: each long line is a form of its own.

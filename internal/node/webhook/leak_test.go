@@ -140,10 +140,13 @@ func TestVerboseLogsMaskForeignJSONEscapes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lines := red.NewLines()
-			var stored strings.Builder
+			var msgs []string
 			for _, ln := range l.all() {
-				stored.WriteString(lines.Next(ln.message).String() + "\n")
+				msgs = append(msgs, ln.message)
+			}
+			var stored strings.Builder
+			for _, text := range red.Lines(msgs) {
+				stored.WriteString(text.String() + "\n")
 			}
 			text := stored.String()
 			if !strings.Contains(text, "response body: ") || !strings.Contains(text, redact.Mask) {
