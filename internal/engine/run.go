@@ -630,7 +630,7 @@ func (e *Engine) interrupted(st *runState, nr store.NodeRun) nodeOutcome {
 	if err != nil {
 		out = redact.Reload([]byte(`{"error":{"message":"***"}}`))
 	}
-	line := st.red.NewLines().Next(msg)
+	line := st.red.Text(msg)
 	return nodeOutcome{
 		completion: store.NodeRunCompletion{NodeRunID: nr.Identifier, Result: store.ResultFailed, Output: out, CompletedAt: e.now().UTC()},
 		logs:       []store.Log{{NodeRunID: nr.Identifier, Level: node.LevelError, Message: line, CreatedAt: e.now().UTC()}},
