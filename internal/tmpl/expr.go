@@ -279,8 +279,8 @@ func compileExpr(src string) (*expr, *Error) {
 	if reads.Whole {
 		e.result, e.workflow, e.workflowRun, e.workflowNodeRun = true, true, true, true
 	}
-	e.sig = fmt.Sprintf("%t%t%t%t%t%t%q%q", e.outputs, reads.AllOutputs, e.result, e.workflow,
-		e.workflowRun, e.workflowNodeRun, reads.Outputs, reads.Secrets)
+	e.sig = fmt.Sprintf("%t%t%t%t%t%t%q%q%q", e.outputs, reads.AllOutputs, e.result, e.workflow,
+		e.workflowRun, e.workflowNodeRun, reads.Outputs, reads.Secrets, reads.Roots)
 	return e, nil
 }
 
@@ -327,6 +327,15 @@ func (e *expr) input(c *Context) (map[string]any, string) {
 	}
 	if e.workflowNodeRun && c.WorkflowNodeRun != nil {
 		m["workflowNodeRun"] = c.WorkflowNodeRun
+	}
+	for _, root := range e.reads.Roots {
+		switch root {
+		case "outputs", "secrets", "result", "workflow", "workflowRun", "workflowNodeRun":
+		default:
+			if v, ok := c.Extra[root]; ok {
+				m[root] = v
+			}
+		}
 	}
 	return m, ""
 }

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sluice-run/sluice/internal/jsontext"
+	"github.com/sluice-run/sluice/internal/tmpl"
 )
 
 // knownFormats are the input formats sluice knows. Those mapped to true are
@@ -28,13 +29,24 @@ var knownFormats = map[string]bool{
 
 // userInputs builds the input schema of a SELF_SERVE_TRIGGER or an INPUT
 // node (with buttons) from a shape-checked object at path, and checks the
-// rules that span its members.
-func (p *parser) userInputs(path string, v *jv, buttons bool) *UserInputs {
+// rules that span its members. The jq of the form (defaults, visible,
+// disabled, required, validations...) is compiled here and may not read
+// .secrets, for the reason why.
+func (p *parser) userInputs(path string, v *jv, buttons bool, why string) *UserInputs {
 	ui := &UserInputs{Properties: map[string]*InputProperty{}}
 	if props := v.get("properties"); props != nil && props.kind == jObject {
 		for i, name := range props.keys {
 			if pv := props.vals[i]; pv.kind == jObject {
-				ui.Properties[name] = p.inputProperty(joinKey(path+".properties", name), pv)
+				ui.Properties[name] = p.inputProperty(joinKey(path+".properties", name), pv, why)
+				ui.names = append(ui.names, name)
+			}
+		}
+		for i, name := range props.keys {
+			pp := joinKey(path+".properties", name) + ".dependsOn"
+			for j, d := range stringsOf(props.vals[i].get("dependsOn")) {
+				if ui.Properties[d] == nil {
+					p.r.errorf(joinIndex(pp, j), "names no input: there is no property %q", d)
+				}
 			}
 		}
 	}
@@ -62,8 +74,42 @@ func (p *parser) userInputs(path string, v *jv, buttons bool) *UserInputs {
 		}
 		return out
 	}
-	ui.Required = names("required")
+	if rq := v.get("required"); rq != nil && rq.kind == jObject {
+		ui.RequiredJQ = p.formExpr(path+".required.jqQuery", rq.get("jqQuery"), why)
+	} else {
+		ui.Required = names("required")
+	}
 	ui.Order = names("order")
+	steps, vals := v.get("steps"), v.get("validations")
+	if steps != nil && v.get("order") != nil {
+		p.r.errorf(path+".order", "cannot be used together with steps: each step has its own order")
+	}
+	if steps != nil && vals != nil {
+		p.r.errorf(path+".validations", "cannot be used together with steps: give each step its validations")
+	}
+	ui.Validations = p.validations(path+".validations", vals, nil, why)
+	if steps != nil && steps.kind == jArray {
+		for i, st := range steps.vals {
+			if st.kind != jObject {
+				continue
+			}
+			spath := joinIndex(path+".steps", i)
+			for j, name := range stringsOf(st.get("order")) {
+				if ui.Properties[name] == nil {
+					p.r.errorf(joinIndex(spath+".order", j), "names no input: there is no property %q", name)
+				}
+			}
+			when := p.cond(spath+".visible", st.get("visible"), why)
+			ui.Validations = append(ui.Validations, p.validations(spath+".validations", st.get("validations"), when, why)...)
+		}
+	}
+	if t := v.get("titles"); t != nil && t.kind == jObject {
+		for i, k := range t.keys {
+			if t.vals[i].kind == jObject {
+				p.cond(joinKey(path+".titles", k)+".visible", t.vals[i].get("visible"), why)
+			}
+		}
+	}
 	if bs := v.get("buttons"); buttons && bs != nil && bs.kind == jArray {
 		seen := map[string]bool{}
 		for i, b := range bs.vals {
@@ -81,10 +127,64 @@ func (p *parser) userInputs(path string, v *jv, buttons bool) *UserInputs {
 	return ui
 }
 
+// formExpr compiles the jq of a {"jqQuery": ...} at path (v is its string)
+// and refuses .secrets in it: the form's values become the trigger's output,
+// stored in the run.
+func (p *parser) formExpr(path string, v *jv, why string) *tmpl.Expr {
+	if v == nil || v.kind != jString || v.s == "" {
+		return nil
+	}
+	x, err := tmpl.CompileExpr(v.s)
+	if err != nil {
+		p.templateErrors(path, "jq expression", err)
+		return nil
+	}
+	p.reads(path, x.Reads(), x.WholeRead(), false, why)
+	return x
+}
+
+// cond reads a boolean written literally or as {"jqQuery": ...}; nil when v
+// is absent or of the wrong shape (reported by the field checks).
+func (p *parser) cond(path string, v *jv, why string) *Cond {
+	switch {
+	case v == nil:
+		return nil
+	case v.kind == jBool:
+		return &Cond{Value: v.b}
+	case v.kind == jObject:
+		if x := p.formExpr(path+".jqQuery", v.get("jqQuery"), why); x != nil {
+			return &Cond{Expr: x}
+		}
+	}
+	return nil
+}
+
+// validations compiles a form's validation rules at path; when is the
+// visibility of their step (nil for the form's own rules).
+func (p *parser) validations(path string, v *jv, when *Cond, why string) []Validation {
+	if v == nil || v.kind != jArray {
+		return nil
+	}
+	if len(v.vals) > maxValidations {
+		p.r.errorf(path, "at most %d validations, this form has %d", maxValidations, len(v.vals))
+	}
+	var out []Validation
+	for i, rule := range v.vals {
+		if rule.kind != jObject {
+			continue
+		}
+		rpath := joinIndex(path, i)
+		if x := p.formExpr(rpath+".constraint", rule.get("constraint"), why); x != nil {
+			out = append(out, Validation{Constraint: x, Message: strOf(rule.get("message")), Path: rpath, When: when})
+		}
+	}
+	return out
+}
+
 // inputProperty builds one input property from a shape-checked object and
 // checks that its constraints fit its type and that its default satisfies
 // them.
-func (p *parser) inputProperty(path string, v *jv) *InputProperty {
+func (p *parser) inputProperty(path string, v *jv, why string) *InputProperty {
 	ip := &InputProperty{
 		Type:        strOf(v.get("type")),
 		Format:      strOf(v.get("format")),
@@ -93,6 +193,19 @@ func (p *parser) inputProperty(path string, v *jv) *InputProperty {
 		Icon:        strOf(v.get("icon")),
 		Blueprint:   strOf(v.get("blueprint")),
 		Pattern:     strOf(v.get("pattern")),
+		Visible:     p.cond(path+".visible", v.get("visible"), why),
+		Disabled:    p.cond(path+".disabled", v.get("disabled"), why),
+	}
+	p.cond(path+".readOnly", v.get("readOnly"), why)
+	for _, k := range []string{"enum", "pattern", "minItems", "maxItems"} {
+		if jq := v.get(k); jq != nil && jq.kind == jObject {
+			// Computed by Port's UI as the form is filled; sluice checks
+			// the jq and keeps it, and enforces only literal constraints.
+			p.formExpr(path+"."+k+".jqQuery", jq.get("jqQuery"), why)
+		}
+	}
+	if ip.Format == "entity" && ip.Blueprint == "" && ip.Type == "string" {
+		p.r.errorf(path+".blueprint", "required for an input of format entity: it names the blueprint the entity is taken from")
 	}
 	if ip.Format != "" {
 		if _, ok := knownFormats[ip.Format]; !ok {
@@ -138,7 +251,31 @@ func (p *parser) inputProperty(path string, v *jv) *InputProperty {
 	if ip.Minimum != nil && ip.Maximum != nil && *ip.Minimum > *ip.Maximum {
 		p.r.errorf(path+".maximum", "must not be less than minimum")
 	}
-	if onlyFor("pattern", "string") && ip.Pattern != "" {
+	if onlyFor("exclusiveMinimum", "number") {
+		if f, ok := floatOf(v.get("exclusiveMinimum")); ok {
+			ip.ExclusiveMinimum = &f
+		}
+	}
+	if onlyFor("exclusiveMaximum", "number") {
+		if f, ok := floatOf(v.get("exclusiveMaximum")); ok {
+			ip.ExclusiveMaximum = &f
+		}
+	}
+	if onlyFor("minItems", "array") {
+		ip.MinItems = intOf("minItems")
+	}
+	if onlyFor("maxItems", "array") {
+		ip.MaxItems = intOf("maxItems")
+	}
+	if ip.MinItems != nil && ip.MaxItems != nil && *ip.MinItems > *ip.MaxItems {
+		p.r.errorf(path+".maxItems", "must not be less than minItems")
+	}
+	if onlyFor("uniqueItems", "array") {
+		ip.UniqueItems = boolOr(v.get("uniqueItems"), false)
+	}
+	if pt := v.get("pattern"); pt != nil && pt.kind == jObject {
+		onlyFor("pattern", "string")
+	} else if onlyFor("pattern", "string") && ip.Pattern != "" {
 		re, err := regexp.Compile(ip.Pattern)
 		if err != nil {
 			p.r.errorf(path+".pattern", "is not a valid regular expression (Go RE2 syntax): %v", err)
@@ -165,7 +302,12 @@ func (p *parser) inputProperty(path string, v *jv) *InputProperty {
 			ip.Enum = append(ip.Enum, val)
 		}
 	}
-	if d := v.get("default"); d != nil {
+	if d := v.get("default"); d != nil && d.kind == jObject && d.get("jqQuery") != nil && len(d.keys) == 1 {
+		// Port's computed default: evaluated over the form when a run
+		// starts (an object input whose default is literally
+		// {"jqQuery": ...} cannot be written).
+		ip.DefaultJQ = p.formExpr(path+".default.jqQuery", d.get("jqQuery"), why)
+	} else if d != nil {
 		ip.Default, ip.HasDefault = d.toAny(), true
 		if msg := ip.check(ip.Default); msg != "" {
 			p.r.errorf(path+".default", "does not satisfy its own input: %s", msg)
