@@ -198,6 +198,8 @@ func (e *expr) lookup(c *Context) (v any, ok bool, msg string) {
 		if c.WorkflowNodeRun != nil {
 			v = c.WorkflowNodeRun
 		}
+	default:
+		v = c.Extra[root]
 	}
 	for _, k := range e.path[1:] {
 		switch m := v.(type) {
