@@ -14,7 +14,7 @@ func TestPortFieldsReject(t *testing.T) {
 	tests := []struct{ name, def, path, msg string }{
 		{"typo of a Port field", selfServe(`"actionCardButonText":"Go"`), "nodes[0].config.actionCardButonText", "did you mean actionCardButtonText?"},
 		{"typo in an input", selfServe(`"userInputs":{"properties":{"x":{"type":"string","enumColor":{}}}}`), "nodes[0].config.userInputs.properties.x.enumColor", "did you mean enumColors?"},
-		{"button text too long", selfServe(`"executeActionButtonText":"`+strings.Repeat("x", 16)+`"`), "nodes[0].config.executeActionButtonText", "at most 15 characters"},
+		{"button text too long", selfServe(`"executeActionButtonText":"` + strings.Repeat("x", 16) + `"`), "nodes[0].config.executeActionButtonText", "at most 15 characters"},
 		{"variant", selfServe(`"variant":"RED"`), "nodes[0].config.variant", "must be one of DEFAULT, ALERT"},
 		{"null not allowed", selfServe(`"variant":null`), "nodes[0].config.variant", "must be a string, not null"},
 		{"entity context without input", selfServe(`"contexts":[{"on":"ENTITY"}]`), "nodes[0].config.contexts[0].userInput", "required when on is ENTITY"},
@@ -25,7 +25,7 @@ func TestPortFieldsReject(t *testing.T) {
 		{"jq visible reads the whole context", selfServe(`"userInputs":{"properties":{"x":{"type":"string","visible":{"jqQuery":"keys | length > 0"}}}}`), "nodes[0].config.userInputs.properties.x.visible.jqQuery", "cannot be proven not to read .secrets"},
 		{"jq default syntax", selfServe(`"userInputs":{"properties":{"x":{"type":"string","default":{"jqQuery":".form.x +"}}}}`), "nodes[0].config.userInputs.properties.x.default.jqQuery", "invalid jq expression"},
 		{"validation reads secrets", selfServe(`"userInputs":{"properties":{},"validations":[{"constraint":".secrets.X == \"a\"","message":"no"}]}`), "nodes[0].config.userInputs.validations[0].constraint", "secrets may only be used"},
-		{"validation message too long", selfServe(`"userInputs":{"properties":{},"validations":[{"constraint":"true","message":"`+strings.Repeat("m", 101)+`"}]}`), "nodes[0].config.userInputs.validations[0].message", "at most 100 characters"},
+		{"validation message too long", selfServe(`"userInputs":{"properties":{},"validations":[{"constraint":"true","message":"` + strings.Repeat("m", 101) + `"}]}`), "nodes[0].config.userInputs.validations[0].message", "at most 100 characters"},
 		{"steps and order", selfServe(`"userInputs":{"properties":{"x":{"type":"string"}},"order":["x"],"steps":[{"title":"One","order":["x"]}]}`), "nodes[0].config.userInputs.order", "cannot be used together with steps"},
 		{"step names no input", selfServe(`"userInputs":{"properties":{},"steps":[{"title":"One","order":["y"]}]}`), "nodes[0].config.userInputs.steps[0].order[0]", "names no input"},
 		{"dependsOn names no input", selfServe(`"userInputs":{"properties":{"x":{"type":"string","dependsOn":["y"]}}}`), "nodes[0].config.userInputs.properties.x.dependsOn[0]", "names no input"},
