@@ -185,6 +185,7 @@ func (s *Server) routes() {
 	m.HandleFunc("PUT /v1/workflows/{identifier}", s.authed(s.putWorkflow))
 	m.HandleFunc("DELETE /v1/workflows/{identifier}", s.authed(s.deleteWorkflow))
 	m.HandleFunc("POST /v1/workflows/{identifier}/runs", s.authed(s.startRun))
+	m.HandleFunc("GET /v1/workflows/{identifier}/nodes/{node}", s.authed(s.getNode))
 	m.HandleFunc("GET /v1/workflows/runs", s.authed(s.listRuns))
 	m.HandleFunc("GET /v1/workflows/runs/{wfr}", s.authed(s.getRun))
 	m.HandleFunc("POST /v1/workflows/runs/{wfr}/cancel", s.authed(s.cancelRun))

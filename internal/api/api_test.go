@@ -120,7 +120,7 @@ func TestStartRunInputs(t *testing.T) {
 		t.Errorf("bad input: %s", bad.raw)
 	}
 	e.do("POST", "/v1/workflows/deploy/runs", e.admin, map[string]any{"trigger": "call"}).expect(t, http.StatusBadRequest) // not a trigger
-	e.do("POST", "/v1/workflows/deploy/runs", e.admin, map[string]any{"inputs": 3}, skipRequestValidation, "1").expect(t, http.StatusBadRequest)
+	e.do("POST", "/v1/workflows/deploy/runs", e.admin, map[string]any{"inputs": 3}, skipRequestValidation, "1").expect(t, http.StatusUnprocessableEntity)
 
 	// A synchronized webhook: the run completes on its own, the echoed
 	// secret is masked.
@@ -235,8 +235,10 @@ func TestAsyncCompletion(t *testing.T) {
 		{"completed without result", map[string]any{"status": "COMPLETED"}, 400, "result"},
 		{"result without completion", map[string]any{"result": "SUCCESS"}, 400, "result"},
 		{"bad log level", map[string]any{"logs": []any{map[string]any{"level": "LOUD", "message": "x"}}}, 400, "logs[0].level"},
-		{"unknown field", map[string]any{"state": "COMPLETED"}, 400, "state"},
-		{"wrong type", map[string]any{"logs": "x"}, 400, "logs"},
+		{"unknown field", map[string]any{"state": "COMPLETED"}, 422, "state"},
+		{"wrong type", map[string]any{"logs": "x"}, 422, "logs"},
+		{"level and logLevel", map[string]any{"logs": []any{map[string]any{"level": "INFO", "logLevel": "INFO", "log": "x"}}}, 400, "logs[0].level"},
+		{"bad logLevel", map[string]any{"logs": []any{map[string]any{"logLevel": "LOUD", "log": "x"}}}, 400, "logs[0].logLevel"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -303,7 +305,7 @@ func TestSecretsEndpoints(t *testing.T) {
 		{"short value", "POST", "/v1/organization/secrets", map[string]any{"secretName": "SHORT", "secretValue": "abc"}, 422, "secretValue"},
 		{"long description", "POST", "/v1/organization/secrets", map[string]any{"secretName": "D", "secretValue": value, "description": strings.Repeat("x", 201)}, 422, "description"},
 		{"duplicate", "POST", "/v1/organization/secrets", map[string]any{"secretName": "DEPLOY_KEY", "secretValue": value}, 409, ""},
-		{"unknown field", "POST", "/v1/organization/secrets", map[string]any{"secretName": "X", "value": value}, 400, "value"},
+		{"unknown field", "POST", "/v1/organization/secrets", map[string]any{"secretName": "X", "value": value}, 422, "value"},
 		{"missing", "GET", "/v1/organization/secrets/NOPE", nil, 404, ""},
 		{"nothing to change", "PATCH", "/v1/organization/secrets/DEPLOY_KEY", map[string]any{}, 400, ""},
 		{"update missing", "PATCH", "/v1/organization/secrets/NOPE", map[string]any{"description": "x"}, 404, ""},

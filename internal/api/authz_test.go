@@ -151,6 +151,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			return call{"POST", "/v1/workflows", workflowDef(fresh("new"), anyone, e.rcv.URL+"/async", users, teams)}
 		}, only(201, actAdmin)},
 		{"get workflow", func(anyone bool) call { return call{"GET", "/v1/workflows/" + wfID[anyone], nil} }, executors(200)},
+		{"get node", func(anyone bool) call { return call{"GET", "/v1/workflows/" + wfID[anyone] + "/nodes/trigger", nil} }, executors(200)},
 		{"replace workflow", func(anyone bool) call {
 			id := newWorkflow(anyone)
 			return call{"PUT", "/v1/workflows/" + id, workflowDef(id, anyone, e.rcv.URL+"/async2", users, teams)}

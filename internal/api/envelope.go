@@ -193,6 +193,10 @@ func checkText(data []byte, opts jsontext.Options) error {
 	if path == "" {
 		path = "(body)"
 	}
+	if e.Kind == jsontext.UnknownField && e.Hint == "" {
+		// A key in another case (Hint set) stays a 400: a duplicate in disguise.
+		return schemaMismatch(invalidField(path, "%s", e.Message()))
+	}
 	return invalidField(path, "%s", e.Message())
 }
 
@@ -222,13 +226,21 @@ func decodeBody(data []byte, v any) error {
 		if field == "" {
 			field = "(body)"
 		}
-		return invalidField(field, "must be %s, got %s", jsonKind(te.Type.Kind().String()), te.Value)
+		return schemaMismatch(invalidField(field, "must be %s, got %s", jsonKind(te.Type.Kind().String()), te.Value))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return invalidField(name, "unknown field")
+		return schemaMismatch(invalidField(name, "unknown field"))
 	default:
 		return badRequest("the request body could not be decoded")
 	}
+}
+
+// schemaMismatch makes e a 422: well-formed JSON that does not match the
+// body's schema (an unknown field, a wrong type), as Port answers it.
+// Malformed JSON, bad text and duplicate keys stay 400s.
+func schemaMismatch(e *Error) *Error {
+	e.Status = http.StatusUnprocessableEntity
+	return e
 }
 
 // jsonKind names a Go kind the way a JSON user would.

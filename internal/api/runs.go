@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -93,8 +94,14 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 		return fmt.Errorf("start a run of %s: %w", id, err)
 	}
 	s.metrics.runsStarted.Inc()
+	// The run as created, with Port's nodeRuns (the trigger's) and
+	// variables, read before it is driven on.
+	created, err := view.Load(r.Context(), s.st, run.Identifier)
+	if err != nil {
+		created = view.Summary(run)
+	}
 	s.execute(run.Identifier)
-	writeJSON(w, http.StatusCreated, ok("workflowRun", view.Summary(run)))
+	writeJSON(w, http.StatusCreated, ok("workflowRun", created))
 	return nil
 }
 
@@ -141,13 +148,44 @@ func oneOf(key string, vals []string, allowed ...string) error {
 	return nil
 }
 
+// runListParams are the query parameters GET /v1/workflows/runs takes:
+// Port's, plus limit and offset.
+var runListParams = []string{"limit", "offset", "workflowIdentifiers", "workflowRunIdentifiers", "workflowVersions", "statuses", "results", "createdBy"}
+
+// onlyParams refuses a query parameter that is not allowed, naming it: a
+// misspelt filter must not silently list every run.
+func onlyParams(q url.Values, allowed ...string) error {
+	names := make([]string, 0, len(q))
+	for k := range q {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		if !slices.Contains(allowed, k) {
+			return invalidField(k, "unknown query parameter; this endpoint takes %s", strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
 // runFilter reads the run list's query parameters.
 func runFilter(q url.Values) (store.RunFilter, error) {
+	if err := onlyParams(q, runListParams...); err != nil {
+		return store.RunFilter{}, err
+	}
 	f := store.RunFilter{
 		WorkflowIDs: queryList(q, "workflowIdentifiers"),
+		RunIDs:      queryList(q, "workflowRunIdentifiers"),
 		Statuses:    queryList(q, "statuses"),
 		Results:     queryList(q, "results"),
 		CreatedBy:   queryList(q, "createdBy"),
+	}
+	for _, v := range queryList(q, "workflowVersions") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return f, invalidField("workflowVersions", "must list positive integers")
+		}
+		f.WorkflowVersions = append(f.WorkflowVersions, n)
 	}
 	var err error
 	if f.Limit, err = queryInt(q, "limit", defaultRunLimit, maxRunLimit); err != nil {
@@ -296,10 +334,14 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request, a authz.Actor
 	return nil
 }
 
-// logLine is a log line sent with a completion.
+// logLine is a log line sent with a completion: Port's {logLevel, log,
+// tags}, or sluice's {level, message} (kept as an alias).
 type logLine struct {
-	Level   string `json:"level"`
-	Message string `json:"message"`
+	LogLevel string            `json:"logLevel"`
+	Log      string            `json:"log"`
+	Tags     map[string]string `json:"tags"`
+	Level    string            `json:"level"`
+	Message  string            `json:"message"`
 }
 
 // completionBody is PATCH /v1/workflows/nodes/runs/{wfnr}. Links sent here
@@ -315,14 +357,29 @@ type completionBody struct {
 func checkLogs(ls []logLine) ([]engine.LogLine, error) {
 	out := make([]engine.LogLine, 0, len(ls))
 	for i, l := range ls {
-		switch l.Level {
+		path := fmt.Sprintf("logs[%d]", i)
+		level, levelField := l.Level, "level"
+		switch {
+		case l.LogLevel != "" && l.Level != "":
+			return nil, invalidField(path+".level", "give logLevel or its alias level, not both")
+		case l.LogLevel != "":
+			level, levelField = l.LogLevel, "logLevel"
+		}
+		msg := l.Message
+		switch {
+		case l.Log != "" && l.Message != "":
+			return nil, invalidField(path+".message", "give log or its alias message, not both")
+		case l.Log != "":
+			msg = l.Log
+		}
+		switch level {
 		case "":
-			l.Level = node.LevelInfo
+			level = node.LevelInfo
 		case node.LevelDebug, node.LevelInfo, node.LevelWarn, node.LevelError:
 		default:
-			return nil, invalidField(fmt.Sprintf("logs[%d].level", i), "must be DEBUG, INFO, WARN or ERROR")
+			return nil, invalidField(path+"."+levelField, "must be DEBUG, INFO, WARN or ERROR")
 		}
-		out = append(out, engine.LogLine{Level: l.Level, Message: l.Message})
+		out = append(out, engine.LogLine{Level: level, Message: msg, Tags: l.Tags})
 	}
 	return out, nil
 }
@@ -401,8 +458,8 @@ func (s *Server) completeNodeRun(w http.ResponseWriter, r *http.Request, a authz
 			return invalidField("result", "is only given with status COMPLETED")
 		}
 	case store.StatusCompleted:
-		if body.Result != store.ResultSuccess && body.Result != store.ResultFailed {
-			return invalidField("result", "must be SUCCESS or FAILED with status COMPLETED")
+		if body.Result != store.ResultSuccess && body.Result != store.ResultFailed && body.Result != store.ResultCancelled {
+			return invalidField("result", "must be SUCCESS, FAILED or CANCELLED with status COMPLETED")
 		}
 	default:
 		return invalidField("status", "must be IN_PROGRESS or COMPLETED")

@@ -265,3 +265,33 @@ func (s *Server) deleteWorkflow(w http.ResponseWriter, r *http.Request, a authz.
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 	return nil
 }
+
+// getNode answers one node of a workflow's newest version, as the stored
+// definition holds it: {"ok": true, "node": {...}}. A node the workflow
+// lacks, like a workflow the caller may not see, is a 404.
+func (s *Server) getNode(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
+	id, nodeID := r.PathValue("identifier"), r.PathValue("node")
+	rec, _, err := s.visibleWorkflow(r, a, id)
+	if err != nil {
+		return err
+	}
+	var def struct {
+		Nodes []json.RawMessage `json:"nodes"`
+	}
+	if err := json.Unmarshal(rec.Definition, &def); err != nil {
+		return fmt.Errorf("stored workflow %s version %d: %w", id, rec.Version, err)
+	}
+	for _, raw := range def.Nodes {
+		var n struct {
+			Identifier string `json:"identifier"`
+		}
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return fmt.Errorf("stored workflow %s version %d: node: %w", id, rec.Version, err)
+		}
+		if n.Identifier == nodeID {
+			writeJSON(w, http.StatusOK, ok("node", raw))
+			return nil
+		}
+	}
+	return notFound("workflow %s has no node %s", id, nodeID)
+}

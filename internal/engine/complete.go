@@ -16,7 +16,8 @@ type Completion struct {
 	// Status is COMPLETED to finish the node, or IN_PROGRESS (or "") to only
 	// add logs.
 	Status string
-	// Result is SUCCESS or FAILED when Status is COMPLETED.
+	// Result is SUCCESS, FAILED or CANCELLED when Status is COMPLETED. A
+	// CANCELLED node run ends its run CANCELLED (Port's result CANCELLED).
 	Result string
 	// Output is the node's raw result; variables and links apply to it as if
 	// the node had produced it itself.
@@ -31,6 +32,9 @@ type Completion struct {
 type LogLine struct {
 	Level   string
 	Message string
+	// Tags are Port's log tags; they are caller text, so keys and values
+	// are redacted like the message.
+	Tags map[string]string
 }
 
 // maxLinks is how many links a node run shows at most.
@@ -91,7 +95,14 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 		if level == "" {
 			level = node.LevelInfo
 		}
-		logs = append(logs, store.Log{NodeRunID: nr.Identifier, Level: level, Message: text, CreatedAt: e.now().UTC()})
+		var tags map[string]string
+		if l := c.Logs[i]; len(l.Tags) > 0 {
+			tags = make(map[string]string, len(l.Tags))
+			for k, v := range l.Tags {
+				tags[st.red.Text(k).String()] = st.red.Text(v).String()
+			}
+		}
+		logs = append(logs, store.Log{NodeRunID: nr.Identifier, Level: level, Message: text, Tags: tags, CreatedAt: e.now().UTC()})
 	}
 	if c.Status == "" || c.Status == store.StatusInProgress {
 		if len(logs) > 0 {
@@ -128,6 +139,25 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 				out.completion.Links = append(out.completion.Links, st.red.Text(l))
 			}
 		}
+	case store.ResultCancelled:
+		// The node run and its run end CANCELLED in one transition, as a
+		// cancel of the run would.
+		now := e.now().UTC()
+		err := e.store.Apply(ctx, store.Transition{RunID: st.run.Identifier, Logs: logs,
+			Complete: &store.NodeRunCompletion{NodeRunID: nr.Identifier, Result: store.ResultCancelled, CompletedAt: now},
+			Finish:   &store.RunCompletion{Result: store.ResultCancelled, CompletedAt: now}})
+		if errors.Is(err, store.ErrConflict) {
+			return st.run, ErrNotInProgress
+		}
+		if err != nil {
+			return st.run, fmt.Errorf("cancel node run %s: %w", nodeRunID, err)
+		}
+		run := st.run
+		run.Status, run.Result, run.CompletedAt, run.UpdatedAt = store.StatusCompleted, store.ResultCancelled, &now, now
+		e.redactors.Delete(run.Identifier)
+		e.emit(Event{Kind: NodeFinished, RunID: run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: store.ResultCancelled})
+		e.emit(Event{Kind: RunFinished, RunID: run.Identifier, Result: store.ResultCancelled})
+		return run, nil
 	case store.ResultFailed:
 		msg := "the node was reported FAILED"
 		if m := errorMessage(c.Output); m != "" {
@@ -135,7 +165,7 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 		}
 		out = fail(errors.New(msg))
 	default:
-		return st.run, fmt.Errorf("result: must be SUCCESS or FAILED, got %q", c.Result)
+		return st.run, fmt.Errorf("result: must be SUCCESS, FAILED or CANCELLED, got %q", c.Result)
 	}
 	if err := st.setOutput(n.Identifier, out.completion.Output); err != nil {
 		return st.run, err

@@ -57,11 +57,17 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 	if inputs == nil {
 		inputs = map[string]any{}
 	}
-	// A trigger without userInputs accepts no inputs.
-	output, problems := trig.UserInputs.Validate(inputs)
+	// A trigger without userInputs accepts no inputs. The form's jq
+	// (defaults, visible, disabled, required, validations) sees the caller.
+	user := map[string]any{"email": nonEmpty(req.Actor.Email), "firstName": nonEmpty(req.Actor.FirstName), "lastName": nonEmpty(req.Actor.LastName)}
+	form, problems := trig.UserInputs.ValidateFor(inputs, workflow.FormEnv{
+		User:     user,
+		Workflow: map[string]any{"identifier": wf.Identifier, "version": req.Version},
+	})
 	if len(problems) > 0 {
 		return store.Run{}, &InputError{Problems: problems}
 	}
+	output := form
 	e.Remember(wf, req.Version)
 
 	now := e.now().UTC()
@@ -88,6 +94,14 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 	if err != nil {
 		return store.Run{}, fmt.Errorf("encode trigger output: %w", err)
 	}
+	// A trigger's variables and links apply to its output like an action
+	// node's, over the output as redacted.
+	var links []redact.Text
+	if trig.Variables != nil || len(trig.Links) > 0 {
+		if out, links, err = e.triggerVariables(st, trig, out); err != nil {
+			return store.Run{}, &InputError{Problems: []workflow.Problem{{Path: "inputs", Message: "the trigger's variables or links failed: " + err.Error()}}}
+		}
+	}
 	first := store.NodeRun{
 		Identifier:  NewNodeRunID(),
 		RunID:       run.Identifier,
@@ -96,6 +110,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 		Status:      store.StatusCompleted,
 		Result:      store.ResultSuccess,
 		Output:      out,
+		Links:       links,
 		CreatedAt:   now,
 		UpdatedAt:   now,
 		CompletedAt: &now,
@@ -111,6 +126,39 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 	e.redactors.Store(run.Identifier, st.red)
 	e.emit(Event{Kind: NodeFinished, RunID: run.Identifier, NodeID: trig.Identifier, NodeRunID: first.Identifier, Type: trig.Type, Result: store.ResultSuccess})
 	return run, nil
+}
+
+// triggerVariables renders a trigger's variables (which replace its output)
+// and links over its redacted output.
+func (e *Engine) triggerVariables(st *runState, trig *workflow.Node, out redact.JSON) (redact.JSON, []redact.Text, error) {
+	var result any
+	if err := json.Unmarshal(out.Bytes(), &result); err != nil {
+		return out, nil, fmt.Errorf("decode redacted output: %w", err)
+	}
+	post := &tmpl.Context{Limits: e.limits, Result: result, HasResult: true, Workflow: st.wfCtx, WorkflowRun: st.runCtx}
+	if trig.Variables != nil {
+		v, err := trig.Variables.Render(post)
+		if err != nil {
+			return out, nil, err
+		}
+		if out, err = st.red.JSON(v); err != nil {
+			return out, nil, fmt.Errorf("variables are not JSON: %w", err)
+		}
+	}
+	var links []redact.Text
+	for i, l := range trig.Links {
+		v, err := l.Render(post)
+		if err != nil {
+			return out, nil, fmt.Errorf("links[%d]: %w", i, err)
+		}
+		s, ok := v.(string)
+		if !ok {
+			b, _ := json.Marshal(v)
+			s = string(b)
+		}
+		links = append(links, st.red.Text(s))
+	}
+	return out, links, nil
 }
 
 // CheckTrigger reports, as an error matching ErrNotTrigger, when id ("" for

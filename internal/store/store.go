@@ -154,8 +154,14 @@ type RunFilter struct {
 	Statuses    []string
 	Results     []string
 	CreatedBy   []string
-	Limit       int // 0 means the implementation's default (100); at most 1000
-	Offset      int
+	// RunIDs and WorkflowVersions are Port's workflowRunIdentifiers and
+	// workflowVersions: run identifiers, and versions of the workflows
+	// (with WorkflowIDs, the versions of those; matched on the run's
+	// WorkflowVersion).
+	RunIDs           []string
+	WorkflowVersions []int
+	Limit            int // 0 means the implementation's default (100); at most 1000
+	Offset           int
 }
 
 // Secret is an organization secret as stored: the value only as ciphertext.

@@ -198,6 +198,8 @@ func (e *expr) lookup(c *Context) (v any, ok bool, msg string) {
 		if c.WorkflowNodeRun != nil {
 			v = c.WorkflowNodeRun
 		}
+	default:
+		v = c.Extra[root]
 	}
 	for _, k := range e.path[1:] {
 		switch m := v.(type) {
@@ -279,8 +281,8 @@ func compileExpr(src string) (*expr, *Error) {
 	if reads.Whole {
 		e.result, e.workflow, e.workflowRun, e.workflowNodeRun = true, true, true, true
 	}
-	e.sig = fmt.Sprintf("%t%t%t%t%t%t%q%q", e.outputs, reads.AllOutputs, e.result, e.workflow,
-		e.workflowRun, e.workflowNodeRun, reads.Outputs, reads.Secrets)
+	e.sig = fmt.Sprintf("%t%t%t%t%t%t%q%q%q", e.outputs, reads.AllOutputs, e.result, e.workflow,
+		e.workflowRun, e.workflowNodeRun, reads.Outputs, reads.Secrets, reads.Roots)
 	return e, nil
 }
 
@@ -327,6 +329,15 @@ func (e *expr) input(c *Context) (map[string]any, string) {
 	}
 	if e.workflowNodeRun && c.WorkflowNodeRun != nil {
 		m["workflowNodeRun"] = c.WorkflowNodeRun
+	}
+	for _, root := range e.reads.Roots {
+		switch root {
+		case "outputs", "secrets", "result", "workflow", "workflowRun", "workflowNodeRun":
+		default:
+			if v, ok := c.Extra[root]; ok {
+				m[root] = v
+			}
+		}
 	}
 	return m, ""
 }

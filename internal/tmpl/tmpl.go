@@ -68,6 +68,10 @@ type Context struct {
 	Workflow        map[string]any
 	WorkflowRun     map[string]any
 	WorkflowNodeRun map[string]any
+	// Extra holds more roots by name, such as .form and .user for the jq of
+	// a self-serve form. Only the roots an expression reads are put in its
+	// input; "secrets" and the roots above are never taken from Extra.
+	Extra map[string]any
 	// Derived, when set, is called with the string form of the result of every
 	// expression that reads .secrets (taint follows the expression), before
 	// the rendered value is returned, so that the caller can register it with

@@ -10,7 +10,8 @@ import (
 // accepts round-trips through Source.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(examplesDir, "*.json"))
-	for _, file := range files {
+	corpus, _ := filepath.Glob(filepath.Join(portCorpus, "*.json"))
+	for _, file := range append(files, corpus...) {
 		if data, err := os.ReadFile(file); err == nil {
 			f.Add(data)
 		}

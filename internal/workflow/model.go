@@ -20,6 +20,9 @@ const (
 	TypeIntegrationAction = "INTEGRATION_ACTION"
 	TypeCondition         = "CONDITION"
 	TypeInput             = "INPUT"
+	TypeAI                = "AI"
+	TypeAIAgent           = "AI_AGENT"
+	TypeCursorAgent       = "CURSOR_AGENT"
 )
 
 // OnFailure values.
@@ -96,10 +99,12 @@ type Node struct {
 
 // EventTrigger is what an EVENT_TRIGGER listens to.
 type EventTrigger struct {
-	// Type is ENTITY_CREATED, ENTITY_UPDATED, ENTITY_DELETED or
-	// ANY_ENTITY_CHANGE.
+	// Type is ENTITY_CREATED, ENTITY_UPDATED, ENTITY_DELETED,
+	// ANY_ENTITY_CHANGE or TIMER_EXPIRED.
 	Type                string
 	BlueprintIdentifier string
+	// PropertyIdentifier is the timer property of a TIMER_EXPIRED event.
+	PropertyIdentifier string
 	// Condition filters events; nil when omitted (every event starts a run).
 	Condition *EventCondition
 }
@@ -151,6 +156,35 @@ type UserInputs struct {
 	Order      []string
 	// Buttons of an INPUT node's form.
 	Buttons []Button
+	// RequiredJQ, when set, is Port's "required": {"jqQuery": ...}: a jq
+	// expression over the form that gives the names of the required inputs.
+	RequiredJQ *tmpl.Expr
+	// Validations are the form's rules, its own and those of its steps,
+	// checked before a run is created.
+	Validations []Validation
+
+	// names are the property names in document order: defaults computed by
+	// jq are evaluated in this order.
+	names []string
+}
+
+// Validation is one rule of a self-serve form: a jq constraint over the
+// form that must be true, with the message given when it is not.
+type Validation struct {
+	Constraint *tmpl.Expr
+	Message    string
+	// Path is where the rule sits in the definition.
+	Path string
+	// When, if set, is the visibility of the step the rule belongs to: a
+	// hidden step's rules are not checked.
+	When *Cond
+}
+
+// Cond is a boolean a form field holds either literally or as
+// {"jqQuery": ...} evaluated over the form (visible, disabled, readOnly).
+type Cond struct {
+	Value bool
+	Expr  *tmpl.Expr // nil when literal
 }
 
 // Button is a submit button of an INPUT node's form; an outlet names one.
@@ -179,6 +213,21 @@ type InputProperty struct {
 	Blueprint string
 	// Items describes the elements of an array input (nil when omitted).
 	Items *InputProperty
+	// DefaultJQ is a default written as {"jqQuery": ...}, evaluated over
+	// the form when the run starts; Default is then unset.
+	DefaultJQ *tmpl.Expr
+	// Visible and Disabled (nil when omitted) hide an input: a hidden or
+	// disabled input takes its default and is never required.
+	Visible  *Cond
+	Disabled *Cond
+	// ExclusiveMinimum and ExclusiveMaximum bound number inputs strictly.
+	ExclusiveMinimum *float64
+	ExclusiveMaximum *float64
+	// MinItems, MaxItems and UniqueItems constrain array inputs (literal
+	// bounds only; bounds written as jq only shape Port's UI).
+	MinItems    *int
+	MaxItems    *int
+	UniqueItems bool
 
 	re *regexp.Regexp // Pattern, compiled
 }

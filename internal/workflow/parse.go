@@ -51,8 +51,9 @@ type outputRef struct{ path, node string }
 //   - Parsing is strict: every object accepts the members in its table
 //     (types.go) and nothing else, with a "did you mean" for likely typos.
 //     Duplicate keys are errors. The server-added members version,
-//     createdBy, updatedBy, createdAt, updatedAt and id are accepted at the
-//     top level and ignored. INPUT's notifications is accepted with a
+//     createdBy, updatedBy, createdAt, updatedAt, id and orgId are accepted
+//     at the top level and ignored; null is accepted where Port's schema
+//     allows it (title, icon, description) and kept in Source. INPUT's notifications is accepted with a
 //     warning, since sluice does not notify.
 //   - Identifiers allow letters of any script, the ASCII digits and @ _ : -.
 //     The 60-character limit applies to the workflow identifier only.
@@ -211,11 +212,12 @@ func (p *parser) node(path string, v *jv) *Node {
 		nt.finish(p, n, cpath, cfg)
 	}
 
-	if vars := v.get("variables"); vars != nil && vars.kind == jObject {
+	// Every node may carry variables and links (Port's OpenAPI gives every
+	// node "variables", default {}): an empty object is the same as none,
+	// so a node's output stays its raw result.
+	if vars := v.get("variables"); vars != nil && vars.kind == jObject && len(vars.keys) > 0 {
 		vpath := path + ".variables"
-		if nt != nil && nt.kind != kindAction {
-			p.r.errorf(vpath, "only action nodes have variables, not %s nodes", n.Type)
-		} else if val, err := tmpl.CompileValue(vars.toAny(), vpath); err != nil {
+		if val, err := tmpl.CompileValue(vars.toAny(), vpath); err != nil {
 			p.templateErrors(vpath, "template", err)
 		} else {
 			n.Variables = val
@@ -224,9 +226,6 @@ func (p *parser) node(path string, v *jv) *Node {
 	}
 	if links := v.get("links"); links != nil && links.kind == jArray {
 		lpath := path + ".links"
-		if nt != nil && nt.kind != kindAction {
-			p.r.errorf(lpath, "only action nodes have links, not %s nodes", n.Type)
-		}
 		if len(links.vals) > maxLinks {
 			p.r.errorf(lpath, "a node may have at most %d links, this one has %d", maxLinks, len(links.vals))
 		}
@@ -448,9 +447,60 @@ func permissionsOf(v *jv) *Permissions {
 
 func finishSelfServe(p *parser, n *Node, path string, cfg *jv) {
 	if ui := cfg.get("userInputs"); ui != nil && ui.kind == jObject {
-		n.UserInputs = p.userInputs(path+".userInputs", ui, false)
+		n.UserInputs = p.userInputs(path+".userInputs", ui, false, whyTrigger)
 	}
 	n.Permissions = permissionsOf(cfg.get("permissions"))
+	p.contexts(path+".contexts", cfg.get("contexts"), n.UserInputs)
+}
+
+// contexts checks where a self-serve trigger is offered, on Port's rules
+// (terraform-provider-port-labs port/workflow/validate.go): CREATE_ENTITY
+// names a blueprint and no input; ENTITY names an entity input of the form,
+// each a different one.
+func (p *parser) contexts(path string, v *jv, ui *UserInputs) {
+	if v == nil || v.kind != jArray {
+		return
+	}
+	seen := map[string]int{}
+	for i, c := range v.vals {
+		if c.kind != jObject {
+			continue
+		}
+		cpath := joinIndex(path, i)
+		bp, in := c.get("blueprintIdentifier"), c.get("userInput")
+		switch strOf(c.get("on")) {
+		case "CREATE_ENTITY":
+			if bp == nil {
+				p.r.errorf(cpath+".blueprintIdentifier", "required when on is CREATE_ENTITY")
+			}
+			if in != nil {
+				p.r.errorf(cpath+".userInput", "applies only when on is ENTITY")
+			}
+		case "ENTITY":
+			if bp != nil {
+				p.r.errorf(cpath+".blueprintIdentifier", "applies only when on is CREATE_ENTITY")
+			}
+			name := strOf(in)
+			if in == nil {
+				p.r.errorf(cpath+".userInput", "required when on is ENTITY")
+				continue
+			}
+			var prop *InputProperty
+			if ui != nil {
+				prop = ui.Properties[name]
+			}
+			switch {
+			case prop == nil:
+				p.r.errorf(cpath+".userInput", "names no input: there is no property %q", name)
+			case prop.Format != "entity":
+				p.r.errorf(cpath+".userInput", "must name an input of format entity; %q is not one", name)
+			}
+			if j, dup := seen[name]; dup {
+				p.r.errorf(cpath+".userInput", "names %q, as contexts[%d] does: each ENTITY context names a different input", name, j)
+			}
+			seen[name] = i
+		}
+	}
 }
 
 func finishEvent(p *parser, n *Node, path string, cfg *jv) {
@@ -458,7 +508,13 @@ func finishEvent(p *parser, n *Node, path string, cfg *jv) {
 	if ev == nil || ev.kind != jObject {
 		return
 	}
-	n.Event = &EventTrigger{Type: strOf(ev.get("type")), BlueprintIdentifier: strOf(ev.get("blueprintIdentifier"))}
+	n.Event = &EventTrigger{Type: strOf(ev.get("type")), BlueprintIdentifier: strOf(ev.get("blueprintIdentifier")), PropertyIdentifier: strOf(ev.get("propertyIdentifier"))}
+	switch {
+	case n.Event.Type == "TIMER_EXPIRED" && ev.get("propertyIdentifier") == nil:
+		p.r.errorf(path+".event.propertyIdentifier", "required when the event type is TIMER_EXPIRED: it names the timer property")
+	case n.Event.Type != "TIMER_EXPIRED" && ev.get("propertyIdentifier") != nil && n.Event.Type != "":
+		p.r.errorf(path+".event.propertyIdentifier", "applies only to TIMER_EXPIRED events")
+	}
 	cond := cfg.get("condition")
 	if cond == nil || cond.kind != jObject {
 		return
@@ -526,11 +582,41 @@ func finishWebhook(p *parser, n *Node, path string, cfg *jv) {
 	}
 }
 
-func finishIntegration(p *parser, n *Node, path string, cfg *jv) {
-	pairs := map[string]string{"github-ocean": "dispatch_workflow", "gitlab": "trigger_pipeline"}
-	prov, inv := strOf(cfg.get("integrationProvider")), strOf(cfg.get("integrationInvocationType"))
-	if want, ok := pairs[prov]; ok && inv != "" && inv != want {
-		p.r.errorf(path+".integrationInvocationType", "must be %s when integrationProvider is %s", want, prov)
+// finishIntegration accepts any provider and invocation type: Port routes
+// them to whichever integration is installed (github-ocean with
+// dispatch_workflow, gitlab with trigger_pipeline, Azure DevOps, and those
+// added later), and so will sluice's integration executors.
+func finishIntegration(*parser, *Node, string, *jv) {}
+
+// finishAI checks the rules of the AI and AI_AGENT nodes that span members
+// (terraform-provider-port-labs port/workflow/validate.go).
+func finishAI(p *parser, n *Node, path string, cfg *jv) {
+	if (cfg.get("provider") == nil) != (cfg.get("model") == nil) {
+		missing := "provider"
+		if cfg.get("model") == nil {
+			missing = "model"
+		}
+		p.r.errorf(path+"."+missing, "provider and model are set together or not at all")
+	}
+	if m := cfg.get("mcpServers"); m != nil && m.kind == jArray && len(m.vals) > maxMCPServers {
+		p.r.errorf(path+".mcpServers", "at most %d MCP servers, this node has %d", maxMCPServers, len(m.vals))
+	}
+}
+
+// finishCursor checks that a CURSOR_AGENT node names its source.
+func finishCursor(p *parser, n *Node, path string, cfg *jv) {
+	if src := cfg.get("source"); src != nil && src.kind == jObject && src.get("repository") == nil && src.get("prUrl") == nil {
+		p.r.errorf(path+".source", "needs repository or prUrl")
+	}
+}
+
+// literalOutlet refuses "{{" in an outlet's members, which the engine reads
+// as written, except its status labels, whose text is a template.
+func literalOutlet(r *report, path string, o *jv) {
+	for i, k := range o.keys {
+		if k != "statusLabel" && k != "workflowStatusLabel" {
+			noTemplate(r, joinKey(path, k), o.vals[i])
+		}
 	}
 }
 
@@ -566,6 +652,7 @@ func finishCondition(p *parser, n *Node, path string, cfg *jv) {
 			continue
 		}
 		opath := joinIndex(apath, i)
+		literalOutlet(p.r, opath, o)
 		out := Outlet{Identifier: strOf(o.get("identifier")), Title: strOf(o.get("title"))}
 		if j, dup := seen[out.Identifier]; dup && out.Identifier != "" {
 			p.r.errorf(opath+".identifier", "duplicate outlet identifier %q (also %s[%d])", out.Identifier, apath, j)
@@ -580,7 +667,7 @@ func finishCondition(p *parser, n *Node, path string, cfg *jv) {
 
 func finishInput(p *parser, n *Node, path string, cfg *jv) {
 	if ui := cfg.get("userInputs"); ui != nil && ui.kind == jObject {
-		n.UserInputs = p.userInputs(path+".userInputs", ui, true)
+		n.UserInputs = p.userInputs(path+".userInputs", ui, true, whyInput)
 	}
 	n.Responders = permissionsOf(cfg.get("responders"))
 	if cfg.get("notifications") != nil {
@@ -605,6 +692,7 @@ func finishInput(p *parser, n *Node, path string, cfg *jv) {
 			continue
 		}
 		opath := joinIndex(apath, i)
+		literalOutlet(p.r, opath, o)
 		out := Outlet{Identifier: strOf(o.get("identifier")), Title: strOf(o.get("title")), NumOfResponders: 1}
 		if nr := o.get("numOfResponders"); nr != nil && nr.kind == jNumber {
 			if f, ok := numVal(p.r, opath, nr); ok && f >= 1 {

@@ -22,7 +22,7 @@ const (
 	trig  = `{"identifier":"trigger","config":{"type":"SELF_SERVE_TRIGGER"}}`
 	toA   = `{"sourceIdentifier":"trigger","targetIdentifier":"a"}`
 	cond  = `{"identifier":"c","config":{"type":"CONDITION","outlets":[{"identifier":"yes","expression":".outputs.trigger.x == 1"}]}}`
-	input = `{"identifier":"i","config":{"type":"INPUT","userInputs":{"properties":{},"buttons":[{"identifier":"approve","label":"Approve"}]},"outlets":[{"identifier":"approve","numOfResponders":2}]}}`
+	input = `{"identifier":"i","config":{"type":"INPUT","userInputs":{"properties":{},"buttons":[{"identifier":"approve","label":"Approve","variant":"PRIMARY"}]},"outlets":[{"identifier":"approve","numOfResponders":2}]}}`
 )
 
 // hook returns a WEBHOOK node fragment.
@@ -94,8 +94,8 @@ func TestParseRejects(t *testing.T) {
 		{"unknown type", withA(`{"type":"EMAIL"}`), "nodes[1].config.type", `node "a" has an unknown type "EMAIL"`},
 		{"type missing", withA(`{"url":"https://x.io"}`), "nodes[1].config.type", `node "a" needs a type`},
 		{"config missing", def(trig+`,{"identifier":"a"}`, toA), "nodes[1].config", "required field is missing"},
-		{"variables on trigger", def(`{"identifier":"trigger","config":{"type":"SELF_SERVE_TRIGGER"},"variables":{"x":"1"}}`, ""), "nodes[0].variables", "only action nodes have variables"},
-		{"variables on condition", def(trig+`,{"identifier":"c","config":{"type":"CONDITION","outlets":[{"identifier":"y","expression":"true"}]},"variables":{}}`, ""), "nodes[1].variables", "only action nodes"},
+		{"variables on trigger read secrets", def(`{"identifier":"trigger","config":{"type":"SELF_SERVE_TRIGGER"},"variables":{"x":"{{ .secrets.X }}"}}`, ""), "nodes[0].variables.x", "variables are stored"},
+		{"button without variant", def(trig+`,{"identifier":"i","config":{"type":"INPUT","userInputs":{"buttons":[{"identifier":"ok","label":"OK"}]},"outlets":[{"identifier":"ok"}]}}`, ""), "nodes[1].config.userInputs.buttons[0].variant", "required field is missing"},
 		{"too many links", def(trig+`,{"identifier":"a","config":{"type":"WEBHOOK","url":"https://x.io"},"links":["a","b","c","d"]}`, toA), "nodes[1].links", "at most 3 links"},
 		{"verbose type", def(trig+`,{"identifier":"a","config":{"type":"WEBHOOK","url":"https://x.io"},"verbose":1}`, toA), "nodes[1].verbose", "must be a boolean"},
 
@@ -123,8 +123,8 @@ func TestParseRejects(t *testing.T) {
 		{"kafka payload type", withA(`{"type":"KAFKA","payload":1}`), "nodes[1].config.payload", "object or an array"},
 		{"upsert mapping field", withA(`{"type":"UPSERT_ENTITY","blueprintIdentifier":"svc","mapping":{"identifier":"x","propertiez":{}}}`), "nodes[1].config.mapping.propertiez", "did you mean properties?"},
 		{"upsert blueprint missing", withA(`{"type":"UPSERT_ENTITY","mapping":{}}`), "nodes[1].config.blueprintIdentifier", "required"},
-		{"integration provider", withA(`{"type":"INTEGRATION_ACTION","installationId":"1","integrationProvider":"bitbucket","integrationInvocationType":"dispatch_workflow","integrationActionExecutionProperties":{}}`), "nodes[1].config.integrationProvider", "must be one of github-ocean, gitlab"},
-		{"integration pairing", withA(`{"type":"INTEGRATION_ACTION","installationId":"1","integrationProvider":"gitlab","integrationInvocationType":"dispatch_workflow","integrationActionExecutionProperties":{}}`), "nodes[1].config.integrationInvocationType", "must be trigger_pipeline when integrationProvider is gitlab"},
+		{"integration provider templated", withA(`{"type":"INTEGRATION_ACTION","installationId":"1","integrationProvider":"{{ .outputs.trigger.p }}","integrationInvocationType":"dispatch_workflow","integrationActionExecutionProperties":{}}`), "nodes[1].config.integrationProvider", "must be literal"},
+		{"timer without property", def(`{"identifier":"t","config":{"type":"EVENT_TRIGGER","event":{"type":"TIMER_EXPIRED","blueprintIdentifier":"env"}}}`, ""), "nodes[0].config.event.propertyIdentifier", "required when the event type is TIMER_EXPIRED"},
 		{"integration report type", withA(`{"type":"INTEGRATION_ACTION","installationId":"1","integrationProvider":"gitlab","integrationInvocationType":"trigger_pipeline","integrationActionExecutionProperties":{},"reportWorkflowStatus":"yes"}`), "nodes[1].config.reportWorkflowStatus", "must be a boolean"},
 
 		// Triggers.
@@ -159,9 +159,9 @@ func TestParseRejects(t *testing.T) {
 		{"outlet duplicate", def(trig+`,{"identifier":"c","config":{"type":"CONDITION","outlets":[{"identifier":"y","expression":"true"},{"identifier":"y","expression":"false"}]}}`, ""), "nodes[1].config.outlets[1].identifier", `duplicate outlet identifier "y"`},
 		{"outlet templated", def(trig+`,{"identifier":"c","config":{"type":"CONDITION","outlets":[{"identifier":"y","title":"{{ .outputs.trigger.t }}","expression":"true"}]}}`, ""), "nodes[1].config.outlets[0].title", "must be literal"},
 		{"options and outlets", def(trig+`,{"identifier":"c","config":{"type":"CONDITION","outlets":[{"identifier":"y","expression":"true"}],"options":[{"identifier":"y","expression":"true"}]}}`, ""), "nodes[1].config.options", "cannot be used together with outlets"},
-		{"input outlet not a button", def(trig+`,{"identifier":"i","config":{"type":"INPUT","userInputs":{"buttons":[{"identifier":"ok"}]},"outlets":[{"identifier":"approve"}]}}`, ""), "nodes[1].config.outlets[0].identifier", "must name a button"},
+		{"input outlet not a button", def(trig+`,{"identifier":"i","config":{"type":"INPUT","userInputs":{"buttons":[{"identifier":"ok","label":"OK","variant":"PRIMARY"}]},"outlets":[{"identifier":"approve"}]}}`, ""), "nodes[1].config.outlets[0].identifier", "must name a button"},
 		{"input buttons missing", def(trig+`,{"identifier":"i","config":{"type":"INPUT","userInputs":{"properties":{}},"outlets":[{"identifier":"approve"}]}}`, ""), "nodes[1].config.userInputs.buttons", "required"},
-		{"input responders", def(trig+`,{"identifier":"i","config":{"type":"INPUT","userInputs":{"buttons":[{"identifier":"ok"}]},"outlets":[{"identifier":"ok","numOfResponders":0}]}}`, ""), "nodes[1].config.outlets[0].numOfResponders", "at least 1"},
+		{"input responders", def(trig+`,{"identifier":"i","config":{"type":"INPUT","userInputs":{"buttons":[{"identifier":"ok","label":"OK","variant":"PRIMARY"}]},"outlets":[{"identifier":"ok","numOfResponders":0}]}}`, ""), "nodes[1].config.outlets[0].numOfResponders", "at least 1"},
 
 		// Secrets placement.
 		{"secret in variables", def(trig+`,{"identifier":"a","config":{"type":"WEBHOOK","url":"https://x.io"},"variables":{"token":"{{ .secrets.TOKEN }}"}}`, toA), "nodes[1].variables.token", "variables are stored in the run"},
@@ -179,7 +179,7 @@ func TestParseRejects(t *testing.T) {
 		{"broken secret template in description", `{"identifier":"w","description":"see {{ .secrets.X","nodes":[` + trig + `]}`, "description", "not even templated"},
 		{"secret in node title", def(trig+`,{"identifier":"a","title":"`+secretTitle+`","config":{"type":"WEBHOOK","url":"https://x.io"}}`, toA), "nodes[1].title", "secrets may only be used"},
 		{"secret in connection description", def(trig+","+hook("a"), `{"sourceIdentifier":"trigger","targetIdentifier":"a","description":"{{ .secrets.X }}"}`), "connections[0].description", "secrets may only be used"},
-		{"secret in input node", def(trig+`,{"identifier":"i","config":{"type":"INPUT","userInputs":{"properties":{"x":{"type":"string","default":"{{ .secrets.X }}"}},"buttons":[{"identifier":"ok"}]},"outlets":[{"identifier":"ok"}]}}`, ""), "nodes[1].config.userInputs.properties.x.default", "shown to its responders"},
+		{"secret in input node", def(trig+`,{"identifier":"i","config":{"type":"INPUT","userInputs":{"properties":{"x":{"type":"string","default":"{{ .secrets.X }}"}},"buttons":[{"identifier":"ok","label":"OK","variant":"PRIMARY"}]},"outlets":[{"identifier":"ok"}]}}`, ""), "nodes[1].config.userInputs.properties.x.default", "shown to its responders"},
 
 		// Connections.
 		{"connection unknown field", def(trig+","+hook("a"), `{"sourceIdentifier":"trigger","targetIdentifier":"a","label":"x"}`), "connections[0].label", "unknown field"},
@@ -243,7 +243,7 @@ func TestParseWarns(t *testing.T) {
 		{"credentials in url", withA(`{"type":"WEBHOOK","url":"https://u:p@x.io/"}`), "nodes[1].config.url", "credentials in the URL"},
 		{"literal authorization", withA(`{"type":"WEBHOOK","url":"https://x.io/","headers":{"Authorization":"Bearer abc"}}`), "nodes[1].config.headers.Authorization", "literal credential"},
 		{"unknown format", selfServe(`"userInputs":{"properties":{"x":{"type":"string","format":"colour"}}}`), "nodes[0].config.userInputs.properties.x.format", "unknown format"},
-		{"notifications", def(trig+`,{"identifier":"i","config":{"type":"INPUT","userInputs":{"buttons":[{"identifier":"ok"}]},"outlets":[{"identifier":"ok"}],"notifications":{}}}`, `{"sourceIdentifier":"trigger","targetIdentifier":"i"}`), "nodes[1].config.notifications", "not supported"},
+		{"notifications", def(trig+`,{"identifier":"i","config":{"type":"INPUT","userInputs":{"buttons":[{"identifier":"ok","label":"OK","variant":"PRIMARY"}]},"outlets":[{"identifier":"ok"}],"notifications":[{"target":"email","fields":[{"label":"Service","value":"x"}]}]}}`, `{"sourceIdentifier":"trigger","targetIdentifier":"i"}`), "nodes[1].config.notifications", "not supported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,6 +21,10 @@ type field struct {
 	// ignored marks read-only fields that a server adds (createdAt, ...):
 	// accepted on input, dropped from Source.
 	ignored bool
+	// nullable accepts JSON null as "not set", where Port's schema allows
+	// null (a workflow's or a node's title, icon and description). The
+	// null is kept in Source, so the definition is returned as written.
+	nullable bool
 }
 
 // fields is the table of the members an object accepts, by name.
@@ -66,6 +70,9 @@ func object(r *report, path string, v *jv, fs fields) bool {
 			} else {
 				r.errorf(p, "unknown field")
 			}
+			continue
+		}
+		if f.nullable && v.vals[i].kind == jNull {
 			continue
 		}
 		if f.literal {

@@ -5,6 +5,9 @@ package workflow
 // type. Parsing is driven by these tables; a node type is added by adding a
 // row to nodeTypes.
 
+// whyInput is why .secrets is refused in an INPUT node's config.
+const whyInput = "an INPUT node's form is shown to its responders and their answers are stored in the run"
+
 // nodeKind groups node types by how the engine treats them.
 type nodeKind int
 
@@ -32,10 +35,11 @@ type nodeType struct {
 
 // serverFields are the read-only members a server adds to a workflow (and
 // Port returns from its API). They are accepted on input, ignored, and left
-// out of Source. "id" is included because Port's API answers carry one.
+// out of Source. "id" and "orgId" are included because Port's API answers
+// carry them (a workflow exported from Port has both).
 var serverFields = map[string]bool{
 	"version": true, "createdBy": true, "updatedBy": true,
-	"createdAt": true, "updatedAt": true, "id": true,
+	"createdAt": true, "updatedAt": true, "id": true, "orgId": true,
 }
 
 // Limits of a workflow definition.
@@ -47,15 +51,23 @@ const (
 	maxNodes          = 100
 	maxLinks          = 3
 	maxTimeoutSeconds = 86400 // one day: the same bound as webhook.MaxTimeout
+
+	// Port's bounds on self-serve forms (terraform-provider-port-labs,
+	// docs/resources/workflow.md).
+	maxButtonTextLen        = 15
+	maxStepTitleLen         = 25
+	maxValidationMessageLen = 100
+	maxValidations          = 10
+	maxMCPServers           = 5
 )
 
 var workflowFields = func() fields {
 	fs := fields{
 		"identifier":            {required: true, check: identifier(maxIdentifierLen)},
-		"title":                 {check: strMax(maxTitleLen)},
-		"icon":                  {check: str},
-		"description":           {check: strMax(maxDescriptionLen)},
-		"category":              {check: strMax(maxCategoryLen)},
+		"title":                 {check: strMax(maxTitleLen), nullable: true},
+		"icon":                  {check: str, nullable: true},
+		"description":           {check: strMax(maxDescriptionLen), nullable: true},
+		"category":              {check: strMax(maxCategoryLen), nullable: true},
 		"allowAnyoneToViewRuns": {check: boolean},
 		"nodes":                 {required: true, check: func(r *report, path string, v *jv) { isKind(r, path, v, jArray) }},
 		"connections":           {check: func(r *report, path string, v *jv) { isKind(r, path, v, jArray) }},
@@ -68,9 +80,9 @@ var workflowFields = func() fields {
 
 var nodeFields = fields{
 	"identifier":  {required: true, check: identifier(0)},
-	"title":       {check: str},
-	"icon":        {check: str},
-	"description": {check: str},
+	"title":       {check: str, nullable: true},
+	"icon":        {check: str, nullable: true},
+	"description": {check: str, nullable: true},
 	"config":      {required: true, check: anyObject},
 	"variables":   {check: anyObject},
 	"links":       {check: stringList},
@@ -80,7 +92,7 @@ var nodeFields = fields{
 var connectionFields = fields{
 	"sourceIdentifier":       {required: true, check: nonEmpty},
 	"targetIdentifier":       {required: true, check: nonEmpty},
-	"description":            {check: str},
+	"description":            {check: str, nullable: true},
 	"sourceOutletIdentifier": {check: nonEmpty},
 	"sourceOptionIdentifier": {check: nonEmpty}, // deprecated alias
 	"fallback":               {check: boolean},
@@ -95,53 +107,168 @@ var permissionsFields = fields{
 	"teams": {check: stringList},
 }
 
+// triggerPermissionsFields adds Port's dynamic RBAC policy to a trigger's
+// permissions (terraform-provider-port-labs port/workflow, "policy").
+var triggerPermissionsFields = permissionsFields.with(fields{"policy": {check: ruleQuery}})
+
+// respondersFields adds the _user entity search that resolves more
+// responders of an INPUT node ("usersQuery").
+var respondersFields = permissionsFields.with(fields{"usersQuery": {check: ruleQuery}})
+
+// jqQueryFields is the object Port writes where a value is computed by jq
+// when the form is shown or submitted: {"jqQuery": "<bare jq>"}.
+var jqQueryFields = fields{"jqQuery": {required: true, check: nonEmpty}}
+
+// sortFields orders the entities an entity input offers.
+var sortFields = fields{
+	"property": {required: true, check: nonEmpty},
+	"order":    {check: enum("ASC", "DESC")},
+}
+
+// datasetFields filter the entities an entity input offers; the rules are
+// Port's search rules and only shape Port's UI, so they are kept as written.
+var datasetFields = fields{
+	"combinator": {required: true, check: enum("and", "or")},
+	"rules":      {required: true, check: anyArray},
+}
+
 var itemsFields = fields{
-	"type":      {check: enum(inputTypes...)},
-	"format":    {check: str},
-	"enum":      {check: anyArray},
-	"blueprint": {check: str},
+	"type":       {check: enum(inputTypes...)},
+	"format":     {check: str},
+	"enum":       {check: jqOr(anyArray)},
+	"enumColors": {check: mapOf(str)},
+	"blueprint":  {check: str},
+	"dataset":    {check: objectOf(datasetFields)},
+	"default":    {},
+	"properties": {check: anyObject},
+	"required":   {check: stringList},
 }
 
 var inputPropertyFields = fields{
-	"type":        {required: true, check: enum(inputTypes...)},
-	"format":      {check: str},
-	"title":       {check: str},
-	"description": {check: str},
-	"icon":        {check: str},
-	"blueprint":   {check: str},
-	"enum":        {check: anyArray},
-	"default":     {},
-	"minLength":   {check: intMin(0)},
-	"maxLength":   {check: intMin(0)},
-	"minimum":     {check: number},
-	"maximum":     {check: number},
-	"pattern":     {check: str},
-	"items":       {check: objectOf(itemsFields)},
+	"type":             {required: true, check: enum(inputTypes...)},
+	"format":           {check: str},
+	"title":            {check: str, nullable: true},
+	"description":      {check: str, nullable: true},
+	"icon":             {check: str, nullable: true},
+	"blueprint":        {check: str},
+	"enum":             {check: jqOr(anyArray)},
+	"enumColors":       {check: mapOf(str)},
+	"default":          {},
+	"minLength":        {check: intMin(0)},
+	"maxLength":        {check: intMin(0)},
+	"minimum":          {check: number},
+	"maximum":          {check: number},
+	"exclusiveMinimum": {check: number},
+	"exclusiveMaximum": {check: number},
+	"minItems":         {check: jqOr(intMin(0))},
+	"maxItems":         {check: jqOr(intMin(0))},
+	"uniqueItems":      {check: boolean},
+	"pattern":          {check: jqOr(str)},
+	"items":            {check: objectOf(itemsFields)},
+	"properties":       {check: anyObject}, // an object input's own schema, shown by Port's UI
+	"dependsOn":        {check: stringList},
+	"dataset":          {check: objectOf(datasetFields)},
+	"sort":             {check: objectOf(sortFields)},
+	"visible":          {check: jqOr(boolean)},
+	"disabled":         {check: jqOr(boolean)},
+	"readOnly":         {check: jqOr(boolean)},
+}
+
+// validationFields is one rule of a form's validations: a jq constraint
+// that must be true, and the message given when it is not.
+var validationFields = fields{
+	"constraint": {required: true, check: nonEmpty},
+	"message":    {required: true, check: strMax(maxValidationMessageLen)},
+}
+
+var stepFields = fields{
+	"title":       {required: true, check: strMax(maxStepTitleLen)},
+	"order":       {required: true, check: stringList},
+	"visible":     {check: jqOr(boolean)},
+	"validations": {check: arrayOf(objectOf(validationFields))},
+}
+
+var titleFields = fields{
+	"title":       {required: true, check: str},
+	"description": {check: str, nullable: true},
+	"visible":     {check: jqOr(boolean)},
 }
 
 var userInputsFields = fields{
-	"properties": {check: mapOf(objectOf(inputPropertyFields))},
-	"required":   {check: stringList},
-	"order":      {check: stringList},
+	"properties":  {check: mapOf(objectOf(inputPropertyFields))},
+	"required":    {check: jqOr(stringList)},
+	"order":       {check: stringList},
+	"steps":       {check: arrayOf(objectOf(stepFields))},
+	"titles":      {check: mapOf(objectOf(titleFields))},
+	"validations": {check: arrayOf(objectOf(validationFields))},
 }
 
 var buttonFields = fields{
 	"identifier": {required: true, check: identifier(0)},
-	"label":      {check: str},
-	"variant":    {check: str},
+	"label":      {required: true, check: str},
+	"variant":    {required: true, check: enum("PRIMARY", "SECONDARY", "DANGER")},
+	"icon":       {check: str},
+}
+
+// statusLabelFields tag a node run or a run when a branch is taken; text
+// may be a template.
+var statusLabelFields = fields{
+	"text":    {required: true, check: nonEmpty},
+	"variant": {check: enum("success", "alert")},
 }
 
 var conditionOutletFields = fields{
-	"identifier": {required: true, check: identifier(0)},
-	"title":      {check: str},
-	"expression": {required: true, check: nonEmpty},
+	"identifier":          {required: true, check: identifier(0)},
+	"title":               {check: str},
+	"expression":          {required: true, check: nonEmpty},
+	"statusLabel":         {check: objectOf(statusLabelFields)},
+	"workflowStatusLabel": {check: objectOf(statusLabelFields)},
 }
 
 var inputOutletFields = fields{
-	"identifier":       {required: true, check: identifier(0)},
-	"title":            {check: str},
-	"numOfResponders":  {check: intMin(1)},
-	"evaluationMethod": {check: enum("button")},
+	"identifier":          {required: true, check: identifier(0)},
+	"title":               {check: str},
+	"numOfResponders":     {check: intMin(1)},
+	"evaluationMethod":    {check: enum("button")},
+	"statusLabel":         {check: objectOf(statusLabelFields)},
+	"workflowStatusLabel": {check: objectOf(statusLabelFields)},
+}
+
+// notificationFields is one target an INPUT node notifies besides its
+// responders: an email with fields, or a webhook.
+var notificationFields = fields{
+	"target": {required: true, check: enum("email", "webhook")},
+	"fields": {check: arrayOf(objectOf(fields{
+		"label": {required: true, check: str},
+		"value": {required: true, check: str},
+	}))},
+	"url":     {check: nonEmpty},
+	"method":  {check: enum("GET", "POST", "PUT", "PATCH", "DELETE")},
+	"headers": {check: mapOf(str)},
+	"body":    {check: objectOrArray},
+	"agent":   {check: boolean},
+}
+
+// contextFields is where Port's UI offers a self-serve trigger besides the
+// self-service page.
+var contextFields = fields{
+	"on":                  {required: true, check: enum("CREATE_ENTITY", "ENTITY", "SELF_SERVICE_HUB")},
+	"blueprintIdentifier": {check: nonEmpty},
+	"userInput":           {check: nonEmpty},
+	"visible":             {check: boolean},
+}
+
+// mcpServerFields names an MCP server (an _mcp_server entity) an AI node
+// may use.
+var mcpServerFields = fields{"identifier": {required: true, check: nonEmpty}}
+
+// aiFields are shared by the AI and AI_AGENT nodes.
+var aiFields = fields{
+	"userPrompt":   {required: true, check: nonEmpty},
+	"provider":     {check: nonEmpty},
+	"model":        {check: nonEmpty},
+	"mcpServers":   {check: arrayOf(objectOf(mcpServerFields))},
+	"outputSchema": {check: outputSchema},
 }
 
 var (
@@ -155,8 +282,12 @@ var nodeTypes = map[string]*nodeType{
 	TypeSelfServeTrigger: {
 		kind: kindTrigger,
 		config: triggerBase.with(fields{
-			"userInputs":  {check: objectOf(userInputsFields)},
-			"permissions": {check: objectOf(permissionsFields)},
+			"userInputs":              {check: objectOf(userInputsFields)},
+			"permissions":             {check: objectOf(triggerPermissionsFields)},
+			"actionCardButtonText":    {check: strMax(maxButtonTextLen)},
+			"executeActionButtonText": {check: strMax(maxButtonTextLen)},
+			"variant":                 {check: enum("DEFAULT", "ALERT")},
+			"contexts":                {check: arrayOf(objectOf(contextFields))},
 		}),
 		finish: finishSelfServe,
 	},
@@ -164,8 +295,9 @@ var nodeTypes = map[string]*nodeType{
 		kind: kindTrigger,
 		config: triggerBase.with(fields{
 			"event": {required: true, check: objectOf(fields{
-				"type":                {required: true, check: enum("ENTITY_CREATED", "ENTITY_UPDATED", "ENTITY_DELETED", "ANY_ENTITY_CHANGE")},
+				"type":                {required: true, check: enum("ENTITY_CREATED", "ENTITY_UPDATED", "ENTITY_DELETED", "ANY_ENTITY_CHANGE", "TIMER_EXPIRED")},
 				"blueprintIdentifier": {required: true, check: nonEmpty},
+				"propertyIdentifier":  {check: nonEmpty},
 			})},
 			"condition": {check: objectOf(fields{
 				"type":        {required: true, check: enum("JQ")},
@@ -190,6 +322,7 @@ var nodeTypes = map[string]*nodeType{
 			"synchronized":   {check: boolean},
 			"onTimeout":      {check: enum("fail", "continue")},
 			"timeoutSeconds": {check: positiveUpTo(maxTimeoutSeconds)},
+			"agent":          {check: boolean},
 		}),
 		secrets:    []string{"url", "headers", "body"},
 		secretsWhy: "this field is not sent with the request; it is shown on the node run",
@@ -225,10 +358,11 @@ var nodeTypes = map[string]*nodeType{
 		kind: kindAction,
 		config: actionBase.with(fields{
 			"installationId":                       {required: true, check: nonEmpty},
-			"integrationProvider":                  {required: true, check: enum("github-ocean", "gitlab")},
-			"integrationInvocationType":            {required: true, check: enum("dispatch_workflow", "trigger_pipeline")},
+			"integrationProvider":                  {required: true, literal: true, check: nonEmpty},
+			"integrationInvocationType":            {required: true, literal: true, check: nonEmpty},
 			"integrationActionExecutionProperties": {required: true, check: anyObject},
 			"reportWorkflowStatus":                 {check: boolean},
+			"deferIntegrationInstallation":         {check: boolean},
 		}),
 		secrets:    []string{"integrationActionExecutionProperties"},
 		secretsWhy: "this field is not sent to the integration's workflow; it is shown on the node run",
@@ -237,8 +371,8 @@ var nodeTypes = map[string]*nodeType{
 	TypeCondition: {
 		kind: kindFlow,
 		config: flowBase.with(fields{
-			"outlets": {literal: true, check: arrayOf(objectOf(conditionOutletFields))},
-			"options": {literal: true, check: arrayOf(objectOf(conditionOutletFields))},
+			"outlets": {check: arrayOf(objectOf(conditionOutletFields))},
+			"options": {check: arrayOf(objectOf(conditionOutletFields))},
 		}),
 		secretsWhy: "a CONDITION node sends nothing out; its config is stored and shown",
 		finish:     finishCondition,
@@ -247,14 +381,86 @@ var nodeTypes = map[string]*nodeType{
 		kind: kindFlow,
 		config: flowBase.with(fields{
 			"userInputs":    {required: true, check: objectOf(userInputsFields.with(fields{"buttons": {required: true, check: arrayOf(objectOf(buttonFields))}}))},
-			"outlets":       {literal: true, check: arrayOf(objectOf(inputOutletFields))},
-			"options":       {literal: true, check: arrayOf(objectOf(inputOutletFields))},
-			"responders":    {check: objectOf(permissionsFields)},
-			"notifications": {check: anyObject},
+			"description":   {check: str},
+			"outlets":       {check: arrayOf(objectOf(inputOutletFields))},
+			"options":       {check: arrayOf(objectOf(inputOutletFields))},
+			"responders":    {check: objectOf(respondersFields)},
+			"notifications": {check: arrayOf(objectOf(notificationFields))},
 		}),
-		secretsWhy: "an INPUT node's form is shown to its responders and their answers are stored in the run",
+		secretsWhy: whyInput,
 		finish:     finishInput,
 	},
+}
+
+// TypeAI, TypeAIAgent and TypeCursorAgent are Port's AI nodes
+// (port-labs/port-skills skills/port-workflows/references/node-types.md;
+// terraform-provider-port-labs port/workflow). They validate; sluice has no
+// executor for them yet, so a run that reaches one fails that node.
+func init() {
+	nodeTypes[TypeAI] = &nodeType{
+		kind: kindAction,
+		config: actionBase.with(aiFields).with(fields{
+			"systemPrompt": {check: str},
+			"tools":        {check: stringList},
+		}),
+		secretsWhy: "an AI node's prompt and answer are stored and shown on the node run",
+		finish:     finishAI,
+	}
+	nodeTypes[TypeAIAgent] = &nodeType{
+		kind:       kindAction,
+		config:     actionBase.with(aiFields).with(fields{"agentIdentifier": {required: true, check: nonEmpty}}),
+		secretsWhy: "an AI node's prompt and answer are stored and shown on the node run",
+		finish:     finishAI,
+	}
+	nodeTypes[TypeCursorAgent] = &nodeType{
+		kind: kindAction,
+		config: actionBase.with(fields{
+			"apiKey": {required: true, check: nonEmpty},
+			"prompt": {required: true, check: objectOf(fields{"text": {required: true, check: nonEmpty}})},
+			"source": {required: true, check: objectOf(fields{
+				"repository": {check: nonEmpty},
+				"prUrl":      {check: nonEmpty},
+				"ref":        {check: nonEmpty},
+			})},
+			"model":  {check: nonEmpty},
+			"target": {check: objectOf(fields{"autoCreatePr": {check: boolean}, "branchName": {check: nonEmpty}})},
+		}),
+		secrets:    []string{"apiKey"},
+		secretsWhy: "only apiKey is sent to Cursor and not stored; the prompt and the agent's summary are shown on the node run",
+		finish:     finishCursor,
+	}
+}
+
+// jqOr accepts {"jqQuery": "..."} or a value that passes check.
+func jqOr(c check) check {
+	return func(r *report, path string, v *jv) {
+		if v.kind == jObject && v.get("jqQuery") != nil {
+			object(r, path, v, jqQueryFields)
+			return
+		}
+		c(r, path, v)
+	}
+}
+
+// ruleQuery accepts Port's {combinator, rules} query objects (a trigger's
+// permissions policy, an INPUT node's usersQuery); the rules are a large
+// union left to Port's meaning, so only the envelope is checked.
+func ruleQuery(r *report, path string, v *jv) {
+	object(r, path, v, fields{
+		"combinator": {required: true, check: enum("and", "or")},
+		"rules":      {required: true, check: anyArray},
+	})
+}
+
+// outputSchema accepts a JSON Schema object whose type is "object", the only
+// shape Port accepts for an AI node's structured output.
+func outputSchema(r *report, path string, v *jv) {
+	if !isKind(r, path, v, jObject) {
+		return
+	}
+	if t := v.get("type"); t == nil || t.kind != jString || t.s != "object" {
+		r.errorf(path+".type", `must be "object": an output schema describes a JSON object`)
+	}
 }
 
 // anyArray accepts any array.

@@ -357,6 +357,13 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 	where, args = inClause(where, args, "status", f.Statuses)
 	where, args = inClause(where, args, "result", f.Results)
 	where, args = inClause(where, args, "created_by", f.CreatedBy)
+	where, args = inClause(where, args, "identifier", f.RunIDs)
+	if len(f.WorkflowVersions) > 0 {
+		where = append(where, "workflow_version IN (?"+strings.Repeat(", ?", len(f.WorkflowVersions)-1)+")")
+		for _, v := range f.WorkflowVersions {
+			args = append(args, v)
+		}
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")

@@ -22,7 +22,8 @@ func runIDs(rs []store.Run) []string {
 // matches is the reference implementation of a RunFilter.
 func matches(f store.RunFilter, r store.Run) bool {
 	in := func(set []string, v string) bool { return len(set) == 0 || slices.Contains(set, v) }
-	return in(f.WorkflowIDs, r.WorkflowID) && in(f.Statuses, r.Status) && in(f.Results, r.Result) && in(f.CreatedBy, r.CreatedBy)
+	return in(f.WorkflowIDs, r.WorkflowID) && in(f.Statuses, r.Status) && in(f.Results, r.Result) && in(f.CreatedBy, r.CreatedBy) &&
+		in(f.RunIDs, r.Identifier) && (len(f.WorkflowVersions) == 0 || slices.Contains(f.WorkflowVersions, r.WorkflowVersion))
 }
 
 func testListRuns(t *testing.T, open opener) {
@@ -45,6 +46,7 @@ func testListRuns(t *testing.T, open opener) {
 		var all []store.Run
 		for _, sp := range specs {
 			r := newRun(sp.id, sp.wf, sp.by, sp.i)
+			r.WorkflowVersion = 1 + sp.i%3 // versions 1..3, for WorkflowVersions
 			createRun(t, s, r)
 			if sp.result != "" {
 				must(t, "Apply finish "+sp.id, s.Apply(ctx(t), store.Transition{RunID: sp.id, Finish: &store.RunCompletion{Result: sp.result, CompletedAt: at(sp.i + 100)}}))
@@ -68,6 +70,10 @@ func testListRuns(t *testing.T, open opener) {
 			{WorkflowIDs: []string{"deploy", "build"}, CreatedBy: []string{"ann"}, Statuses: []string{store.StatusCompleted}},
 			{WorkflowIDs: []string{"test"}, Results: []string{store.ResultSuccess}},
 			{WorkflowIDs: []string{"nothing"}},
+			{RunIDs: []string{"wfr_b", "wfr_e", "wfr_missing"}},
+			{RunIDs: []string{"wfr_b", "wfr_e"}, Statuses: []string{store.StatusInProgress}},
+			{WorkflowVersions: []int{1}},
+			{WorkflowIDs: []string{"deploy"}, WorkflowVersions: []int{2, 3}},
 		}
 		for _, f := range filters {
 			t.Run(fmt.Sprintf("%+v", f), func(t *testing.T) {
