@@ -82,6 +82,7 @@ const DefaultSweepInterval = 10 * time.Second
 type Server struct {
 	st      store.Store
 	eng     *engine.Engine
+	nodes   *node.Registry // for save-time warnings; may be nil
 	secrets *secret.Service
 	auth    *auth.Authenticator
 	log     *slog.Logger
@@ -124,6 +125,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		st:      opts.Store,
+		nodes:   opts.Nodes,
 		secrets: opts.Secrets,
 		auth:    opts.Auth,
 		log:     opts.Logger,

@@ -47,6 +47,8 @@ const (
 	maxNodes          = 100
 	maxLinks          = 3
 	maxTimeoutSeconds = 86400 // one day: the same bound as webhook.MaxTimeout
+	// maxKafkaTimeoutSeconds bounds a KAFKA node's wait: a week, as kafka.MaxTimeout.
+	maxKafkaTimeoutSeconds = 7 * 86400
 )
 
 var workflowFields = func() fields {
@@ -198,8 +200,10 @@ var nodeTypes = map[string]*nodeType{
 	TypeKafka: {
 		kind: kindAction,
 		config: actionBase.with(fields{
-			"payload": {required: true, check: objectOrArray},
-			"topic":   {check: nonEmpty},
+			"payload":        {required: true, check: objectOrArray},
+			"topic":          {check: nonEmpty},
+			"onTimeout":      {check: enum("fail", "continue")},
+			"timeoutSeconds": {check: positiveUpTo(maxKafkaTimeoutSeconds)},
 		}),
 		secrets:    []string{"payload"},
 		secretsWhy: "the topic is not part of the message; it is logged and shown on the node run",
