@@ -438,3 +438,30 @@ func (c *connErrors) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _
 		c.at = c.seq
 	}
 }
+
+// ConsumerOptions returns the franz-go options that connect a client as the
+// executor made from opts would (brokers, client id, TLS, SASL), without
+// the producer's: kafka consume and tests build consumers with them.
+func ConsumerOptions(opts Options) ([]kgo.Opt, error) {
+	if len(opts.Brokers) == 0 {
+		return nil, errors.New("kafka: no brokers")
+	}
+	if opts.Topic == "" {
+		opts.Topic = DefaultTopic
+	}
+	kopts := []kgo.Opt{kgo.SeedBrokers(opts.Brokers...)}
+	if opts.ClientID != "" {
+		kopts = append(kopts, kgo.ClientID(opts.ClientID))
+	}
+	if opts.TLS != nil {
+		kopts = append(kopts, kgo.DialTLSConfig(opts.TLS))
+	}
+	if opts.SASL != nil {
+		m, err := mechanism(opts.SASL)
+		if err != nil {
+			return nil, err
+		}
+		kopts = append(kopts, kgo.SASL(m))
+	}
+	return kopts, nil
+}
