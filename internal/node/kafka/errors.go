@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // PublishError is a publish that failed. Its text names the topic, the
@@ -52,6 +53,8 @@ func (e *Executor) publishError(topic string, size int, timeout time.Duration, e
 		pe.Reason = fmt.Sprintf("no acknowledgement within %s", timeout)
 		if why := e.conns.since(seen); why != "" {
 			pe.Reason += " (" + why + ")"
+		} else if why := e.diagnose(topic); why != "" {
+			pe.Reason += " (" + why + ")"
 		}
 	default:
 		pe.Reason = describeConnError(err)
@@ -84,4 +87,30 @@ func describeConnError(err error) string {
 		return "timed out"
 	}
 	return err.Error()
+}
+
+// diagnose asks a broker, within a few seconds, what it knows of topic,
+// after a publish that got no acknowledgement without a connection error:
+// the client keeps retrying a topic it has already found missing without
+// saying so. It returns "" when the broker has nothing to say.
+func (e *Executor) diagnose(topic string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrMetadataRequest()
+	t := kmsg.NewMetadataRequestTopic()
+	t.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, t)
+	resp, err := req.RequestWith(ctx, e.client)
+	if err != nil || len(resp.Topics) != 1 {
+		return ""
+	}
+	switch err := kerr.ErrorForCode(resp.Topics[0].ErrorCode); {
+	case errors.Is(err, kerr.UnknownTopicOrPartition):
+		return "the topic does not exist: create it (sluice does not create topics)"
+	case errors.Is(err, kerr.TopicAuthorizationFailed):
+		return "not authorized to the topic (TOPIC_AUTHORIZATION_FAILED)"
+	case err != nil:
+		return "the broker says: " + err.Error()
+	}
+	return ""
 }
