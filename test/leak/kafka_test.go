@@ -81,7 +81,7 @@ func TestKafkaPayload(t *testing.T) {
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
 	defer srv.Shutdown(context.Background()) //nolint:errcheck // the test's end
-	var answers bytes.Buffer // every API answer, a haystack
+	var answers bytes.Buffer                 // every API answer, a haystack
 	call := func(method, path, tok string, body any) (int, []byte) {
 		t.Helper()
 		b, _ := json.Marshal(body)
