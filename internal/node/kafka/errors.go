@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -49,7 +50,7 @@ func (e *Executor) publishError(topic string, size int, timeout time.Duration, e
 		pe.Reason = "SASL authentication failed: check the user and the password secret"
 	case errors.As(err, &ke):
 		pe.Reason = ke.Message + ": " + ke.Description
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kgo.ErrRecordTimeout):
 		pe.Reason = fmt.Sprintf("no acknowledgement within %s", timeout)
 		if why := e.conns.since(seen); why != "" {
 			pe.Reason += " (" + why + ")"
@@ -83,7 +84,7 @@ func describeConnError(err error) string {
 		return "TLS: certificate is not valid for the broker's host"
 	case errors.Is(err, kerr.SaslAuthenticationFailed):
 		return "SASL authentication failed"
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kgo.ErrRecordTimeout):
 		return "timed out"
 	}
 	return err.Error()

@@ -9,11 +9,13 @@
 //	payload         required; an object or an array (templated; the one field
 //	                of the node that may read .secrets)
 //	topic           default: the server's topic (--kafka-topic, "sluice.runs")
-//	timeoutSeconds  optional; bounds the publish AND the wait: a node not
-//	                completed by then fails (or, with onTimeout "continue",
-//	                succeeds with {"timeout": true}). The deadline is stored
-//	                with the node run, so it holds across restarts. Without
-//	                it, the publish is bounded by 30 s and the wait is not.
+//	timeoutSeconds  optional; bounds the wait: a node not completed by then
+//	                fails (or, with onTimeout "continue", succeeds with
+//	                {"timeout": true}). The deadline is stored with the node
+//	                run, so it holds across restarts. The publish itself is
+//	                bounded by the smaller of timeoutSeconds and
+//	                Options.PublishTimeout (30 s); a publish that fails
+//	                always fails the node (onTimeout does not apply to it).
 //	onTimeout       "fail" (default) | "continue"
 //	onFailure, type read by the engine, ignored here
 //
@@ -141,6 +143,10 @@ type Options struct {
 	MaxMessageBytes int32
 	// Logger receives the client's own warnings; nil discards them.
 	Logger *slog.Logger
+	// PublishTimeout bounds a publish (the wait for the broker's
+	// acknowledgement); a node's shorter timeoutSeconds bounds it more.
+	// 0 means DefaultPublishTimeout.
+	PublishTimeout time.Duration
 }
 
 // ErrNotConfigured fails a KAFKA node when the server has no brokers.
@@ -149,17 +155,22 @@ var ErrNotConfigured = errors.New("no Kafka brokers are configured: start sluice
 // Executor executes KAFKA nodes with one shared producer. It is safe for
 // concurrent use. Close it at shutdown.
 type Executor struct {
-	client  *kgo.Client // nil when no brokers are configured
-	topic   string
-	brokers string // for messages: the seed brokers, comma-separated
-	conns   *connErrors
+	client *kgo.Client // nil when no brokers are configured
+	// publishTimeout is Options.PublishTimeout with its default.
+	publishTimeout time.Duration
+	topic          string
+	brokers        string // for messages: the seed brokers, comma-separated
+	conns          *connErrors
 }
 
 // New returns an Executor. It does not connect: the first publish does.
 // Options with no brokers give an executor that fails every node with
 // ErrNotConfigured.
 func New(opts Options) (*Executor, error) {
-	e := &Executor{topic: opts.Topic, brokers: strings.Join(opts.Brokers, ","), conns: &connErrors{sasl: opts.SASL != nil}}
+	e := &Executor{topic: opts.Topic, brokers: strings.Join(opts.Brokers, ","), conns: &connErrors{sasl: opts.SASL != nil}, publishTimeout: opts.PublishTimeout}
+	if e.publishTimeout <= 0 {
+		e.publishTimeout = DefaultPublishTimeout
+	}
 	if e.topic == "" {
 		e.topic = DefaultTopic
 	}
@@ -205,6 +216,7 @@ func clientOptions(opts Options, conns *connErrors) ([]kgo.Opt, error) {
 		kgo.ProducerBatchCompression(codec, kgo.NoCompression()),
 		kgo.ProducerLinger(0),
 		kgo.WithHooks(conns),
+		kgo.RecordDeliveryTimeout(publishTimeout(opts)),
 	}
 	if opts.MaxMessageBytes > 0 {
 		kopts = append(kopts, kgo.ProducerBatchMaxBytes(opts.MaxMessageBytes))
@@ -223,6 +235,14 @@ func clientOptions(opts Options, conns *connErrors) ([]kgo.Opt, error) {
 		kopts = append(kopts, kgo.WithLogger(kgoLogger{opts.Logger}))
 	}
 	return kopts, nil
+}
+
+// publishTimeout is opts.PublishTimeout with its default.
+func publishTimeout(opts Options) time.Duration {
+	if opts.PublishTimeout > 0 {
+		return opts.PublishTimeout
+	}
+	return DefaultPublishTimeout
 }
 
 // mechanism builds the SASL mechanism of s.
@@ -348,16 +368,27 @@ func (e *Executor) Execute(ctx context.Context, req *node.Request) (node.Result,
 		return node.Result{}, err
 	}
 	start := time.Now()
-	pctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	timeout := min(c.timeout, e.publishTimeout)
 	seen := e.conns.mark()
-	err = e.client.ProduceSync(pctx, rec).FirstErr()
+	// The record is produced without a cancellable context: franz-go
+	// watches a cancellable one per record, which doubles the cost of a
+	// publish. The node's own timer bounds the wait instead, and the
+	// client fails a record still unsent after publishTimeout
+	// (RecordDeliveryTimeout), so an abandoned record does not linger.
+	done := make(chan error, 1)
+	e.client.Produce(context.Background(), rec, func(_ *kgo.Record, err error) { done <- err })
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case err = <-done:
+	case <-timer.C:
+		err = context.DeadlineExceeded
+	case <-ctx.Done():
+		return node.Result{}, fmt.Errorf("publish to topic %s cancelled: %w", topic, ctx.Err())
+	}
 	elapsed := time.Since(start)
 	if err != nil {
-		if ctx.Err() != nil {
-			return node.Result{}, fmt.Errorf("publish to topic %s cancelled: %w", topic, ctx.Err())
-		}
-		return node.Result{}, e.publishError(topic, len(rec.Value), c.timeout, err, seen)
+		return node.Result{}, e.publishError(topic, len(rec.Value), timeout, err, seen)
 	}
 	if req.Log != nil {
 		req.Log(node.LevelInfo, fmt.Sprintf("published to topic %s partition %d offset %d in %s; waiting for a consumer to complete node run %s",
@@ -464,4 +495,11 @@ func ConsumerOptions(opts Options) ([]kgo.Opt, error) {
 		kopts = append(kopts, kgo.SASL(m))
 	}
 	return kopts, nil
+}
+
+// ProducerOptions returns the franz-go options of the producer that New
+// builds from opts, for comparing the node with a bare client in
+// benchmarks.
+func ProducerOptions(opts Options) ([]kgo.Opt, error) {
+	return clientOptions(opts, &connErrors{})
 }
