@@ -66,6 +66,10 @@ type Options struct {
 	// unavailable store), and drives them. 0 means DefaultSweepInterval; a
 	// negative value disables the sweep.
 	SweepInterval time.Duration
+	// WaitCheckInterval is how often, once Resume was called, the server
+	// ends the waits whose deadline has passed (waits.go). 0 means
+	// DefaultWaitCheckInterval; a negative value disables it.
+	WaitCheckInterval time.Duration
 	// MaxAttempts, RetryFor and MaxTemplateBytes are the engine's options
 	// of the same names.
 	MaxAttempts      int
@@ -80,6 +84,7 @@ const DefaultSweepInterval = 10 * time.Second
 type Server struct {
 	st      store.Store
 	eng     *engine.Engine
+	nodes   *node.Registry // for save-time warnings; may be nil
 	secrets *secret.Service
 	auth    *auth.Authenticator
 	log     *slog.Logger
@@ -102,6 +107,9 @@ type Server struct {
 	sweepOnce  sync.Once
 	sweepStop  chan struct{} // closed by Shutdown
 	sweepDone  chan struct{} // closed when the sweep loop returned
+	// The expiry of waits past their deadline, started by Resume.
+	waitEvery time.Duration
+	waitDone  chan struct{} // closed when the wait loop returned
 }
 
 // New returns a Server. It builds the engine over opts.Store and
@@ -119,6 +127,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		st:      opts.Store,
+		nodes:   opts.Nodes,
 		secrets: opts.Secrets,
 		auth:    opts.Auth,
 		log:     opts.Logger,
@@ -130,6 +139,10 @@ func New(opts Options) (*Server, error) {
 		literalCreds: opts.LiteralCredentials,
 		sweepEvery:   opts.SweepInterval,
 		sweepStop:    make(chan struct{}),
+		waitEvery:    opts.WaitCheckInterval,
+	}
+	if s.waitEvery == 0 {
+		s.waitEvery = DefaultWaitCheckInterval
 	}
 	if s.literalCreds == "" {
 		s.literalCreds = LiteralCredentialsReject
@@ -388,6 +401,7 @@ func (s *Server) Resume(ctx context.Context) (int, error) {
 		s.execute(r.Identifier)
 	}
 	s.sweepOnce.Do(func() {
+		s.startWaitLoop()
 		if s.sweepEvery < 0 {
 			return
 		}
@@ -456,6 +470,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.sweepOnce.Do(func() {}) // no sweep starts from now on
 	if s.sweepDone != nil {
 		<-s.sweepDone
+	}
+	if s.waitDone != nil {
+		<-s.waitDone
 	}
 	done := make(chan struct{})
 	go func() { s.bg.Wait(); close(done) }()

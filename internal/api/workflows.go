@@ -79,7 +79,11 @@ func (s *Server) parseDefinition(w http.ResponseWriter, r *http.Request, a authz
 	if err != nil {
 		return nil, nil, err
 	}
-	return wf, append(append(problems.Warnings, creds...), s.undefinedSecrets(r.Context(), a, wf)...), nil
+	warnings := append(append(problems.Warnings, creds...), s.undefinedSecrets(r.Context(), a, wf)...)
+	if s.nodes != nil {
+		warnings = append(warnings, s.nodes.Warnings(wf)...)
+	}
+	return wf, warnings, nil
 }
 
 // undefinedSecrets warns about the secrets a definition references that do

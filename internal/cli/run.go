@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-run/sluice/internal/engine"
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/node/condition"
+	"github.com/sluice-run/sluice/internal/node/kafka"
 	"github.com/sluice-run/sluice/internal/node/webhook"
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
@@ -32,6 +33,7 @@ type runFlags struct {
 	inputsFile string
 	secretFile string
 	output     string
+	kafka      kafkaFlags
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -45,8 +47,14 @@ starts and ends. Exit status: 0 when the run ends SUCCESS, 1 when it ends
 FAILED or CANCELLED, 2 when the workflow or the arguments are invalid, 3 when
 the run waits on a node that is completed from outside (it stays stored).`,
 		Args: args(cobra.NoArgs),
-		RunE: func(c *cobra.Command, _ []string) error { return a.run(c.Context(), f) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := a.kafkaFromEnv(c.Flags()); err != nil {
+				return err
+			}
+			return a.run(c.Context(), f)
+		},
 	}
+	f.kafka.add(c.Flags(), false, true)
 	c.Flags().StringVarP(&f.file, "file", "f", "", "workflow definition (JSON); - for stdin")
 	c.Flags().StringArrayVar(&f.inputs, "input", nil, "trigger input KEY=VALUE; VALUE is parsed as JSON when it parses, else taken as a string")
 	c.Flags().StringVar(&f.inputsFile, "inputs-file", "", "JSON object of trigger inputs (--input wins over it)")
@@ -201,6 +209,12 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	reg := node.NewRegistry()
 	webhook.Register(reg, webhook.Options{UserAgent: "sluice/" + Version})
 	condition.Register(reg)
+	kx, closeKafka, err := a.kafkaExecutor(&f.kafka, secret.Layered{fileSecrets, stored})
+	if err != nil {
+		return err
+	}
+	defer closeKafka()
+	kafka.Register(reg, kx)
 	eng := engine.New(engine.Options{
 		Store:   st,
 		Nodes:   reg,

@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-run/sluice/internal/auth"
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/node/condition"
+	"github.com/sluice-run/sluice/internal/node/kafka"
 	"github.com/sluice-run/sluice/internal/node/webhook"
 	"github.com/sluice-run/sluice/internal/redact"
 	"github.com/sluice-run/sluice/internal/tmpl"
@@ -32,6 +33,7 @@ type serveFlags struct {
 	signingKeyFile string
 	literalCreds   string
 	maxTmplBytes   int
+	kafka          kafkaFlags
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -60,11 +62,24 @@ by --webhook-signing-key-file or SLUICE_WEBHOOK_SIGNING_KEY.
 
 On SIGTERM or SIGINT it stops accepting requests, lets node executions in
 flight finish within --shutdown-grace, then cancels the rest: their node runs
-stay IN_PROGRESS and resume at the next start.`,
+stay IN_PROGRESS and resume at the next start.
+
+KAFKA nodes publish to --kafka-brokers (TLS and SASL flags in
+docs/configuration.md; each flag also reads SLUICE_<FLAG> in upper case,
+SLUICE_KAFKA_BROKERS, ...). --dev-kafka starts an in-process broker on
+127.0.0.1:9092 instead, for trying things out: its messages live in memory
+only. A waiting node's timeoutSeconds is kept in the store and applied
+within about a second of its deadline, across restarts.`,
 		Args: args(cobra.NoArgs),
-		RunE: func(c *cobra.Command, _ []string) error { return a.serve(c.Context(), f) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := a.kafkaFromEnv(c.Flags()); err != nil {
+				return err
+			}
+			return a.serve(c.Context(), f)
+		},
 	}
 	fl := c.Flags()
+	f.kafka.add(fl, true, true)
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:7070", "address to listen on (port 0 picks a free one)")
 	fl.StringVar(&f.databaseURL, "database-url", "", "PostgreSQL URL (not supported yet; the embedded SQLite store is used)")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "how long node executions in flight may finish at shutdown")
@@ -173,6 +188,15 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	reg := node.NewRegistry()
 	webhook.Register(reg, webhook.Options{UserAgent: "sluice/" + Version, SigningKey: key})
 	condition.Register(reg)
+	kx, closeKafka, err := a.kafkaExecutor(&f.kafka, svc)
+	if err != nil {
+		return err
+	}
+	defer closeKafka()
+	kafka.Register(reg, kx)
+	if !kx.Configured() {
+		logger.Info("no Kafka brokers are configured: KAFKA nodes fail until --kafka-brokers (SLUICE_KAFKA_BROKERS) or --dev-kafka is given")
+	}
 	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL})
 	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds, MaxTemplateBytes: f.maxTmplBytes})
 	if err != nil {

@@ -719,7 +719,7 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 			return e.reload(ctx, st)
 		}
 		if out.pending {
-			err := e.apply(ctx, st, store.Transition{RunID: st.run.Identifier, Wait: nr.Identifier, Logs: out.logs})
+			err := e.apply(ctx, st, store.Transition{RunID: st.run.Identifier, Wait: nr.Identifier, WaitUntil: out.waitUntil, WaitContinue: out.waitContinue, Logs: out.logs})
 			if errors.Is(err, store.ErrConflict) {
 				// The receiver completed the node before its answer to
 				// the request arrived: keep the request's own log lines.
@@ -782,8 +782,12 @@ type nodeOutcome struct {
 	logs       []store.Log
 	errText    string
 	pending    bool
-	stopped    bool
-	outlet     string // the outlet a flow-control node took
+	// waitUntil and waitContinue are the pending node's deadline and
+	// onTimeout (node.Result.WaitUntil, OnTimeoutContinue).
+	waitUntil    time.Time
+	waitContinue bool
+	stopped      bool
+	outlet       string // the outlet a flow-control node took
 }
 
 // runNode renders, resolves, executes and post-processes one node. It never
@@ -893,7 +897,7 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 		return fail(err)
 	}
 	if res.Pending {
-		return nodeOutcome{pending: true, logs: logs}
+		return nodeOutcome{pending: true, logs: logs, waitUntil: res.WaitUntil, waitContinue: res.OnTimeoutContinue}
 	}
 	out := e.finishNode(st, n, nr, res.Output, logs, fail)
 	out.outlet = res.Outlet

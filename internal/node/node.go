@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/sluice-run/sluice/internal/tmpl"
 	"github.com/sluice-run/sluice/internal/workflow"
@@ -57,6 +58,14 @@ type Result struct {
 	// Pending leaves the node IN_PROGRESS: it is completed from outside
 	// (an async webhook, a Kafka consumer, an approval).
 	Pending bool
+	// WaitUntil, with Pending, is the deadline of the wait (zero: none).
+	// The engine stores it with the waiting node run; a node run still
+	// waiting then ends as a timeout: it fails, or, with
+	// OnTimeoutContinue, succeeds with the output {"timeout": true}. The
+	// deadline survives a restart and holds no goroutine.
+	WaitUntil time.Time
+	// OnTimeoutContinue is onTimeout "continue" for WaitUntil.
+	OnTimeoutContinue bool
 	// Outlet is the outlet taken by a flow-control node; "" means none
 	// matched (the fallback connection, or the branch ends).
 	Outlet string

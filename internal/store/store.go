@@ -129,6 +129,15 @@ type Transition struct {
 	// (including the node run Complete finishes). It may name the node run
 	// Start inserts; marking a waiting node run again is no error.
 	Wait string
+	// WaitUntil, with Wait, is the deadline of the wait (zero: none, or
+	// the one already stored when the node run waits already). A store
+	// that implements WaitStore keeps it with the node run and lists the
+	// node run from ExpiredWaits once it has passed.
+	WaitUntil time.Time
+	// WaitContinue, with WaitUntil, says that the node succeeds with
+	// {"timeout": true} at the deadline (onTimeout "continue") instead of
+	// failing.
+	WaitContinue bool
 	// Audit events (secret resolutions by this step) are recorded with it.
 	Audit []AuditEvent
 }

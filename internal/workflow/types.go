@@ -59,6 +59,9 @@ const (
 	maxValidationMessageLen = 100
 	maxValidations          = 10
 	maxMCPServers           = 5
+
+	// maxKafkaTimeoutSeconds bounds a KAFKA node's wait: a week, as kafka.MaxTimeout.
+	maxKafkaTimeoutSeconds = 7 * 86400
 )
 
 var workflowFields = func() fields {
@@ -331,8 +334,10 @@ var nodeTypes = map[string]*nodeType{
 	TypeKafka: {
 		kind: kindAction,
 		config: actionBase.with(fields{
-			"payload": {required: true, check: objectOrArray},
-			"topic":   {check: nonEmpty},
+			"payload":        {required: true, check: objectOrArray},
+			"topic":          {check: nonEmpty},
+			"onTimeout":      {check: enum("fail", "continue")},
+			"timeoutSeconds": {check: positiveUpTo(maxKafkaTimeoutSeconds)},
 		}),
 		secrets:    []string{"payload"},
 		secretsWhy: "the topic is not part of the message; it is logged and shown on the node run",

@@ -289,7 +289,7 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, t store.Transition) error
 		}
 	}
 	if t.Wait != "" {
-		if err := s.waitNodeRun(ctx, tx, t.RunID, t.Wait, when); err != nil {
+		if err := s.waitNodeRun(ctx, tx, t, when); err != nil {
 			return err
 		}
 	}
@@ -299,11 +299,17 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, t store.Transition) error
 	return s.insertAudit(ctx, tx, t.Audit, now)
 }
 
-// waitNodeRun marks node run id of run runID as waiting: ErrNotFound when
+// waitNodeRun marks node run t.Wait of run t.RunID as waiting, with
+// t.WaitUntil as its deadline when set: ErrNotFound when
 // the run has no such node run, ErrConflict when it is no longer
 // IN_PROGRESS.
-func (s *Store) waitNodeRun(ctx context.Context, tx *sql.Tx, runID, id string, when time.Time) error {
-	res, err := tx.StmtContext(ctx, s.st.waitNodeRun).ExecContext(ctx, when.UnixNano(), id, runID)
+func (s *Store) waitNodeRun(ctx context.Context, tx *sql.Tx, t store.Transition, when time.Time) error {
+	runID, id := t.RunID, t.Wait
+	var deadline sql.NullInt64
+	if !t.WaitUntil.IsZero() {
+		deadline = sql.NullInt64{Int64: t.WaitUntil.UnixNano(), Valid: true}
+	}
+	res, err := tx.StmtContext(ctx, s.st.waitNodeRun).ExecContext(ctx, when.UnixNano(), deadline, deadline, t.WaitContinue, id, runID)
 	if err != nil {
 		return fmt.Errorf("wait on node run %s: %w", id, err)
 	}

@@ -183,7 +183,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.st.completeNodeRunInRun, `UPDATE node_runs SET status = 'COMPLETED', result = ?, output = ?, links = ?, completed_at = ?, updated_at = ?, waiting = 0
 			WHERE identifier = ? AND run_id = ? AND status = 'IN_PROGRESS'
 			AND (SELECT r.status FROM runs r WHERE r.identifier = ?) = 'IN_PROGRESS'`},
-		{&s.st.waitNodeRun, `UPDATE node_runs SET waiting = 1, updated_at = max(updated_at, ?)
+		{&s.st.waitNodeRun, `UPDATE node_runs SET waiting = 1, updated_at = max(updated_at, ?),
+			wait_deadline = coalesce(?, wait_deadline), wait_continue = CASE WHEN ? IS NULL THEN wait_continue ELSE ? END
 			WHERE identifier = ? AND run_id = ? AND status = 'IN_PROGRESS'`},
 		{&s.st.beginAttempt, `UPDATE node_runs SET attempts = attempts + 1
 			WHERE identifier = ? AND status = 'IN_PROGRESS' AND waiting = 0
