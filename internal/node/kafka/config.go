@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -106,7 +107,7 @@ func checkTopic(s string) error {
 		return fmt.Errorf("must be 1 to %d characters", maxTopicLen)
 	}
 	if s == "." || s == ".." {
-		return fmt.Errorf("must not be . or ..")
+		return errors.New(`must not be "." or ".." alone`)
 	}
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
