@@ -64,6 +64,9 @@ SLUICE_KAFKA_SASL_PASSWORD.`,
 			if err := a.kafkaFromEnv(c.Flags()); err != nil {
 				return err
 			}
+			if c.Flags().Changed("output-json") && !f.complete {
+				return invalid("--output-json: is the output of the node runs --complete completes; give --complete too")
+			}
 			if !c.Flags().Changed("url") && a.io.Getenv("SLUICE_URL") != "" {
 				f.url = a.io.Getenv("SLUICE_URL")
 			}
