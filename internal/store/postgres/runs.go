@@ -402,10 +402,10 @@ func (s *Store) Logs(ctx context.Context, nodeRunID string) ([]store.Log, error)
 // are read in one round trip.
 func (s *Store) BeginAttempt(ctx context.Context, nodeRunID string) (int, error) {
 	var (
-		attempts           int
-		counted, found     bool
-		status, runStatus  string
-		waiting            bool
+		attempts          int
+		counted, found    bool
+		status, runStatus string
+		waiting           bool
 	)
 	var w batch
 	w.queryRow("count", sqlBeginAttempt, func(row pgx.Row) error {
