@@ -56,6 +56,9 @@ import (
 	"github.com/sluice-run/sluice/internal/store"
 )
 
+// ErrInvalidURL is returned by Open for a database URL it cannot parse.
+var ErrInvalidURL = errors.New("the database URL is not valid; it looks like postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=require")
+
 // Store is a store.Store on a PostgreSQL database. It is safe for
 // concurrent use.
 type Store struct {
@@ -71,13 +74,13 @@ var _ store.Store = (*Store)(nil)
 // this binary knows. Errors never show the URL, which may hold a password.
 func Open(ctx context.Context, url string) (*Store, error) {
 	if url == "" {
-		return nil, errors.New("postgres: open: empty database URL")
+		return nil, fmt.Errorf("postgres: open: empty URL: %w", ErrInvalidURL)
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse errors quote the URL, masking the password as best
 		// it can: say nothing of the URL's text.
-		return nil, errors.New("postgres: open: the database URL is not valid; it looks like postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=require")
+		return nil, fmt.Errorf("postgres: open: %w", ErrInvalidURL)
 	}
 	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
 		// Scan every timestamptz in UTC rather than the local zone.
