@@ -293,15 +293,6 @@ func ts(t, now time.Time) time.Time {
 // (pgx would truncate it and compare equal to another).
 func exactMicro(t time.Time) bool { return !t.IsZero() && t.Nanosecond()%1000 == 0 }
 
-// utcPtr returns a copy of *t in UTC, nil for nil.
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 // clamp applies the default (100) and maximum (1000) page size.
 func clamp(limit, offset int) (int, int, error) {
 	if limit < 0 || offset < 0 {

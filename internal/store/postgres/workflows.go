@@ -141,18 +141,14 @@ func (s *Store) GetWorkflowVersion(ctx context.Context, identifier string, versi
 // ListWorkflows returns the newest version of every workflow that is not
 // deleted, ordered by identifier (bytewise).
 func (s *Store) ListWorkflows(ctx context.Context) ([]store.Workflow, error) {
-	ws, err := collect(ctx, s.pool, scanWorkflow, `SELECT DISTINCT ON (identifier) `+workflowCols+` FROM workflows
-		ORDER BY identifier, version DESC`)
+	ws, err := collect(ctx, s.pool, scanWorkflow, `SELECT `+workflowCols+` FROM workflows w
+		WHERE NOT deleted AND NOT EXISTS (
+			SELECT 1 FROM workflows n WHERE n.identifier = w.identifier AND n.version > w.version)
+		ORDER BY identifier`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list workflows: %w", err)
 	}
-	live := ws[:0]
-	for _, w := range ws {
-		if !w.Deleted {
-			live = append(live, w)
-		}
-	}
-	return live, nil
+	return ws, nil
 }
 
 // DeleteWorkflow marks every version of a workflow deleted.
