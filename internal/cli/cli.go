@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/store/postgres"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
 )
 
@@ -57,12 +58,15 @@ type IO struct {
 
 // app holds what the commands share.
 type app struct {
-	io        IO
-	dataDir   string
-	sync      string
-	logFormat string
-	logLevel  string
-	logger    *slog.Logger
+	io      IO
+	dataDir string
+	// databaseURL is --database-url: when set (or SLUICE_DATABASE_URL),
+	// the store is PostgreSQL rather than the SQLite file in dataDir.
+	databaseURL string
+	sync        string
+	logFormat   string
+	logLevel    string
+	logger      *slog.Logger
 }
 
 // Main runs the command line and returns the exit code.
@@ -117,6 +121,7 @@ func (a *app) rootCmd() *cobra.Command {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.PersistentFlags().StringVar(&a.dataDir, "data-dir", "./sluice-data", "directory of the embedded store and the generated master key")
+	root.PersistentFlags().StringVar(&a.databaseURL, "database-url", "", "PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=...) of the store, else SLUICE_DATABASE_URL; without either, the embedded SQLite store in --data-dir is used")
 	root.PersistentFlags().StringVar(&a.sync, "sqlite-sync", "normal", "SQLite durability: normal (survives a process crash) or full (survives power loss)")
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "", "process log format on stderr: text or json (default text on a terminal, json otherwise)")
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "", "process log level: debug, info, warn or error (default info for serve, warn for the other commands)")
@@ -158,8 +163,20 @@ func args(v cobra.PositionalArgs) cobra.PositionalArgs {
 	}
 }
 
-// openStore opens the embedded store in the data dir, creating the dir.
-func (a *app) openStore(ctx context.Context) (*sqlite.Store, error) {
+// storeURL returns the PostgreSQL URL the store is chosen by:
+// --database-url, else SLUICE_DATABASE_URL; "" means the embedded store.
+func (a *app) storeURL() string {
+	if a.databaseURL != "" {
+		return a.databaseURL
+	}
+	return a.io.Getenv("SLUICE_DATABASE_URL")
+}
+
+// openStore opens the store: PostgreSQL when a database URL is given
+// (storeURL), else the embedded SQLite store in the data dir. The data dir
+// is created either way: it holds the generated master key and serve's
+// lock whatever the store.
+func (a *app) openStore(ctx context.Context) (store.Store, error) {
 	var sync string
 	switch a.sync {
 	case "normal", "NORMAL", "":
@@ -171,6 +188,16 @@ func (a *app) openStore(ctx context.Context) (*sqlite.Store, error) {
 	}
 	if err := prepareDataDir(a.dataDir); err != nil {
 		return nil, err
+	}
+	if url := a.storeURL(); url != "" {
+		st, err := postgres.Open(ctx, url)
+		if errors.Is(err, postgres.ErrInvalidURL) {
+			return nil, invalid("--database-url: %w", err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--database-url: %w", err)
+		}
+		return st, nil
 	}
 	return sqlite.Open(ctx, filepath.Join(a.dataDir, "sluice.db"), sqlite.Options{Synchronous: sync})
 }

@@ -35,10 +35,10 @@ func (a *app) storeMatcher(ctx context.Context, st store.Store) (credscan.Secret
 
 // checkCredentials prints the literal credentials of a definition, one per
 // line, and returns an exit-2 error when there is any. With the data dir
-// given explicitly, org secrets' values are checked too.
+// or a database URL given explicitly, org secrets' values are checked too.
 func (a *app) checkCredentials(c *cobra.Command, file string, data []byte) error {
 	var m credscan.SecretMatcher
-	if c.Flags().Changed("data-dir") {
+	if c.Flags().Changed("data-dir") || a.storeURL() != "" {
 		err := a.withStore(c.Context(), func(st store.Store) error {
 			var err error
 			m, err = a.storeMatcher(c.Context(), st)
@@ -62,7 +62,7 @@ func (a *app) checkCredentials(c *cobra.Command, file string, data []byte) error
 }
 
 func (a *app) workflowsCmd() *cobra.Command {
-	c := &cobra.Command{Use: "workflows", Short: "Work on the workflows stored in --data-dir"}
+	c := &cobra.Command{Use: "workflows", Short: "Work on the stored workflows (--data-dir, or --database-url)"}
 	c.AddCommand(&cobra.Command{
 		Use:   "scan",
 		Short: "List every stored workflow version that holds a literal credential",

@@ -26,7 +26,6 @@ import (
 // serveFlags are the flags of `sluice serve`.
 type serveFlags struct {
 	addr           string
-	databaseURL    string
 	shutdownGrace  time.Duration
 	tokenTTL       time.Duration
 	maxBodyBytes   int64
@@ -42,11 +41,15 @@ func (a *app) serveCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the HTTP API and run workflows (the engine) in one process",
 		Long: `Serve runs the HTTP API (docs/api.md, /v1/openapi.json) and the engine in
-one process, on the embedded SQLite store in --data-dir.
+one process, on the embedded SQLite store in --data-dir, or on PostgreSQL
+with --database-url (or SLUICE_DATABASE_URL).
 
 Only one serve may run on a data dir: it holds an exclusive lock on
 <data-dir>/serve.lock (which names its pid and address) while it runs, and a
-second serve fails at once. Other commands stay allowed.
+second serve fails at once. Other commands stay allowed. The lock and the
+generated master key stay in the data dir with PostgreSQL too, and the lock
+only guards one machine: several serve processes on one PostgreSQL database
+are not supported yet (docs/operating.md).
 
 Serve binds --addr first. Then, on the first start with no API client in the
 store, it creates an Admin machine client and prints its clientId and
@@ -81,7 +84,6 @@ within about a second of its deadline, across restarts.`,
 	fl := c.Flags()
 	f.kafka.add(fl, true, true)
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:7070", "address to listen on (port 0 picks a free one)")
-	fl.StringVar(&f.databaseURL, "database-url", "", "PostgreSQL URL (not supported yet; the embedded SQLite store is used)")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "how long node executions in flight may finish at shutdown")
 	fl.DurationVar(&f.tokenTTL, "token-ttl", auth.DefaultTokenTTL, "lifetime of issued access tokens")
 	fl.IntVar(&f.maxTmplBytes, "max-template-bytes", tmpl.DefaultMaxBytes, "most bytes one render of a node's templates may allocate; a template that would grow past it fails its node")
@@ -115,9 +117,6 @@ func (a *app) signingKey(file string) ([]byte, error) {
 }
 
 func (a *app) serve(ctx context.Context, f serveFlags) error {
-	if f.databaseURL != "" {
-		return invalid("--database-url: PostgreSQL is not supported yet; leave it out to use the embedded SQLite store in --data-dir")
-	}
 	if f.shutdownGrace < 0 || f.tokenTTL <= 0 || f.maxBodyBytes <= 0 {
 		return invalid("--shutdown-grace must not be negative; --token-ttl and --max-body-bytes must be positive")
 	}

@@ -14,8 +14,8 @@ func (a *app) validateCmd() *cobra.Command {
 		Long: `Validate prints one line per problem, "<json path>: <message>" (warnings say
 "warning:" after the path), and exits 2 when there is any error. A credential
 written as literal text is an error (credentials.go): well-known token
-formats always, and with --data-dir given, the values of the org secrets in
-that store too.`,
+formats always, and with --data-dir or --database-url given, the values of
+the org secrets in that store too.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			data, err := a.readDefinition(file)
