@@ -25,6 +25,7 @@ import (
 	"github.com/sluice-run/sluice/internal/authz"
 	"github.com/sluice-run/sluice/internal/engine"
 	"github.com/sluice-run/sluice/internal/node"
+	"github.com/sluice-run/sluice/internal/node/input"
 	"github.com/sluice-run/sluice/internal/redact"
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
@@ -110,6 +111,9 @@ type Server struct {
 	// The expiry of waits past their deadline, started by Resume.
 	waitEvery time.Duration
 	waitDone  chan struct{} // closed when the wait loop returned
+	// inputs takes responses to INPUT nodes; nil on a store without
+	// store.InputStore.
+	inputs *input.Service
 }
 
 // New returns a Server. It builds the engine over opts.Store and
@@ -169,6 +173,7 @@ func New(opts Options) (*Server, error) {
 		eo.Secrets = opts.Secrets
 	}
 	s.eng = engine.New(eo)
+	s.inputs, _ = input.NewService(opts.Store, s.eng, opts.Now)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	s.routes()
 	return s, nil
@@ -204,6 +209,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/workflows/runs/{wfr}/cancel", s.authed(s.cancelRun))
 	m.HandleFunc("PATCH /v1/workflows/nodes/runs/{wfnr}", s.authed(s.completeNodeRun))
 	m.HandleFunc("POST /v1/workflows/nodes/runs/{wfnr}/logs", s.authed(s.addLogs))
+	m.HandleFunc("POST /v1/workflows/nodes/runs/{wfnr}/responses", s.authed(s.respond))
 
 	m.HandleFunc("GET /v1/organization/secrets", s.authed(s.listSecrets))
 	m.HandleFunc("POST /v1/organization/secrets", s.authed(s.createSecret))

@@ -169,6 +169,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"add node run logs", func(anyone bool) call {
 			return call{"POST", "/v1/workflows/nodes/runs/" + e.waiting(newRun(anyone)) + "/logs", map[string]any{"logs": []any{map[string]any{"level": "INFO", "message": "step 1"}}}}
 		}, updateNodeRun},
+		// The matrix's workflows have no INPUT node: a node run that is not
+		// an INPUT node's takes no responses (404 to everyone); who may
+		// respond to one is in inputs_test.go.
+		{"respond to a node run", func(anyone bool) call {
+			return call{"POST", "/v1/workflows/nodes/runs/" + e.waiting(newRun(anyone)) + "/responses", map[string]any{"button": "approve"}}
+		}, all(404)},
 		{"list secrets", func(bool) call { return call{"GET", "/v1/organization/secrets", nil} }, only(200, actAdmin)},
 		{"create secret", func(bool) call {
 			return call{"POST", "/v1/organization/secrets", map[string]any{"secretName": strings.ReplaceAll(fresh("N"), "-", "_"), "secretValue": "abcd-1234"}}

@@ -45,6 +45,7 @@ func (s *Server) waitLoop() {
 				break
 			}
 		}
+		s.deliverDecisions()
 		select {
 		case <-s.sweepStop:
 			return

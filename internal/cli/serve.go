@@ -17,9 +17,11 @@ import (
 	"github.com/sluice-run/sluice/internal/auth"
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/node/condition"
+	"github.com/sluice-run/sluice/internal/node/input"
 	"github.com/sluice-run/sluice/internal/node/kafka"
 	"github.com/sluice-run/sluice/internal/node/webhook"
 	"github.com/sluice-run/sluice/internal/redact"
+	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/tmpl"
 )
 
@@ -33,6 +35,7 @@ type serveFlags struct {
 	literalCreds   string
 	maxTmplBytes   int
 	kafka          kafkaFlags
+	smtp           smtpFlags
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -89,6 +92,7 @@ within about a second of its deadline, across restarts.`,
 	fl.IntVar(&f.maxTmplBytes, "max-template-bytes", tmpl.DefaultMaxBytes, "most bytes one render of a node's templates may allocate; a template that would grow past it fails its node")
 	fl.Int64Var(&f.maxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted (413 past it)")
 	fl.StringVar(&f.signingKeyFile, "webhook-signing-key-file", "", "file holding the key that signs WEBHOOK requests (else SLUICE_WEBHOOK_SIGNING_KEY)")
+	f.smtp.add(fl)
 	fl.StringVar(&f.literalCreds, "literal-credentials", api.LiteralCredentialsReject, "a definition saved with a credential as literal text: reject, warn (save, and warn callers who may manage secrets) or allow")
 	return c
 }
@@ -196,6 +200,14 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if !kx.Configured() {
 		logger.Info("no Kafka brokers are configured: KAFKA nodes fail until --kafka-brokers (SLUICE_KAFKA_BROKERS) or --dev-kafka is given")
 	}
+	mailer, err := a.mailer(f.smtp, svc, procRed)
+	if err != nil {
+		return err
+	}
+	// A store without responses (none yet on PostgreSQL) leaves Store nil:
+	// INPUT nodes then fail saying so.
+	inputs, _ := st.(store.InputStore)
+	input.Register(reg, input.Options{Store: inputs, Users: st, SigningKey: key, Mailer: mailer, BaseURL: url})
 	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL})
 	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds, MaxTemplateBytes: f.maxTmplBytes})
 	if err != nil {

@@ -26,6 +26,10 @@ type Completion struct {
 	// Links are added after the links the node's definition renders (a
 	// SUCCESS completion only); they are redacted like everything else.
 	Links []string
+	// Outlet is the outlet a flow-control node took (an INPUT node's
+	// button): the run follows it whatever the node's variables make of
+	// the output. "" reads it from the output's selectedOutlet.identifier.
+	Outlet string
 }
 
 // LogLine is a log line sent from outside.
@@ -174,7 +178,7 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 		st.failed = true
 	}
 	nr.Status, nr.Result = store.StatusCompleted, out.completion.Result
-	nextID, ok := e.successor(st, n, nr, "")
+	nextID, ok := e.successor(st, n, nr, c.Outlet)
 	t := store.Transition{RunID: st.run.Identifier, Complete: &out.completion, Logs: out.logs}
 	finished := Event{Kind: NodeFinished, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: out.completion.Result, Error: out.errText}
 	if !ok {

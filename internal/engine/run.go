@@ -881,7 +881,8 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 		Eval: func(x *tmpl.Expr) (any, error) {
 			return x.Eval(&tmpl.Context{Limits: e.limits, Outputs: st.outputs, Workflow: st.wfCtx, WorkflowRun: st.runCtx})
 		},
-		Log: logf,
+		Log:    logf,
+		Redact: st.red.JSON,
 	})
 	e.mu.Lock()
 	delete(e.cancels, st.run.Identifier)

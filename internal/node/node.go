@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/sluice-run/sluice/internal/redact"
 	"github.com/sluice-run/sluice/internal/tmpl"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
@@ -49,6 +50,9 @@ type Request struct {
 	Eval func(e *tmpl.Expr) (any, error)
 	// Log appends a line to the node run's log. The engine redacts it.
 	Log func(level, message string)
+	// Redact passes v through the run's redactor, for what an executor
+	// stores or shows itself (an INPUT node's prompt and notifications).
+	Redact func(v any) (redact.JSON, error)
 }
 
 // Result is what a node produced.

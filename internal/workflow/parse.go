@@ -53,8 +53,7 @@ type outputRef struct{ path, node string }
 //     Duplicate keys are errors. The server-added members version,
 //     createdBy, updatedBy, createdAt, updatedAt, id and orgId are accepted
 //     at the top level and ignored; null is accepted where Port's schema
-//     allows it (title, icon, description) and kept in Source. INPUT's notifications is accepted with a
-//     warning, since sluice does not notify.
+//     allows it (title, icon, description) and kept in Source.
 //   - Identifiers allow letters of any script, the ASCII digits and @ _ : -.
 //     The 60-character limit applies to the workflow identifier only.
 //   - Fields that the engine reads statically must be literal: booleans,
@@ -670,9 +669,7 @@ func finishInput(p *parser, n *Node, path string, cfg *jv) {
 		n.UserInputs = p.userInputs(path+".userInputs", ui, true, whyInput)
 	}
 	n.Responders = permissionsOf(cfg.get("responders"))
-	if cfg.get("notifications") != nil {
-		p.r.warnf(path+".notifications", "accepted but not supported: sluice does not notify responders")
-	}
+	p.notifications(path+".notifications", cfg.get("notifications"))
 	arr, apath := p.outlets(path, cfg)
 	if arr == nil || arr.kind != jArray {
 		return
@@ -708,5 +705,36 @@ func finishInput(p *parser, n *Node, path string, cfg *jv) {
 			seen[out.Identifier] = i
 		}
 		n.Outlets = append(n.Outlets, out)
+	}
+}
+
+// notifications checks the targets of an INPUT node's notifications: a
+// webhook needs its url, and the members of one target are refused on the
+// other (terraform-provider-port-labs docs/resources/workflow.md,
+// node.input.notifications).
+func (p *parser) notifications(path string, arr *jv) {
+	if arr == nil || arr.kind != jArray {
+		return
+	}
+	for i, n := range arr.vals {
+		if n.kind != jObject {
+			continue
+		}
+		npath := joinIndex(path, i)
+		switch strOf(n.get("target")) {
+		case "webhook":
+			if n.get("url") == nil {
+				p.r.errorf(npath+".url", "required field is missing: a webhook notification needs the url it posts to")
+			}
+			if n.get("fields") != nil {
+				p.r.errorf(npath+".fields", "only an email notification has fields")
+			}
+		case "email":
+			for _, k := range []string{"url", "method", "headers", "body", "agent"} {
+				if n.get(k) != nil {
+					p.r.errorf(npath+"."+k, "only a webhook notification has %s", k)
+				}
+			}
+		}
 	}
 }

@@ -243,7 +243,6 @@ func TestParseWarns(t *testing.T) {
 		{"credentials in url", withA(`{"type":"WEBHOOK","url":"https://u:p@x.io/"}`), "nodes[1].config.url", "credentials in the URL"},
 		{"literal authorization", withA(`{"type":"WEBHOOK","url":"https://x.io/","headers":{"Authorization":"Bearer abc"}}`), "nodes[1].config.headers.Authorization", "literal credential"},
 		{"unknown format", selfServe(`"userInputs":{"properties":{"x":{"type":"string","format":"colour"}}}`), "nodes[0].config.userInputs.properties.x.format", "unknown format"},
-		{"notifications", def(trig+`,{"identifier":"i","config":{"type":"INPUT","userInputs":{"buttons":[{"identifier":"ok","label":"OK","variant":"PRIMARY"}]},"outlets":[{"identifier":"ok"}],"notifications":[{"target":"email","fields":[{"label":"Service","value":"x"}]}]}}`, `{"sourceIdentifier":"trigger","targetIdentifier":"i"}`), "nodes[1].config.notifications", "not supported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
