@@ -103,7 +103,7 @@ func TestEventTrigger(t *testing.T) {
 	// starts exactly one run.
 	e.do("PATCH", "/v1/blueprints/service/entities/api", e.admin, map[string]any{"title": "API"}).expect(t, 200)
 	e.do("PATCH", "/v1/blueprints/service/entities/api", e.admin, map[string]any{"properties": map[string]any{"stage": "production"}}).expect(t, 200)
-	runs = waitRuns(t, e, "on-promote", 1)
+	waitRuns(t, e, "on-promote", 1)
 	waitOutbox(t, e)
 	if n := len(runsOf(t, e, "on-promote")); n != 1 {
 		t.Fatalf("on-promote has %d runs, want 1", n)
