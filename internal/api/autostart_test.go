@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -173,4 +175,27 @@ func TestEventLoopGuard(t *testing.T) {
 	if !warned {
 		t.Error("no run carries the loop guard's warning")
 	}
+}
+
+// TestCatalogExample runs examples/catalog as the README shows it.
+func TestCatalogExample(t *testing.T) {
+	e := newCatalogEnv(t)
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "catalog", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	e.do("POST", "/v1/blueprints", e.admin, read("service.blueprint.json")).expect(t, 201)
+	e.do("POST", "/v1/blueprints", e.admin, read("deployment.blueprint.json")).expect(t, 201)
+	e.do("POST", "/v1/workflows", e.admin, read("record-promotion.workflow.json")).expect(t, 201)
+	e.do("POST", "/v1/blueprints/service/entities", e.admin, map[string]any{"identifier": "api", "properties": map[string]any{"stage": "staging", "version": "1.4.0"}}).expect(t, 201)
+	e.do("PATCH", "/v1/blueprints/service/entities/api", e.admin, map[string]any{"properties": map[string]any{"stage": "production"}}).expect(t, 200)
+	runs := waitRuns(t, e, "record-promotion", 1)
+	if runs[0].Result != store.ResultSuccess {
+		nrs, _ := e.st.NodeRuns(context.Background(), runs[0].Identifier)
+		t.Fatalf("the example's run ended %s: %s", runs[0].Result, nrs[len(nrs)-1].Output.Bytes())
+	}
+	e.do("GET", "/v1/blueprints/deployment/entities/api-1.4.0-production", e.admin, nil).expect(t, 200)
 }
