@@ -23,6 +23,7 @@ import (
 
 	"github.com/sluice-run/sluice/internal/auth"
 	"github.com/sluice-run/sluice/internal/authz"
+	"github.com/sluice-run/sluice/internal/catalog"
 	"github.com/sluice-run/sluice/internal/engine"
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/node/input"
@@ -76,6 +77,15 @@ type Options struct {
 	MaxAttempts      int
 	MaxTemplateBytes int
 	RetryFor         time.Duration
+	// Catalog, when set, serves Port's catalog endpoints (catalog.go) and,
+	// once Resume was called, starts the runs of EVENT_TRIGGER and
+	// SCHEDULE_TRIGGER workflows (autostart.go).
+	Catalog *catalog.Service
+	// AutostartInterval is how often the server looks for catalog events,
+	// due entity timers and due schedules besides being woken by catalog
+	// writes. 0 means DefaultAutostartInterval; a negative value disables
+	// automatic runs.
+	AutostartInterval time.Duration
 }
 
 // DefaultSweepInterval is Options.SweepInterval when it is 0.
@@ -114,6 +124,9 @@ type Server struct {
 	// inputs takes responses to INPUT nodes; nil on a store without
 	// store.InputStore.
 	inputs *input.Service
+	// The catalog and the runs that start by themselves (autostart.go).
+	catalog *catalog.Service
+	auto    autostartState
 }
 
 // New returns a Server. It builds the engine over opts.Store and
@@ -144,6 +157,7 @@ func New(opts Options) (*Server, error) {
 		sweepEvery:   opts.SweepInterval,
 		sweepStop:    make(chan struct{}),
 		waitEvery:    opts.WaitCheckInterval,
+		catalog:      opts.Catalog,
 	}
 	if s.waitEvery == 0 {
 		s.waitEvery = DefaultWaitCheckInterval
@@ -175,6 +189,7 @@ func New(opts Options) (*Server, error) {
 	s.eng = engine.New(eo)
 	s.inputs, _ = input.NewService(opts.Store, s.eng, opts.Now)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
+	s.initAutostart(opts.AutostartInterval)
 	s.routes()
 	return s, nil
 }
@@ -217,6 +232,7 @@ func (s *Server) routes() {
 	m.HandleFunc("PATCH /v1/organization/secrets/{name}", s.authed(s.updateSecret))
 	m.HandleFunc("DELETE /v1/organization/secrets/{name}", s.authed(s.deleteSecret))
 	m.HandleFunc("GET /v1/audit", s.authed(s.listAudit))
+	s.catalogRoutes()
 }
 
 // Handler returns the server's HTTP handler.
@@ -408,6 +424,7 @@ func (s *Server) Resume(ctx context.Context) (int, error) {
 	}
 	s.sweepOnce.Do(func() {
 		s.startWaitLoop()
+		s.startAutostart()
 		if s.sweepEvery < 0 {
 			return
 		}
@@ -479,6 +496,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	if s.waitDone != nil {
 		<-s.waitDone
+	}
+	if s.auto.done != nil {
+		<-s.auto.done
 	}
 	done := make(chan struct{})
 	go func() { s.bg.Wait(); close(done) }()

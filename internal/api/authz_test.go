@@ -231,7 +231,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// exercised through the validating client.
 	var missing []string
 	for _, op := range operations(t) {
-		if strings.Contains(op, "/v1/auth/") || !strings.Contains(op, "/v1/") || strings.HasSuffix(op, "/openapi.json") {
+		// The catalog's operations are called by TestCatalogAPI.
+		if strings.Contains(op, "/v1/auth/") || !strings.Contains(op, "/v1/") || strings.HasSuffix(op, "/openapi.json") ||
+			strings.Contains(op, "/v1/blueprints") || strings.Contains(op, "/v1/entities/") {
 			continue
 		}
 		if !e.val.seen[op] {

@@ -60,6 +60,7 @@ func Scopes() []string {
 		ScopeExecute, ScopeReadRuns, ScopeUpdateRuns,
 		ScopeReadSecrets, ScopeCreateSecrets, ScopeUpdateSecrets, ScopeDeleteSecrets,
 		ScopeReadAudit,
+		ScopeReadBlueprints, ScopeWriteBlueprints, ScopeReadEntities, ScopeWriteEntities,
 	}
 }
 

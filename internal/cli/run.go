@@ -19,6 +19,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/node/condition"
 	"github.com/sluice-run/sluice/internal/node/kafka"
+	"github.com/sluice-run/sluice/internal/node/upsert"
 	"github.com/sluice-run/sluice/internal/node/webhook"
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
@@ -215,6 +216,7 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	}
 	defer closeKafka()
 	kafka.Register(reg, kx)
+	upsert.Register(reg, openCatalog(st))
 	eng := engine.New(engine.Options{
 		Store:   st,
 		Nodes:   reg,

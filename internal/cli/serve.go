@@ -19,6 +19,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node/condition"
 	"github.com/sluice-run/sluice/internal/node/input"
 	"github.com/sluice-run/sluice/internal/node/kafka"
+	"github.com/sluice-run/sluice/internal/node/upsert"
 	"github.com/sluice-run/sluice/internal/node/webhook"
 	"github.com/sluice-run/sluice/internal/redact"
 	"github.com/sluice-run/sluice/internal/store"
@@ -197,6 +198,8 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	defer closeKafka()
 	kafka.Register(reg, kx)
+	cat := openCatalog(st)
+	upsert.Register(reg, cat)
 	if !kx.Configured() {
 		logger.Info("no Kafka brokers are configured: KAFKA nodes fail until --kafka-brokers (SLUICE_KAFKA_BROKERS) or --dev-kafka is given")
 	}
@@ -209,7 +212,8 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	inputs, _ := st.(store.InputStore)
 	input.Register(reg, input.Options{Store: inputs, Users: st, SigningKey: key, Mailer: mailer, BaseURL: url})
 	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL})
-	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds, MaxTemplateBytes: f.maxTmplBytes})
+	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds, MaxTemplateBytes: f.maxTmplBytes,
+		Catalog: cat})
 	if err != nil {
 		return err
 	}

@@ -212,6 +212,14 @@ type StartRequest struct {
 	Trigger string
 	Inputs  map[string]any
 	Actor   Actor
+	// Output, for a run that starts by itself (EVENT_TRIGGER,
+	// SCHEDULE_TRIGGER: Trigger must name one), is the trigger's output;
+	// such triggers take no inputs.
+	Output map[string]any
+	// RunID, when set, is the run's identifier (see DerivedRunID): starting
+	// the same run twice then fails with an error matching store.ErrExists
+	// and starts nothing.
+	RunID string
 }
 
 // idAlphabet is in ASCII order, so that identifiers sort by their time

@@ -57,22 +57,35 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 	if inputs == nil {
 		inputs = map[string]any{}
 	}
-	// A trigger without userInputs accepts no inputs. The form's jq
-	// (defaults, visible, disabled, required, validations) sees the caller.
-	user := map[string]any{"email": nonEmpty(req.Actor.Email), "firstName": nonEmpty(req.Actor.FirstName), "lastName": nonEmpty(req.Actor.LastName)}
-	form, problems := trig.UserInputs.ValidateFor(inputs, workflow.FormEnv{
-		User:     user,
-		Workflow: map[string]any{"identifier": wf.Identifier, "version": req.Version},
-	})
-	if len(problems) > 0 {
-		return store.Run{}, &InputError{Problems: problems}
+	var output map[string]any
+	if req.Output != nil {
+		// A run that starts by itself: its trigger's output is given.
+		if trig.Type == workflow.TypeSelfServeTrigger || len(inputs) > 0 {
+			return store.Run{}, fmt.Errorf("%w: an output is given only to an event or schedule trigger, which take no inputs", ErrNotTrigger)
+		}
+		output = req.Output
+	} else {
+		// A trigger without userInputs accepts no inputs. The form's jq
+		// (defaults, visible, disabled, required, validations) sees the caller.
+		user := map[string]any{"email": nonEmpty(req.Actor.Email), "firstName": nonEmpty(req.Actor.FirstName), "lastName": nonEmpty(req.Actor.LastName)}
+		form, problems := trig.UserInputs.ValidateFor(inputs, workflow.FormEnv{
+			User:     user,
+			Workflow: map[string]any{"identifier": wf.Identifier, "version": req.Version},
+		})
+		if len(problems) > 0 {
+			return store.Run{}, &InputError{Problems: problems}
+		}
+		output = form
 	}
-	output := form
 	e.Remember(wf, req.Version)
 
 	now := e.now().UTC()
+	runID := req.RunID
+	if runID == "" {
+		runID = NewRunID()
+	}
 	run := store.Run{
-		Identifier:      NewRunID(),
+		Identifier:      runID,
 		WorkflowID:      wf.Identifier,
 		WorkflowVersion: req.Version,
 		Status:          store.StatusInProgress,
