@@ -792,8 +792,8 @@ type nodeOutcome struct {
 	wakeAt    time.Time
 	waitState redact.JSON
 	waitFor   string
-	stopped      bool
-	outlet       string // the outlet a flow-control node took
+	stopped   bool
+	outlet    string // the outlet a flow-control node took
 }
 
 // runNode renders, resolves, executes and post-processes one node. It never
