@@ -110,6 +110,7 @@ type Server struct {
 	// The expiry of waits past their deadline, started by Resume.
 	waitEvery time.Duration
 	waitDone  chan struct{} // closed when the wait loop returned
+	wakesOff  bool          // the store keeps no wake times (under bgMu)
 }
 
 // New returns a Server. It builds the engine over opts.Store and
@@ -211,6 +212,13 @@ func (s *Server) routes() {
 	m.HandleFunc("PATCH /v1/organization/secrets/{name}", s.authed(s.updateSecret))
 	m.HandleFunc("DELETE /v1/organization/secrets/{name}", s.authed(s.deleteSecret))
 	m.HandleFunc("GET /v1/audit", s.authed(s.listAudit))
+
+	m.HandleFunc("GET /v1/integrations", s.authed(s.listIntegrations))
+	m.HandleFunc("POST /v1/integrations", s.authed(s.createIntegration))
+	m.HandleFunc("GET /v1/integrations/{id}", s.authed(s.getIntegration))
+	m.HandleFunc("DELETE /v1/integrations/{id}", s.authed(s.deleteIntegration))
+	m.HandleFunc("POST /v1/workflows/runs/claim-pending", s.authed(s.claimPending))
+	m.HandleFunc("PATCH /v1/workflows/runs/ack", s.authed(s.ackNodeRun))
 }
 
 // Handler returns the server's HTTP handler.

@@ -45,6 +45,8 @@ func (s *Server) waitLoop() {
 				break
 			}
 		}
+		for s.wakeWaits() {
+		}
 		select {
 		case <-s.sweepStop:
 			return

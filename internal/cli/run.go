@@ -215,6 +215,7 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	}
 	defer closeKafka()
 	kafka.Register(reg, kx)
+	registerIntegration(reg, st)
 	eng := engine.New(engine.Options{
 		Store:   st,
 		Nodes:   reg,
@@ -232,6 +233,7 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		return a.startError(err, nil)
 	}
 	run, err = eng.Execute(ctx, run.Identifier)
+	run, err = drivePolls(ctx, eng, run, err)
 	if err != nil && run.Status != store.StatusInProgress {
 		return err
 	}

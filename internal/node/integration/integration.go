@@ -16,10 +16,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/sluice-run/sluice/internal/node"
+	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
@@ -378,6 +380,42 @@ func (x *Executor) Warnings(n *workflow.Node) []string {
 	defer cancel()
 	if _, err := x.ins.GetInstallation(ctx, id); errors.Is(err, store.ErrNotFound) {
 		return []string{fmt.Sprintf("node %s fails when it runs: installation %s does not exist; add it with: sluice integrations add %s --provider PROVIDER", n.Identifier, id, id)}
+	}
+	return nil
+}
+
+// maxIDLen bounds installation ids.
+const maxIDLen = 100
+
+// ValidateInstallation checks an installation before it is saved; the error
+// names the field (id, provider, baseUrl, tokenSecret).
+func ValidateInstallation(in store.Installation) error {
+	if in.ID == "" || len(in.ID) > maxIDLen {
+		return fmt.Errorf("id: must be 1 to %d characters", maxIDLen)
+	}
+	for _, r := range in.ID {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:@", r)) {
+			return fmt.Errorf("id: %q may hold only letters, digits and - _ . : @", in.ID)
+		}
+	}
+	if strings.TrimSpace(in.Provider) == "" || len(in.Provider) > maxIDLen || strings.ContainsAny(in.Provider, " \t\r\n") {
+		return fmt.Errorf("provider: must be a name without spaces (github-ocean, gitlab, or the provider of an external integration)")
+	}
+	if in.BaseURL != "" {
+		u, err := url.Parse(in.BaseURL)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			return errors.New("baseUrl: must be an absolute http or https URL")
+		case u.User != nil:
+			return errors.New("baseUrl: must not hold credentials; name the secret that holds the token with tokenSecret")
+		case u.RawQuery != "" || u.Fragment != "":
+			return errors.New("baseUrl: must have no query string or fragment")
+		}
+	}
+	if in.TokenSecret != "" {
+		if err := secret.ValidateName(in.TokenSecret); err != nil {
+			return fmt.Errorf("tokenSecret: %w", err)
+		}
 	}
 	return nil
 }
