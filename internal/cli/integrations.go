@@ -55,7 +55,6 @@ instead of calling the provider; other providers are always external.`,
 	add.Flags().StringVar(&in.BaseURL, "base-url", "", "the provider's API base URL (default: api.github.com, gitlab.com)")
 	add.Flags().StringVar(&in.TokenSecret, "token-secret", "", "the NAME of the secret that holds the installation's token")
 	add.Flags().BoolVar(&in.External, "external", false, "hand this GitHub or GitLab installation to an external integration")
-	_ = add.MarkFlagRequired("provider")
 
 	list := &cobra.Command{
 		Use:   "list",
