@@ -188,7 +188,9 @@ func TestClaimAckComplete(t *testing.T) {
 	s.must(http.StatusCreated, "POST", "/v1/integrations", s.admin, map[string]any{"installationId": "agents", "provider": "ai-agents"})
 	runA, runB := s.startRun("agent"), s.startRun("agent")
 	for _, id := range []string{runA, runB} {
-		s.waitRun(id, func(run map[string]any) bool { return lastNodeRun(run)["node"].(map[string]any)["identifier"] == "agent" })
+		s.waitRun(id, func(run map[string]any) bool {
+			return lastNodeRun(run)["node"].(map[string]any)["identifier"] == "agent"
+		})
 	}
 
 	c1 := s.machine("integration:agents", "update:runs")
