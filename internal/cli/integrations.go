@@ -136,13 +136,15 @@ func integrationStore(st store.Store) (store.IntegrationStore, error) {
 }
 
 // registerIntegration registers the INTEGRATION_ACTION executor over st's
-// installations.
-func registerIntegration(reg *node.Registry, st store.Store) {
+// installations. maxInline is the longest rate-limit wait a poll sleeps
+// in-process (0: the default): a server polls one node at a time in its
+// wait loop, so it waits longer ones durably.
+func registerIntegration(reg *node.Registry, st store.Store, maxInline time.Duration) {
 	var ins integration.Installations
 	if is, ok := st.(store.IntegrationStore); ok {
 		ins = is
 	}
-	integration.Register(reg, integration.New(integration.Options{Installations: ins}))
+	integration.Register(reg, integration.New(integration.Options{Installations: ins, MaxInline: maxInline}))
 }
 
 // drivePolls drives, in-process, a run whose node polls its provider

@@ -215,7 +215,7 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	}
 	defer closeKafka()
 	kafka.Register(reg, kx)
-	registerIntegration(reg, st)
+	registerIntegration(reg, st, 0)
 	eng := engine.New(engine.Options{
 		Store:   st,
 		Nodes:   reg,
