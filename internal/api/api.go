@@ -125,8 +125,9 @@ type Server struct {
 	// store.InputStore.
 	inputs *input.Service
 	// The catalog and the runs that start by themselves (autostart.go).
-	catalog *catalog.Service
-	auto    autostartState
+	catalog  *catalog.Service
+	auto     autostartState
+	wakesOff bool // the store keeps no wake times (under bgMu)
 }
 
 // New returns a Server. It builds the engine over opts.Store and
@@ -233,6 +234,13 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /v1/organization/secrets/{name}", s.authed(s.deleteSecret))
 	m.HandleFunc("GET /v1/audit", s.authed(s.listAudit))
 	s.catalogRoutes()
+
+	m.HandleFunc("GET /v1/integrations", s.authed(s.listIntegrations))
+	m.HandleFunc("POST /v1/integrations", s.authed(s.createIntegration))
+	m.HandleFunc("GET /v1/integrations/{id}", s.authed(s.getIntegration))
+	m.HandleFunc("DELETE /v1/integrations/{id}", s.authed(s.deleteIntegration))
+	m.HandleFunc("POST /v1/workflows/runs/claim-pending", s.authed(s.claimPending))
+	m.HandleFunc("PATCH /v1/workflows/runs/ack", s.authed(s.ackNodeRun))
 }
 
 // Handler returns the server's HTTP handler.

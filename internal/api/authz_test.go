@@ -85,6 +85,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 		return name
 	}
 
+	newInstallation := func() string {
+		id := fresh("inst")
+		e.do("POST", "/v1/integrations", e.admin, map[string]any{"installationId": id, "provider": "ai-agents"}).expect(t, http.StatusCreated)
+		return id
+	}
+	e.do("POST", "/v1/integrations", e.admin, map[string]any{"installationId": "agents", "provider": "ai-agents"}).expect(t, http.StatusCreated)
+
 	// Expected statuses. The first two actors always get 401.
 	all := func(code int) func(string, bool) int { return func(string, bool) int { return code } }
 	only := func(code int, who ...string) func(string, bool) int {
@@ -185,6 +192,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}, only(200, actAdmin)},
 		{"delete secret", func(bool) call { return call{"DELETE", "/v1/organization/secrets/" + newSecret(), nil} }, only(200, actAdmin)},
 		{"read audit", func(bool) call { return call{"GET", "/v1/audit?limit=10", nil} }, only(200, actAdmin)},
+		{"list integrations", func(bool) call { return call{"GET", "/v1/integrations", nil} }, only(200, actAdmin)},
+		{"create integration", func(bool) call {
+			return call{"POST", "/v1/integrations", map[string]any{"installationId": fresh("gh"), "provider": "github-ocean", "tokenSecret": "API_TOKEN"}}
+		}, only(201, actAdmin)},
+		{"get integration", func(bool) call { return call{"GET", "/v1/integrations/agents", nil} }, only(200, actAdmin)},
+		{"delete integration", func(bool) call { return call{"DELETE", "/v1/integrations/" + newInstallation(), nil} }, only(200, actAdmin)},
+		// Claims take a machine client with integration:<id>, which no
+		// actor of the matrix has (Admin users included: people never
+		// receive rendered secrets); an unclaimed node run is a 404.
+		{"claim pending", func(bool) call {
+			return call{"POST", "/v1/workflows/runs/claim-pending", map[string]any{"installationId": "agents", "limit": 1, "visibilityTimeoutMs": 1000}}
+		}, all(http.StatusForbidden)},
+		{"ack", func(bool) call {
+			return call{"PATCH", "/v1/workflows/runs/ack", map[string]any{"nodeRunIdentifier": "wfnr_0000000000000000"}}
+		}, all(http.StatusNotFound)},
 	}
 
 	for _, ep := range endpoints {

@@ -46,6 +46,8 @@ func (s *Server) waitLoop() {
 			}
 		}
 		s.deliverDecisions()
+		for s.wakeWaits() {
+		}
 		select {
 		case <-s.sweepStop:
 			return

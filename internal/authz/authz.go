@@ -30,6 +30,7 @@ package authz
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/workflow"
@@ -50,6 +51,14 @@ const (
 	ScopeUpdateSecrets   = "update:secrets"
 	ScopeDeleteSecrets   = "delete:secrets"
 	ScopeReadAudit       = "read:audit"
+	// Installations (/v1/integrations).
+	ScopeReadIntegrations   = "read:integrations"
+	ScopeCreateIntegrations = "create:integrations"
+	ScopeDeleteIntegrations = "delete:integrations"
+	// ScopeIntegrationPrefix + an installation id lets an external
+	// integration claim and acknowledge that installation's node runs
+	// (claim-pending, ack). Admin grants it too.
+	ScopeIntegrationPrefix = "integration:"
 )
 
 // Scopes lists every scope, in the order the documentation gives them.
@@ -61,11 +70,33 @@ func Scopes() []string {
 		ScopeReadSecrets, ScopeCreateSecrets, ScopeUpdateSecrets, ScopeDeleteSecrets,
 		ScopeReadAudit,
 		ScopeReadBlueprints, ScopeWriteBlueprints, ScopeReadEntities, ScopeWriteEntities,
+		ScopeReadIntegrations, ScopeCreateIntegrations, ScopeDeleteIntegrations,
+		ScopeIntegrationPrefix + "<installationId>",
 	}
 }
 
-// ValidScope reports whether s is one of Scopes.
-func ValidScope(s string) bool { return slices.Contains(Scopes(), s) }
+// ValidScope reports whether s is one of Scopes, or integration: followed
+// by an installation id.
+func ValidScope(s string) bool {
+	if id, ok := strings.CutPrefix(s, ScopeIntegrationPrefix); ok {
+		return id != "" && !strings.ContainsAny(id, " \t\r\n")
+	}
+	return slices.Contains(Scopes(), s)
+}
+
+// CanManageIntegrations reports whether a may do act to installations:
+// Admins, and machine clients with act:integrations.
+func CanManageIntegrations(a Actor, act Action) bool {
+	return adminOr(a, string(act)+":integrations")
+}
+
+// CanClaimIntegration reports whether a may claim and acknowledge the node
+// runs handed to the external integration of installation id: only a
+// machine client with the scope integration:<id> (or admin). People do not
+// claim: a claim returns configuration with secrets resolved.
+func CanClaimIntegration(a Actor, installationID string) bool {
+	return a.ID != "" && a.Machine && a.HasScope(ScopeIntegrationPrefix+installationID)
+}
 
 // Action is what is done to a managed object (workflows, secrets).
 type Action string

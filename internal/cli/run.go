@@ -217,6 +217,7 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	defer closeKafka()
 	kafka.Register(reg, kx)
 	upsert.Register(reg, openCatalog(st))
+	registerIntegration(reg, st, 0)
 	eng := engine.New(engine.Options{
 		Store:   st,
 		Nodes:   reg,
@@ -234,6 +235,7 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		return a.startError(err, nil)
 	}
 	run, err = eng.Execute(ctx, run.Identifier)
+	run, err = drivePolls(ctx, eng, run, err)
 	if err != nil && run.Status != store.StatusInProgress {
 		return err
 	}

@@ -200,6 +200,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	kafka.Register(reg, kx)
 	cat := openCatalog(st)
 	upsert.Register(reg, cat)
+	registerIntegration(reg, st, 2*time.Second)
 	if !kx.Configured() {
 		logger.Info("no Kafka brokers are configured: KAFKA nodes fail until --kafka-brokers (SLUICE_KAFKA_BROKERS) or --dev-kafka is given")
 	}

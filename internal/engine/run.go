@@ -732,7 +732,8 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 			return e.reload(ctx, st)
 		}
 		if out.pending {
-			err := e.apply(ctx, st, store.Transition{RunID: st.run.Identifier, Wait: nr.Identifier, WaitUntil: out.waitUntil, WaitContinue: out.waitContinue, Logs: out.logs})
+			err := e.apply(ctx, st, store.Transition{RunID: st.run.Identifier, Wait: nr.Identifier, WaitUntil: out.waitUntil, WaitContinue: out.waitContinue, Logs: out.logs,
+				WakeAt: out.wakeAt, WaitState: out.waitState, WaitFor: out.waitFor})
 			if errors.Is(err, store.ErrConflict) {
 				// The receiver completed the node before its answer to
 				// the request arrived: keep the request's own log lines.
@@ -799,8 +800,13 @@ type nodeOutcome struct {
 	// onTimeout (node.Result.WaitUntil, OnTimeoutContinue).
 	waitUntil    time.Time
 	waitContinue bool
-	stopped      bool
-	outlet       string // the outlet a flow-control node took
+	// wakeAt, waitState and waitFor are the pending node's
+	// node.Result.WakeAt, State (redacted) and WaitFor.
+	wakeAt    time.Time
+	waitState redact.JSON
+	waitFor   string
+	stopped   bool
+	outlet    string // the outlet a flow-control node took
 }
 
 // runNode renders, resolves, executes and post-processes one node. It never
@@ -896,6 +902,7 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 		},
 		Log:    logf,
 		Redact: st.red.JSON,
+		Secret: e.nodeSecret(st, nr),
 	})
 	e.mu.Lock()
 	delete(e.cancels, st.run.Identifier)
@@ -911,7 +918,11 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 		return fail(err)
 	}
 	if res.Pending {
-		return nodeOutcome{pending: true, logs: logs, waitUntil: res.WaitUntil, waitContinue: res.OnTimeoutContinue}
+		out := nodeOutcome{pending: true, logs: logs, waitUntil: res.WaitUntil, waitContinue: res.OnTimeoutContinue}
+		if err := e.pendingWake(st, &out, res); err != nil {
+			return fail(err)
+		}
+		return out
 	}
 	out := e.finishNode(st, n, nr, res.Output, logs, fail)
 	out.outlet = res.Outlet

@@ -53,6 +53,26 @@ type Request struct {
 	// Redact passes v through the run's redactor, for what an executor
 	// stores or shows itself (an INPUT node's prompt and notifications).
 	Redact func(v any) (redact.JSON, error)
+	// Secret resolves an organization secret by name for this node run
+	// (an installation's token): the engine audits the resolution and
+	// registers the value with the run's redactor before it returns it, so
+	// that a provider echoing it back is masked. Nil when the engine has
+	// no secrets.
+	Secret func(ctx context.Context, name string) (string, error)
+	// State, for a Poller's Poll, is what the executor saved with its last
+	// Result.State (decoded JSON, as redacted when it was stored); nil for
+	// Execute.
+	State any
+}
+
+// Poller is implemented by executors whose node waits on something they
+// check themselves (a provider's run): a Result with Pending and WakeAt
+// makes the engine call Poll at WakeAt, from the store, across restarts,
+// with no goroutine while it waits. Poll returns what Execute would: a
+// Result that is Pending again (with the next WakeAt), an Output, or an
+// error that fails the node.
+type Poller interface {
+	Poll(ctx context.Context, req *Request) (Result, error)
 }
 
 // Result is what a node produced.
@@ -70,6 +90,17 @@ type Result struct {
 	WaitUntil time.Time
 	// OnTimeoutContinue is onTimeout "continue" for WaitUntil.
 	OnTimeoutContinue bool
+	// WakeAt, with Pending, asks the engine to call the executor's Poll
+	// (it must implement Poller) at that time, with State. The state is
+	// redacted and stored: it must hold what the next poll needs (a
+	// provider's run id and URL), never a secret.
+	WakeAt time.Time
+	State  any
+	// WaitFor, with Pending, says what the node run waits for, when
+	// something other than a completion through the API picks it up:
+	// "integration:ID" hands it to the external integration of
+	// installation ID (claim-pending / ack).
+	WaitFor string
 	// Outlet is the outlet taken by a flow-control node; "" means none
 	// matched (the fallback connection, or the branch ends).
 	Outlet string

@@ -138,6 +138,16 @@ type Transition struct {
 	// {"timeout": true} at the deadline (onTimeout "continue") instead of
 	// failing.
 	WaitContinue bool
+	// WakeAt, WaitState and WaitFor, with Wait, are kept by a store that
+	// implements WakeStore: the time the executor asks to be called again,
+	// the state it saved for that call (redacted) and what the node run
+	// waits for ("integration:ID" for an external integration). A Wait that
+	// sets none of them changes none of them; one that sets any stores
+	// WakeAt (zero clears it) and keeps the stored WaitState or WaitFor
+	// when they are zero. docs/decisions/008-wake-and-handoff.md.
+	WakeAt    time.Time
+	WaitState redact.JSON
+	WaitFor   string
 	// Audit events (secret resolutions by this step) are recorded with it.
 	Audit []AuditEvent
 }

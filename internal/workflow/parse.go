@@ -584,8 +584,38 @@ func finishWebhook(p *parser, n *Node, path string, cfg *jv) {
 // finishIntegration accepts any provider and invocation type: Port routes
 // them to whichever integration is installed (github-ocean with
 // dispatch_workflow, gitlab with trigger_pipeline, Azure DevOps, and those
-// added later), and so will sluice's integration executors.
-func finishIntegration(*parser, *Node, string, *jv) {}
+// added later), and so do sluice's integration executors. GitHub takes only
+// strings as workflow inputs: a literal that is not one is rejected here;
+// a template that renders one fails the node when it runs, with the same
+// hint (internal/node/integration).
+func finishIntegration(p *parser, _ *Node, path string, cfg *jv) {
+	prov := cfg.get("integrationProvider")
+	if prov == nil || prov.kind != jString || !IsGitHubProvider(prov.s) {
+		return
+	}
+	props := cfg.get("integrationActionExecutionProperties")
+	if props == nil || props.kind != jObject {
+		return
+	}
+	for _, name := range []string{"workflowInputs", "inputs"} {
+		in := props.get(name)
+		if in == nil || in.kind != jObject {
+			continue
+		}
+		for i, k := range in.keys {
+			if v := in.vals[i]; v.kind != jString {
+				p.r.errorf(joinKey(path+".integrationActionExecutionProperties."+name, k),
+					"GitHub workflow inputs must be strings, got %s: quote it, or convert a template's value with | tostring (\"{{ .outputs.trigger.count | tostring }}\")", v.kind)
+			}
+		}
+	}
+}
+
+// IsGitHubProvider reports whether an integrationProvider names GitHub
+// (Ocean's github-ocean, and GITHUB from Port's older documentation).
+func IsGitHubProvider(p string) bool {
+	return strings.EqualFold(p, "github-ocean") || strings.EqualFold(p, "github")
+}
 
 // finishAI checks the rules of the AI and AI_AGENT nodes that span members
 // (terraform-provider-port-labs port/workflow/validate.go).

@@ -125,6 +125,8 @@ func TestParseRejects(t *testing.T) {
 		{"upsert blueprint missing", withA(`{"type":"UPSERT_ENTITY","mapping":{}}`), "nodes[1].config.blueprintIdentifier", "required"},
 		{"integration provider templated", withA(`{"type":"INTEGRATION_ACTION","installationId":"1","integrationProvider":"{{ .outputs.trigger.p }}","integrationInvocationType":"dispatch_workflow","integrationActionExecutionProperties":{}}`), "nodes[1].config.integrationProvider", "must be literal"},
 		{"timer without property", def(`{"identifier":"t","config":{"type":"EVENT_TRIGGER","event":{"type":"TIMER_EXPIRED","blueprintIdentifier":"env"}}}`, ""), "nodes[0].config.event.propertyIdentifier", "required when the event type is TIMER_EXPIRED"},
+		{"github input not a string", withA(`{"type":"INTEGRATION_ACTION","installationId":"1","integrationProvider":"github-ocean","integrationInvocationType":"dispatch_workflow","integrationActionExecutionProperties":{"workflowInputs":{"count":3}}}`), "nodes[1].config.integrationActionExecutionProperties.workflowInputs.count", "| tostring"},
+		{"github input a boolean", withA(`{"type":"INTEGRATION_ACTION","installationId":"1","integrationProvider":"GITHUB","integrationInvocationType":"CREATE","integrationActionExecutionProperties":{"inputs":{"dry":true}}}`), "nodes[1].config.integrationActionExecutionProperties.inputs.dry", "must be strings, got a boolean"},
 		{"integration report type", withA(`{"type":"INTEGRATION_ACTION","installationId":"1","integrationProvider":"gitlab","integrationInvocationType":"trigger_pipeline","integrationActionExecutionProperties":{},"reportWorkflowStatus":"yes"}`), "nodes[1].config.reportWorkflowStatus", "must be a boolean"},
 
 		// Triggers.

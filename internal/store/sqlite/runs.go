@@ -292,6 +292,9 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, t store.Transition) error
 		if err := s.waitNodeRun(ctx, tx, t, when); err != nil {
 			return err
 		}
+		if err := s.wakeNodeRun(ctx, tx, t); err != nil {
+			return err
+		}
 	}
 	if err := s.insertLogs(ctx, tx, t.Logs, now); err != nil {
 		return err

@@ -51,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Attempts", func(t *testing.T) { testAttempts(t, fresh) })
 	t.Run("WaitDeadlines", func(t *testing.T) { testWaitDeadlines(t, fresh) })
 	t.Run("Inputs", func(t *testing.T) { testInputs(t, fresh) })
+	t.Run("Wakes", func(t *testing.T) { testWakes(t, fresh) })
+	t.Run("Integrations", func(t *testing.T) { testIntegrations(t, fresh) })
 	t.Run("Users", func(t *testing.T) { testUsers(t, fresh) })
 	t.Run("Clients", func(t *testing.T) { testClients(t, fresh) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, fresh) })
