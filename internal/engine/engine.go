@@ -120,7 +120,7 @@ type Engine struct {
 	retryFor time.Duration
 
 	defs    *defCache // compiled workflow versions, least recently used evicted
-	started sync.Map // run identifier → *runState, from Start to Execute
+	started sync.Map  // run identifier → *runState, from Start to Execute
 	// redactors holds each unfinished run's redactor: it knows every value
 	// the run's nodes used, so what an outside completion sends is masked
 	// against the same values, even those derived or rotated meanwhile.
