@@ -76,6 +76,17 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	case !allowed:
 		return forbidden("you may not start workflow %s", id)
 	}
+	// The run's slot in the pool is taken before the run is created: when
+	// the server drives as many runs as it may, nothing is created.
+	if !s.trySlot() {
+		return s.busy()
+	}
+	slotted := false
+	defer func() {
+		if !slotted {
+			s.releaseSlot()
+		}
+	}()
 	run, err := s.eng.Start(r.Context(), engine.StartRequest{
 		Workflow: wf, Version: rec.Version, Trigger: body.Trigger, Inputs: body.Inputs,
 		Actor: engine.Actor{ID: a.ID, Email: a.Email, FirstName: a.FirstName, LastName: a.LastName},
@@ -100,7 +111,8 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	if err != nil {
 		created = view.Summary(run)
 	}
-	s.execute(run.Identifier)
+	slotted = true
+	s.drive(run.Identifier, false)
 	writeJSON(w, http.StatusCreated, ok("workflowRun", created))
 	return nil
 }
