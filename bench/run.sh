@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh: run every benchmark that docs/performance.md reports, each
 # next to its baseline in the same run, and print ns/op (and MB/s or
-# ns/node where the benchmark reports them). Results go to bench/out/.
+# ns/node where the benchmark reports them). Results go to bench/out/; copy
+# the files a doc quotes to bench/results/ and commit them with the doc.
 #
 #   bench/run.sh            # default: -count 5
 #   COUNT=10 bench/run.sh   # more samples (feed bench/out/*.txt to benchstat)
@@ -18,6 +19,7 @@ run() { # name package pattern [benchtime]
 }
 
 uname -srm > "$out/machine.txt"
+cat /proc/loadavg >> "$out/machine.txt" || true
 grep -m1 'model name' /proc/cpuinfo >> "$out/machine.txt" || true
 nproc >> "$out/machine.txt"
 go version >> "$out/machine.txt"
@@ -28,7 +30,6 @@ run store    ./internal/store/sqlite    'Apply$|ApplyParallel|RawInsert' 1000x
 run redact   ./internal/redact          'Redact$|RedactClean' 5x
 run webhook  ./internal/node/webhook    'Execute|RawNetHTTP'
 run secret   ./internal/secret          'Resolve3'
-if ls internal/api/*bench*_test.go >/dev/null 2>&1; then
-	run api ./internal/api 'Runs' 200x
-fi
+run api      ./internal/api             'Runs$' 200x
+run api-listruns ./internal/api         'MemberRunList' 20x
 echo "results in $out/; machine: $(tr '\n' ' ' < "$out/machine.txt")"

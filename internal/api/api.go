@@ -86,6 +86,16 @@ type Options struct {
 	// writes. 0 means DefaultAutostartInterval; a negative value disables
 	// automatic runs.
 	AutostartInterval time.Duration
+	// MaxDefinitions is the engine's option of that name.
+	MaxDefinitions int
+	// MaxRunning bounds the runs the server drives in the background at
+	// once (pool.go); run creation answers 503 with Retry-After when they
+	// are all taken. 0 means DefaultMaxRunning.
+	MaxRunning int
+	// TokenPurgeInterval is how often, once Resume was called, the server
+	// deletes expired access tokens. 0 means DefaultTokenPurgeInterval; a
+	// negative value disables it.
+	TokenPurgeInterval time.Duration
 }
 
 // DefaultSweepInterval is Options.SweepInterval when it is 0.
@@ -128,6 +138,11 @@ type Server struct {
 	catalog  *catalog.Service
 	auto     autostartState
 	wakesOff bool // the store keeps no wake times (under bgMu)
+	// The bounded pool of background run drivers (pool.go), and the purge
+	// of expired tokens started by Resume.
+	slots      chan struct{}
+	purgeEvery time.Duration
+	purgeDone  chan struct{} // closed when the purge loop returned
 }
 
 // New returns a Server. It builds the engine over opts.Store and
@@ -159,6 +174,14 @@ func New(opts Options) (*Server, error) {
 		sweepStop:    make(chan struct{}),
 		waitEvery:    opts.WaitCheckInterval,
 		catalog:      opts.Catalog,
+		purgeEvery:   opts.TokenPurgeInterval,
+	}
+	if opts.MaxRunning <= 0 {
+		opts.MaxRunning = DefaultMaxRunning
+	}
+	s.slots = make(chan struct{}, opts.MaxRunning)
+	if s.purgeEvery == 0 {
+		s.purgeEvery = DefaultTokenPurgeInterval
 	}
 	if s.waitEvery == 0 {
 		s.waitEvery = DefaultWaitCheckInterval
@@ -183,7 +206,8 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	eo := engine.Options{Store: opts.Store, Nodes: opts.Nodes, Logger: s.log, OnEvent: onEvent, Now: opts.Now, ProcessRedactor: opts.ProcessRedactor,
-		MaxAttempts: opts.MaxAttempts, RetryFor: opts.RetryFor, MaxTemplateBytes: opts.MaxTemplateBytes}
+		MaxAttempts: opts.MaxAttempts, RetryFor: opts.RetryFor, MaxTemplateBytes: opts.MaxTemplateBytes,
+		MaxDefinitions: opts.MaxDefinitions}
 	if opts.Secrets != nil {
 		eo.Secrets = opts.Secrets
 	}
@@ -402,19 +426,25 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
-// execute drives a run in the background, tracked for Shutdown. After
-// Shutdown began it does nothing: the run resumes at the next start.
-func (s *Server) execute(runID string) {
-	s.bgMu.Lock()
-	defer s.bgMu.Unlock()
-	if s.closing {
-		return
+// execute drives a run in the background if a slot of the pool is free,
+// tracked for Shutdown, and reports whether it does. A run it does not drive
+// (no slot, or Shutdown began) stays IN_PROGRESS in the store: the sweep, or
+// the next start, drives it.
+func (s *Server) execute(runID string) bool {
+	if !s.trySlot() {
+		s.log.LogAttrs(s.bgCtx, slog.LevelInfo, "every run slot is taken; the sweep of stalled runs will drive this run", slog.String("run", runID))
+		return false
 	}
-	s.bg.Go(func() {
-		if _, err := s.eng.Execute(s.bgCtx, runID); err != nil && s.bgCtx.Err() == nil {
-			s.log.LogAttrs(s.bgCtx, slog.LevelError, "run execution stopped", slog.String("run", runID), slog.String("error", err.Error()))
-		}
-	})
+	return s.drive(runID, false)
+}
+
+// executeWait drives a run in the background once a slot is free, waiting
+// for one until Shutdown.
+func (s *Server) executeWait(runID string) bool {
+	if !s.waitSlot() {
+		return false
+	}
+	return s.drive(runID, false)
 }
 
 // Resume drives every run left IN_PROGRESS (by a previous process) in the
@@ -427,12 +457,26 @@ func (s *Server) Resume(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("list runs to resume: %w", err)
 	}
-	for _, r := range runs {
-		s.execute(r.Identifier)
+	// One goroutine feeds them to the pool, so that a start with many runs
+	// left over neither blocks nor starts a goroutine per run.
+	s.bgMu.Lock()
+	if !s.closing {
+		s.bg.Go(func() {
+			for _, r := range runs {
+				if !s.executeWait(r.Identifier) {
+					return
+				}
+			}
+		})
 	}
+	s.bgMu.Unlock()
 	s.sweepOnce.Do(func() {
 		s.startWaitLoop()
 		s.startAutostart()
+		if s.purgeEvery > 0 {
+			s.purgeDone = make(chan struct{})
+			go s.purgeTokensLoop()
+		}
 		if s.sweepEvery < 0 {
 			return
 		}
@@ -469,21 +513,12 @@ func (s *Server) sweep() error {
 		return fmt.Errorf("list in-progress runs: %w", err)
 	}
 	for _, r := range runs {
-		s.bgMu.Lock()
-		if s.closing {
-			s.bgMu.Unlock()
+		if !s.waitSlot() {
 			return nil
 		}
-		s.bg.Go(func() {
-			_, driven, err := s.eng.ExecuteIfIdle(s.bgCtx, r.Identifier)
-			switch {
-			case err != nil && s.bgCtx.Err() == nil:
-				s.log.LogAttrs(s.bgCtx, slog.LevelError, "run execution stopped", slog.String("run", r.Identifier), slog.String("error", err.Error()))
-			case driven:
-				s.log.LogAttrs(s.bgCtx, slog.LevelInfo, "swept a stalled run", slog.String("run", r.Identifier))
-			}
-		})
-		s.bgMu.Unlock()
+		if !s.drive(r.Identifier, true) {
+			return nil
+		}
 	}
 	return nil
 }
@@ -507,6 +542,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	if s.auto.done != nil {
 		<-s.auto.done
+	}
+	if s.purgeDone != nil {
+		<-s.purgeDone
 	}
 	done := make(chan struct{})
 	go func() { s.bg.Wait(); close(done) }()

@@ -31,7 +31,7 @@ func (s *Server) initAutostart(every time.Duration) {
 	if every == 0 {
 		every = DefaultAutostartInterval
 	}
-	o := autostart.Options{Store: s.st, Engine: s.eng, Execute: s.execute, Logger: s.log}
+	o := autostart.Options{Store: s.st, Engine: s.eng, Execute: func(runID string) { s.execute(runID) }, Logger: s.log}
 	if s.catalog != nil {
 		o.Catalog = s.catalog.Store()
 	}

@@ -212,6 +212,12 @@ func newStoreWithSecret(t testing.TB) (*sqlite.Store, *secret.Service) {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the server's options changed by opt first.
+func newEnvWith(t testing.TB, opt func(*Options)) *env {
+	t.Helper()
 	ctx := context.Background()
 	st, svc := newStoreWithSecret(t)
 	clk := newClock()
@@ -219,7 +225,11 @@ func newEnv(t testing.TB) *env {
 	reg := node.NewRegistry()
 	webhook.Register(reg, webhook.Options{})
 	condition.Register(reg)
-	srv, err := New(Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, MaxBodyBytes: 64 << 10})
+	opts := Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, MaxBodyBytes: 64 << 10}
+	if opt != nil {
+		opt(&opts)
+	}
+	srv, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

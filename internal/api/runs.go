@@ -22,9 +22,6 @@ import (
 const (
 	defaultRunLimit = 100
 	maxRunLimit     = 1000
-	// runScanBatch is the page size used to filter runs for callers who
-	// may not view every run.
-	runScanBatch = 1000
 )
 
 type startBody struct {
@@ -76,6 +73,17 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	case !allowed:
 		return forbidden("you may not start workflow %s", id)
 	}
+	// The run's slot in the pool is taken before the run is created: when
+	// the server drives as many runs as it may, nothing is created.
+	if !s.trySlot() {
+		return s.busy()
+	}
+	slotted := false
+	defer func() {
+		if !slotted {
+			s.releaseSlot()
+		}
+	}()
 	run, err := s.eng.Start(r.Context(), engine.StartRequest{
 		Workflow: wf, Version: rec.Version, Trigger: body.Trigger, Inputs: body.Inputs,
 		Actor: engine.Actor{ID: a.ID, Email: a.Email, FirstName: a.FirstName, LastName: a.LastName},
@@ -100,7 +108,8 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	if err != nil {
 		created = view.Summary(run)
 	}
-	s.execute(run.Identifier)
+	slotted = true
+	s.drive(run.Identifier, false)
 	writeJSON(w, http.StatusCreated, ok("workflowRun", created))
 	return nil
 }
@@ -212,15 +221,15 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	if err != nil {
 		return err
 	}
-	var runs []store.Run
-	var total int
-	if authz.CanViewAllRuns(a) {
-		runs, total, err = s.st.ListRuns(r.Context(), f)
-		if err != nil {
-			return fmt.Errorf("list runs: %w", err)
-		}
-	} else if runs, total, err = s.visibleRuns(r.Context(), a, f); err != nil {
-		return err
+	// One query: the store keeps the runs the caller may view (CanViewRun's
+	// rule as a filter: their own runs, and those of versions that let
+	// anyone view their runs), counts them, and pages them, all in one read.
+	if !authz.CanViewAllRuns(a) {
+		f.Viewer = &store.RunViewer{ActorID: a.ID}
+	}
+	runs, total, err := s.st.ListRuns(r.Context(), f)
+	if err != nil {
+		return fmt.Errorf("list runs: %w", err)
 	}
 	out := make([]view.Run, 0, len(runs))
 	for _, run := range runs {
@@ -230,40 +239,6 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	answer["total"] = total
 	writeJSON(w, http.StatusOK, answer)
 	return nil
-}
-
-// visibleRuns filters then pages: it scans every run matching f (in
-// batches) and keeps the window [f.Offset, f.Offset+f.Limit) of those a may
-// view, and their total.
-func (s *Server) visibleRuns(ctx context.Context, a authz.Actor, f store.RunFilter) ([]store.Run, int, error) {
-	want, skip := f.Limit, f.Offset
-	scan := f
-	scan.Limit, scan.Offset = runScanBatch, 0
-	var page []store.Run
-	total := 0
-	for {
-		batch, matching, err := s.st.ListRuns(ctx, scan)
-		if err != nil {
-			return nil, 0, fmt.Errorf("list runs: %w", err)
-		}
-		for _, run := range batch {
-			wf, err := s.version(ctx, run.WorkflowID, run.WorkflowVersion)
-			if err != nil {
-				return nil, 0, err
-			}
-			if !authz.CanViewRun(a, run, wf) {
-				continue
-			}
-			if total >= skip && len(page) < want {
-				page = append(page, run)
-			}
-			total++
-		}
-		scan.Offset += len(batch)
-		if len(batch) < runScanBatch || scan.Offset >= matching {
-			return page, total, nil
-		}
-	}
 }
 
 // viewableRun returns a run the actor may view; a 404 for one that is

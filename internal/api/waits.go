@@ -76,7 +76,9 @@ func (s *Server) expireWaits() (more, unsupported bool) {
 	}
 	for _, id := range runs {
 		s.log.LogAttrs(s.bgCtx, slog.LevelInfo, "a waiting node reached its deadline", slog.String("run", id))
-		s.execute(id)
+		if !s.executeWait(id) {
+			return false, false
+		}
 	}
 	return len(runs) == maxExpiredPerCheck && err == nil, false
 }

@@ -36,6 +36,9 @@ const Actor = "automation"
 type Engine interface {
 	Start(ctx context.Context, req engine.StartRequest) (store.Run, error)
 	Compiled(rec store.Workflow) (*workflow.Workflow, error)
+	// NoteRedactor returns a redactor for text written about a run, ended
+	// or not.
+	NoteRedactor(ctx context.Context, runID string) (*redact.Redactor, error)
 }
 
 // Options configure a Runner.
@@ -279,10 +282,17 @@ func (r *Runner) loopGuard(ctx context.Context, ev store.CatalogEvent) {
 	msg := fmt.Sprintf("the %s of entity %s of blueprint %s starts no run: it is change %d of a chain of runs started by catalog events, and such a chain stops at %d (a workflow that changes the blueprint its own trigger watches would loop forever)",
 		ev.Action, ev.Entity, ev.Blueprint, ev.Depth, catalog.MaxDepth)
 	r.o.Logger.LogAttrs(ctx, slog.LevelWarn, "catalog event loop stopped", slog.Int64("event", ev.ID), slog.String("run", ev.SourceRun), slog.Int("depth", ev.Depth))
-	if ev.SourceNode == "" {
+	if ev.SourceNode == "" || ev.SourceRun == "" {
 		return
 	}
-	err := r.o.Store.AppendLogs(ctx, []store.Log{{NodeRunID: ev.SourceNode, Level: "WARN", Message: redact.TrustedText(msg), CreatedAt: r.o.Now()}})
+	// The message quotes catalog identifiers, which a run wrote: it goes
+	// through a redactor that knows that run's secrets.
+	red, err := r.o.Engine.NoteRedactor(ctx, ev.SourceRun)
+	if err != nil {
+		r.o.Logger.LogAttrs(ctx, slog.LevelWarn, "could not log the loop guard on the node run", slog.String("nodeRun", ev.SourceNode), slog.String("error", err.Error()))
+		return
+	}
+	err = r.o.Store.AppendLogs(ctx, []store.Log{{NodeRunID: ev.SourceNode, Level: "WARN", Message: red.Text(msg), CreatedAt: r.o.Now()}})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		r.o.Logger.LogAttrs(ctx, slog.LevelWarn, "could not log the loop guard on the node run", slog.String("nodeRun", ev.SourceNode), slog.String("error", err.Error()))
 	}

@@ -35,6 +35,7 @@ type serveFlags struct {
 	signingKeyFile string
 	literalCreds   string
 	maxTmplBytes   int
+	maxRunning     int
 	kafka          kafkaFlags
 	smtp           smtpFlags
 }
@@ -91,6 +92,7 @@ within about a second of its deadline, across restarts.`,
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "how long node executions in flight may finish at shutdown")
 	fl.DurationVar(&f.tokenTTL, "token-ttl", auth.DefaultTokenTTL, "lifetime of issued access tokens")
 	fl.IntVar(&f.maxTmplBytes, "max-template-bytes", tmpl.DefaultMaxBytes, "most bytes one render of a node's templates may allocate; a template that would grow past it fails its node")
+	fl.IntVar(&f.maxRunning, "max-running", api.DefaultMaxRunning, "most runs driven at once; run creation answers 503 with Retry-After past it")
 	fl.Int64Var(&f.maxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted (413 past it)")
 	fl.StringVar(&f.signingKeyFile, "webhook-signing-key-file", "", "file holding the key that signs WEBHOOK requests (else SLUICE_WEBHOOK_SIGNING_KEY)")
 	f.smtp.add(fl)
@@ -127,6 +129,9 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	if f.maxTmplBytes <= 0 {
 		return invalid("--max-template-bytes: must be positive, got %d", f.maxTmplBytes)
+	}
+	if f.maxRunning <= 0 {
+		return invalid("--max-running: must be positive, got %d", f.maxRunning)
 	}
 	if !api.ValidLiteralCredentials(f.literalCreds) || f.literalCreds == "" {
 		return invalid("--literal-credentials: must be reject, warn or allow, got %q", f.literalCreds)
@@ -214,7 +219,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	input.Register(reg, input.Options{Store: inputs, Users: st, SigningKey: key, Mailer: mailer, BaseURL: url})
 	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL})
 	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds, MaxTemplateBytes: f.maxTmplBytes,
-		Catalog: cat})
+		Catalog: cat, MaxRunning: f.maxRunning})
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,9 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 	if n == nil {
 		return st.run, fmt.Errorf("node run %s: node %s is not in workflow %s version %d", nodeRunID, nr.NodeID, st.wf.Identifier, st.run.WorkflowVersion)
 	}
+	if _, ok := e.degraded.Load(st.run.Identifier); ok {
+		c = maskConservatively(c)
+	}
 	// The call's lines are redacted as one batch: a value split across
 	// them is masked, and nothing depends on a partial match.
 	msgs := make([]string, len(c.Logs))
@@ -158,7 +161,7 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 		}
 		run := st.run
 		run.Status, run.Result, run.CompletedAt, run.UpdatedAt = store.StatusCompleted, store.ResultCancelled, &now, now
-		e.redactors.Delete(run.Identifier)
+		e.forget(run.Identifier)
 		e.emit(Event{Kind: NodeFinished, RunID: run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: store.ResultCancelled})
 		e.emit(Event{Kind: RunFinished, RunID: run.Identifier, Result: store.ResultCancelled})
 		return run, nil
@@ -251,7 +254,7 @@ func (e *Engine) Cancel(ctx context.Context, runID string) (store.Run, error) {
 			return run, fmt.Errorf("cancel run %s: %w", runID, err)
 		}
 		run.Status, run.Result, run.CompletedAt, run.UpdatedAt = store.StatusCompleted, store.ResultCancelled, &now, now
-		e.redactors.Delete(runID)
+		e.forget(runID)
 		e.emit(Event{Kind: RunFinished, RunID: runID, Result: store.ResultCancelled})
 		return run, nil
 	}

@@ -48,6 +48,11 @@ type Options struct {
 	// template that would grow past it fails its node instead of
 	// exhausting the process's memory. 0 means tmpl.DefaultMaxBytes.
 	MaxTemplateBytes int
+	// MaxDefinitions bounds how many compiled workflow versions the engine
+	// keeps in memory (least recently used evicted; an evicted version is
+	// parsed again from the store when needed). 0 means
+	// DefaultMaxDefinitions.
+	MaxDefinitions int
 	// MaxAttempts bounds how many times the execution of one node run may
 	// begin: a node run whose execution was interrupted (the process
 	// stopped while it ran) MaxAttempts times is failed instead of being
@@ -114,13 +119,17 @@ type Engine struct {
 	limits   tmpl.Limits
 	retryFor time.Duration
 
-	defs    sync.Map // "identifier@version" → *workflow.Workflow
-	started sync.Map // run identifier → *runState, from Start to Execute
+	defs    *defCache // compiled workflow versions, least recently used evicted
+	started sync.Map  // run identifier → *runState, from Start to Execute
 	// redactors holds each unfinished run's redactor: it knows every value
 	// the run's nodes used, so what an outside completion sends is masked
 	// against the same values, even those derived or rotated meanwhile.
 	redactors sync.Map      // run identifier → *redact.Redactor
 	redCache  *redact.Cache // matchers shared by the runs' redactors
+	// degraded holds the runs whose redactor was rebuilt after a restart
+	// without every value the waiting node derived (re-derivation failed):
+	// their completions are masked whole (maskConservatively).
+	degraded sync.Map // run identifier → struct{}
 
 	mu      sync.Mutex
 	locks   map[string]*runLock // run identifier → lock, while a run is driven
@@ -145,6 +154,7 @@ func New(opts Options) *Engine {
 		// Runs of the same workflows register the same patterns; 256
 		// matchers cover many workflows and stay small.
 		redCache: redact.NewCache(256),
+		defs:     newDefCache(opts.MaxDefinitions),
 		locks:    map[string]*runLock{},
 		cancels:  map[string]context.CancelFunc{},
 	}
@@ -314,10 +324,11 @@ func (e *Engine) emit(ev Event) {
 }
 
 // Definition returns the compiled workflow version a run runs, parsing it
-// from the store once per process (versions never change once stored).
+// from the store once per process while it stays cached (versions never
+// change once stored).
 func (e *Engine) Definition(ctx context.Context, id string, version int) (*workflow.Workflow, error) {
-	if wf, ok := e.defs.Load(defKey(id, version)); ok {
-		return wf.(*workflow.Workflow), nil
+	if wf, ok := e.defs.get(defKey(id, version)); ok {
+		return wf, nil
 	}
 	rec, err := e.store.GetWorkflowVersion(ctx, id, version)
 	if err != nil {
@@ -327,24 +338,23 @@ func (e *Engine) Definition(ctx context.Context, id string, version int) (*workf
 }
 
 // Compiled returns the compiled form of a stored workflow version, parsing
-// it once per process.
+// it once per process while it stays cached (Options.MaxDefinitions).
 func (e *Engine) Compiled(rec store.Workflow) (*workflow.Workflow, error) {
 	key := defKey(rec.Identifier, rec.Version)
-	if wf, ok := e.defs.Load(key); ok {
-		return wf.(*workflow.Workflow), nil
+	if wf, ok := e.defs.get(key); ok {
+		return wf, nil
 	}
 	wf, problems := workflow.Parse(rec.Definition)
 	if err := problems.Err(); err != nil {
 		return nil, fmt.Errorf("stored workflow %s version %d no longer parses: %w", rec.Identifier, rec.Version, err)
 	}
-	got, _ := e.defs.LoadOrStore(key, wf)
-	return got.(*workflow.Workflow), nil
+	return e.defs.add(key, wf), nil
 }
 
 // Remember caches wf, just parsed by the caller, as the given version of its
 // workflow, so that runs of it need not parse it again.
 func (e *Engine) Remember(wf *workflow.Workflow, version int) {
-	e.defs.LoadOrStore(defKey(wf.Identifier, version), wf)
+	e.defs.add(defKey(wf.Identifier, version), wf)
 }
 
 func defKey(id string, version int) string { return fmt.Sprintf("%s@%d", id, version) }

@@ -27,3 +27,28 @@ func (e *Engine) RunRedactor(ctx context.Context, runID string) (*redact.Redacto
 	}
 	return st.red, nil
 }
+
+// NoteRedactor returns a redactor for text about a run that is written
+// beside its own steps, whether or not the run has ended (a warning of the
+// catalog's loop guard on the node run that made a change): the one this
+// process drives the run with, or a new one that knows every secret the
+// run's workflow references. It registers the values only; it keeps
+// nothing for the run.
+func (e *Engine) NoteRedactor(ctx context.Context, runID string) (*redact.Redactor, error) {
+	if red, ok := e.redactors.Load(runID); ok {
+		return red.(*redact.Redactor), nil
+	}
+	run, err := e.store.GetRun(ctx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("load run %s: %w", runID, err)
+	}
+	wf, err := e.Definition(ctx, run.WorkflowID, run.WorkflowVersion)
+	if err != nil {
+		return nil, err
+	}
+	st := e.newState(run, wf)
+	if err := e.registerAll(ctx, st, ""); err != nil {
+		return nil, err
+	}
+	return st.red, nil
+}

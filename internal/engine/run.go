@@ -330,6 +330,10 @@ func (e *Engine) load(ctx context.Context, runID string) (*runState, []store.Nod
 	st.by = e.actorContext(ctx, run.CreatedBy)
 	st.runCtx["trigger"] = map[string]any{"identifier": run.TriggerNode, "by": st.by}
 	switch red, ok := e.redactors.Load(runID); {
+	case ok && run.Status != store.StatusInProgress:
+		// Finished meanwhile by a path that did not go through this
+		// process's redactor (another process's cancel): drop it.
+		e.forget(runID)
 	case ok:
 		// This process ran the run's nodes: its redactor knows every
 		// value they used, derived ones and since-rotated ones included.
@@ -341,14 +345,19 @@ func (e *Engine) load(ctx context.Context, runID string) (*runState, []store.Nod
 		if err := e.registerAll(ctx, st, ""); err != nil {
 			return nil, nil, err
 		}
-		e.rederive(ctx, st, nrs)
-		red, _ := e.redactors.LoadOrStore(runID, st.red)
+		complete := e.rederive(ctx, st, nrs)
+		red, loaded := e.redactors.LoadOrStore(runID, st.red)
 		st.red = red.(*redact.Redactor)
+		if !complete && !loaded {
+			e.degraded.Store(runID, struct{}{})
+		}
 		// A cancel that committed while the secrets were resolved deleted
 		// nothing (nothing was stored yet): do not keep a finished run's
 		// secrets in memory.
 		if now, err := e.store.GetRun(ctx, runID); err == nil && now.Status != store.StatusInProgress {
-			e.redactors.CompareAndDelete(runID, st.red)
+			if e.redactors.CompareAndDelete(runID, st.red) {
+				e.degraded.Delete(runID)
+			}
 			st.run = now
 		}
 	}
@@ -358,9 +367,16 @@ func (e *Engine) load(ctx context.Context, runID string) (*runState, []store.Nod
 // rederive registers again what the config of a node waiting for an outside
 // completion derived from secrets when it ran (another process, before a
 // restart), by rendering that config once more: the remote system may echo a
-// derived value back in its completion. Best effort: a secret deleted or
-// changed since is not known any more (docs/secrets.md, known limits).
-func (e *Engine) rederive(ctx context.Context, st *runState, nrs []store.NodeRun) {
+// derived value back in its completion. A secret deleted or changed since is
+// not known any more (docs/secrets.md, known limits).
+//
+// It reports whether every waiting node was re-derived. When resolving a
+// secret or rendering a config fails, the failure is logged (by names and
+// identifiers only) and rederive reports false: the redactor then knows fewer
+// values than the node used, and the caller masks the run's completions
+// conservatively (maskConservatively).
+func (e *Engine) rederive(ctx context.Context, st *runState, nrs []store.NodeRun) bool {
+	complete := true
 	for _, nr := range nrs {
 		n := st.wf.Node(nr.NodeID)
 		if nr.Status != store.StatusInProgress || n == nil || n.ConfigTemplate == nil {
@@ -372,12 +388,15 @@ func (e *Engine) rederive(ctx context.Context, st *runState, nrs []store.NodeRun
 		}
 		vals, err := e.resolveAvailable(ctx, secret.ResolveRef{RunID: st.run.Identifier, NodeRunID: nr.Identifier}, names)
 		if err != nil {
+			complete = false
+			e.log.Warn("re-deriving the secrets of a waiting node failed; its completion will be masked whole",
+				"run", st.run.Identifier, "nodeRun", nr.Identifier, "node", nr.NodeID, "error", e.redactError(st, err))
 			continue
 		}
 		for _, v := range vals {
 			e.register(st, v)
 		}
-		_, _ = n.ConfigTemplate.Render(&tmpl.Context{
+		_, err = n.ConfigTemplate.Render(&tmpl.Context{
 			Limits:          e.limits,
 			Outputs:         st.outputs,
 			Secrets:         vals,
@@ -386,7 +405,23 @@ func (e *Engine) rederive(ctx context.Context, st *runState, nrs []store.NodeRun
 			WorkflowNodeRun: map[string]any{"identifier": nr.Identifier, "createdAt": nr.CreatedAt.UTC().Format(time.RFC3339Nano)},
 			Derived:         st.red.AddDerived,
 		})
+		if err != nil {
+			complete = false
+			e.log.Warn("re-rendering the config of a waiting node failed; its completion will be masked whole",
+				"run", st.run.Identifier, "nodeRun", nr.Identifier, "node", nr.NodeID, "error", e.redactError(st, err))
+		}
 	}
+	return complete
+}
+
+// redactError is err's text masked by the run's redactor and, when set, the
+// process redactor, for the process log.
+func (e *Engine) redactError(st *runState, err error) string {
+	msg := st.red.Error(err).String()
+	if e.procRed != nil {
+		msg = e.procRed.String(msg)
+	}
+	return msg
 }
 
 // actorContext is .workflowRun.trigger.by for a run started by actorID.
@@ -474,6 +509,7 @@ func (e *Engine) execute(ctx context.Context, runID string) (store.Run, error) {
 			return store.Run{}, err
 		}
 		if st.run.Status == store.StatusCompleted {
+			e.forget(runID)
 			return st.run, nil
 		}
 		last = nrs[len(nrs)-1]
@@ -569,7 +605,7 @@ func (e *Engine) finish(ctx context.Context, st *runState, pending *store.Transi
 		return st.run, fmt.Errorf("finish run %s: %w", st.run.Identifier, err)
 	}
 	st.run.Status, st.run.Result, st.run.CompletedAt, st.run.UpdatedAt = store.StatusCompleted, result, &now, now
-	e.redactors.Delete(st.run.Identifier)
+	e.forget(st.run.Identifier)
 	if done != nil {
 		e.emit(*done)
 	}
@@ -738,7 +774,10 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 				// The receiver completed the node before its answer to
 				// the request arrived: keep the request's own log lines.
 				if len(out.logs) > 0 {
-					_ = e.store.AppendLogs(ctx, out.logs)
+					if err := e.store.AppendLogs(ctx, out.logs); err != nil {
+						e.log.Warn("keeping the log lines of a node completed from outside during its request failed",
+							"run", st.run.Identifier, "nodeRun", nr.Identifier, "lines", len(out.logs), "error", e.redactError(st, err))
+					}
 				}
 				return e.reload(ctx, st)
 			}
@@ -778,6 +817,9 @@ func (e *Engine) reload(ctx context.Context, st *runState) (store.Run, error) {
 	run, err := e.store.GetRun(ctx, st.run.Identifier)
 	if err != nil {
 		return st.run, err
+	}
+	if run.Status != store.StatusInProgress {
+		e.forget(run.Identifier)
 	}
 	return run, nil
 }

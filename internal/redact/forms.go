@@ -50,27 +50,10 @@ func forms(v string) []string {
 	if v == "" {
 		return nil
 	}
-	out := []string{v}
-	for _, escapeHTML := range []bool{true, false} {
-		inner := jsonInner(v, escapeHTML)
-		out = append(out, inner)
-		out = append(out, jsonVariants(inner)...)
-	}
-	out = append(out, percentForms(v)...)
-	out = append(out, entityForms(v)...)
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
-		out = append(out, enc.EncodeToString([]byte(v)))
-		out = append(out, enc.WithPadding(base64.NoPadding).EncodeToString([]byte(v)))
-		out = append(out, base64Cores(enc, v)...)
-	}
-	h := hex.EncodeToString([]byte(v))
-	out = append(out, h, strings.ToUpper(h))
-	if strings.Contains(v, "\n") {
-		for line := range strings.SplitSeq(v, "\n") {
-			line = strings.TrimSuffix(line, "\r")
-			if len(line) >= minLineLen {
-				out = append(out, line)
-			}
+	var out []string
+	for _, f := range formFamilies {
+		if formEnabled(f.name) {
+			out = append(out, f.forms(v)...)
 		}
 	}
 	kept := out[:0]
@@ -80,6 +63,79 @@ func forms(v string) []string {
 		}
 	}
 	return kept
+}
+
+// formFamily is one kind of form that forms registers, by name.
+type formFamily struct {
+	name  string
+	forms func(v string) []string
+}
+
+// formFamilies are the kinds of forms forms registers, in the order of its
+// doc comment. The names are what FormFamilies returns; the leak suite
+// (test/leak) proves that switching off any one of them, in a build with
+// the leakprobe tag (formswitch_probe.go), makes one of its cases fail,
+// except those whose every form contains a form of another family
+// (SubsumedFormFamilies).
+var formFamilies = []formFamily{
+	{"raw", func(v string) []string { return []string{v} }},
+	{"json", func(v string) []string { return []string{jsonInner(v, true), jsonInner(v, false)} }},
+	{"json-slash", func(v string) []string { return jsonFamily(v, true, hexAsIs, false) }},
+	{"json-u-lower", func(v string) []string { return jsonFamily(v, false, hexLower, false) }},
+	{"json-u-upper", func(v string) []string { return jsonFamily(v, false, hexUpper, false) }},
+	{"json-slash-u", func(v string) []string {
+		return append(jsonFamily(v, true, hexLower, false), jsonFamily(v, true, hexUpper, false)...)
+	}},
+	{"json-dotnet", func(v string) []string {
+		return append(jsonFamily(v, false, hexUpper, true), jsonFamily(v, false, hexLower, true)...)
+	}},
+	{"percent", percentForms},
+	{"entity", entityForms},
+	{"base64", func(v string) []string {
+		var out []string
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+			out = append(out, enc.EncodeToString([]byte(v)), enc.WithPadding(base64.NoPadding).EncodeToString([]byte(v)))
+		}
+		return out
+	}},
+	{"base64-cores", func(v string) []string {
+		return append(base64Cores(base64.StdEncoding, v), base64Cores(base64.URLEncoding, v)...)
+	}},
+	{"hex", func(v string) []string {
+		h := hex.EncodeToString([]byte(v))
+		return []string{h, strings.ToUpper(h)}
+	}},
+	{"lines", func(v string) []string {
+		if !strings.Contains(v, "\n") {
+			return nil
+		}
+		var out []string
+		for line := range strings.SplitSeq(v, "\n") {
+			line = strings.TrimSuffix(line, "\r")
+			if len(line) >= minLineLen {
+				out = append(out, line)
+			}
+		}
+		return out
+	}},
+}
+
+// jsonFamily is reescapeJSON over the inside of v's JSON string literal, with
+// and without HTML escaping, leaving out what equals that inside (which the
+// "json" family registers) and nothing when needsVariants says there is
+// nothing to rewrite.
+func jsonFamily(v string, slash bool, hex jsonHex, punct bool) []string {
+	var out []string
+	for _, escapeHTML := range []bool{true, false} {
+		inner := jsonInner(v, escapeHTML)
+		if !needsVariants(inner) {
+			continue
+		}
+		if f := reescapeJSON(inner, slash, hex, punct); f != inner {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // jsonInner returns v as encoding/json writes it inside a string literal,

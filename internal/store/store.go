@@ -181,7 +181,42 @@ type RunFilter struct {
 	WorkflowVersions []int
 	Limit            int // 0 means the implementation's default (100); at most 1000
 	Offset           int
+
+	// Visibility and keyset paging, applied by the store's query itself so
+	// that a list costs what its page and its visible runs cost, whatever
+	// the number of runs the caller may not view.
+	//
+	// Viewer, when set, keeps only the runs the viewer may view: those it
+	// created, and those of a workflow version whose definition lets anyone
+	// view its runs (allowAnyoneToViewRuns, true when the definition does
+	// not say). Total then counts those only. Nil keeps every run (Admins,
+	// machine clients with read:runs).
+	Viewer *RunViewer
+	// Before, when set, keeps only the runs after this position in the
+	// list's order, newest first by (CreatedAt, Identifier): created
+	// before Before.CreatedAt, or at the same time with a smaller
+	// Identifier. Offset then counts from there. Total does not depend on
+	// it. A page that ends with run r is followed, without skipping or
+	// repeating a run whatever is inserted meanwhile, by the page with
+	// Before = RunCursorOf(r).
+	Before *RunCursor
 }
+
+// RunViewer is who lists runs, for RunFilter.Viewer.
+type RunViewer struct {
+	// ActorID is the viewer's id as runs record their creator
+	// (Run.CreatedBy).
+	ActorID string
+}
+
+// RunCursor is a position in a run list, for RunFilter.Before.
+type RunCursor struct {
+	CreatedAt  time.Time
+	Identifier string
+}
+
+// RunCursorOf is the position of run r in a run list.
+func RunCursorOf(r Run) RunCursor { return RunCursor{CreatedAt: r.CreatedAt, Identifier: r.Identifier} }
 
 // Secret is an organization secret as stored: the value only as ciphertext.
 type Secret struct {

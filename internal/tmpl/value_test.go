@@ -1,9 +1,13 @@
 package tmpl
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,8 +177,16 @@ func FuzzCompile(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	for _, s := range []string{"{{ . }}", "{{ [..] }}", "{{ .secrets }}", "{{ tojson }}", "{{ .secrets | keys }}", "{{ [paths] }}", "{{ .secrets.TOKEN }}{{ .secrets.UNNAMED_A }}"} {
+		f.Add(s)
+	}
 	c := testContext()
 	c.Limits = Limits{Timeout: time.Hour, MaxSteps: 20_000, MaxResultBytes: 1 << 14}
+	// Sentinel secrets: a template that does not name one must never output
+	// it, in any common encoding, whatever it does with the context.
+	sentinels := map[string]string{"UNNAMED_A": "sentinel-Qz7uNnamed-A1", "UNNAMED_B": "sentinel-Wx4vHidden-B2"}
+	c.Secrets = maps.Clone(c.Secrets)
+	maps.Copy(c.Secrets, sentinels)
 	f.Fuzz(func(t *testing.T, src string) {
 		tm, err := Compile(src)
 		if err != nil {
@@ -184,6 +196,21 @@ func FuzzCompile(f *testing.F) {
 			}
 			return
 		}
-		_, _ = tm.Render(c)
+		v, err := tm.Render(c)
+		out, _ := json.Marshal(v)
+		shown := string(out)
+		if err != nil {
+			shown += "\n" + err.Error()
+		}
+		for name, val := range sentinels {
+			if slices.Contains(tm.Reads().Secrets, name) {
+				continue
+			}
+			for _, form := range []string{val, base64.StdEncoding.EncodeToString([]byte(val))[:20], hex.EncodeToString([]byte(val)), strings.ToUpper(hex.EncodeToString([]byte(val)))} {
+				if strings.Contains(shown, form) || strings.Contains(strings.ReplaceAll(shown, `\`, ""), form) {
+					t.Fatalf("%q does not name secret %s, yet its render shows it (%q): %s", src, name, form, shown)
+				}
+			}
+		}
 	})
 }

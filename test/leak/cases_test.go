@@ -1119,6 +1119,3 @@ func jqPreviewCases() []leakCase {
 		},
 	}
 }
-
-// TestKnownLeaks runs the cases that show a leak in sluice today; see
-// knownLeaks. It fails until they are fixed.

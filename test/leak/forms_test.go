@@ -9,6 +9,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // minForm is the length under which a form is not expected to be masked:
@@ -34,7 +37,9 @@ type form struct {
 // ≡ 0, 1, 2 mod 3, which is what shows of v inside base64("user:"+v),
 // base64(v+":") or base64(v+"\n")), and the standard cores wrapped at 64
 // and 76 columns at every offset (see wrappedCores); hex lower and upper;
-// and each line of a multi-line value. Forms shorter than minForm are left
+// each line of a multi-line value; the string literals of other JSON
+// encoders (see jsonEncoderForms) and the percent-encodings of other
+// libraries (see percentEncoderForms). Forms shorter than minForm are left
 // out.
 func valueForms(v string) []form {
 	fs := []form{{"raw", v}, {"JSON-escaped", jsonInner(v, true)}, {"JSON-escaped (no HTML escaping)", jsonInner(v, false)},
@@ -67,6 +72,8 @@ func valueForms(v string) []form {
 	for p := 0; p < 3; p++ {
 		fs = append(fs, wrappedCores(base64Core(base64.StdEncoding, v, p), p)...)
 	}
+	fs = append(fs, jsonEncoderForms(v)...)
+	fs = append(fs, percentEncoderForms(v)...)
 	h := hex.EncodeToString([]byte(v))
 	fs = append(fs, form{"hex", h}, form{"HEX", strings.ToUpper(h)})
 	if strings.Contains(v, "\n") {
@@ -326,4 +333,131 @@ func mustJSON(s string) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// jsonOpts is how one JSON encoder writes a string literal.
+type jsonOpts struct {
+	name  string
+	html  bool // < > & as \u003c \u003e \u0026 (Go's default)
+	slash bool // "/" as "\/" (PHP's json_encode)
+	// hex is how non-ASCII runes are written: "" as UTF-8, "x" as \uxxxx,
+	// "X" as \uXXXX; it is also the case of every other \u escape.
+	hex string
+	// dotnet: + ' ` and the quote as \u00XX too (.NET System.Text.Json).
+	dotnet bool
+}
+
+// jsonEncoders are the JSON encoders whose string literals the suite
+// expects masked, written here rune by rune from their documented escaping
+// rather than derived from encoding/json's output.
+var jsonEncoders = func() []jsonOpts {
+	var out []jsonOpts
+	for _, html := range []bool{true, false} {
+		for _, slash := range []bool{false, true} {
+			for _, hex := range []string{"", "x", "X"} {
+				name := fmt.Sprintf("JSON literal (html %v, slash %v, hex %q)", html, slash, hex)
+				out = append(out, jsonOpts{name: name, html: html, slash: slash, hex: hex})
+			}
+		}
+		for _, hex := range []string{"x", "X"} {
+			out = append(out, jsonOpts{name: fmt.Sprintf(".NET JSON literal (html %v, hex %q)", html, hex), html: html, hex: hex, dotnet: true})
+		}
+	}
+	return out
+}()
+
+// jsonEncoderForms returns v inside the string literal of each of
+// jsonEncoders, without the quotes.
+func jsonEncoderForms(v string) []form {
+	var fs []form
+	for _, o := range jsonEncoders {
+		fs = append(fs, form{o.name, jsonLiteral(v, o)})
+	}
+	return fs
+}
+
+// jsonLiteral writes v as a JSON string literal's inside, as o says.
+func jsonLiteral(v string, o jsonOpts) string {
+	u := func(b *strings.Builder, r rune) {
+		s := fmt.Sprintf("%04x", r)
+		if o.hex == "X" {
+			s = strings.ToUpper(s)
+		}
+		b.WriteString("\\u" + s)
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); {
+		r, size := utf8.DecodeRuneInString(v[i:])
+		i += size
+		switch {
+		case r == utf8.RuneError && size == 1:
+			u(&b, 0xfffd)
+		case r == '"' && o.dotnet:
+			u(&b, r)
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '/' && o.slash:
+			b.WriteString(`\/`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case r < 0x20, r == 0x2028, r == 0x2029:
+			u(&b, r)
+		case o.html && (r == '<' || r == '>' || r == '&'):
+			u(&b, r)
+		case o.dotnet && (r == '+' || r == '\'' || r == '`'):
+			u(&b, r)
+		case r >= 0x80 && o.hex != "":
+			if r >= 0x10000 {
+				r1, r2 := utf16.EncodeRune(r)
+				u(&b, r1)
+				u(&b, r2)
+			} else {
+				u(&b, r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// percentEncoderForms returns v percent-encoded by JavaScript's
+// encodeURIComponent, the WHATWG form encoding (browsers, Java's
+// URLEncoder) and Python's urllib.parse.quote, each with upper- and
+// lower-case hex digits.
+func percentEncoderForms(v string) []form {
+	encoders := []struct {
+		name, keep string
+		plus       bool
+	}{
+		{"encodeURIComponent", "-_.!~*'()", false},
+		{"form-urlencoded", "*-._", true},
+		{"urllib.parse.quote", "-_.~/", false},
+	}
+	var fs []form
+	for _, e := range encoders {
+		var b strings.Builder
+		for _, c := range []byte(v) {
+			switch {
+			case c < 0x80 && (unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c)) || strings.IndexByte(e.keep, c) >= 0):
+				b.WriteByte(c)
+			case c == ' ' && e.plus:
+				b.WriteByte('+')
+			default:
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+		}
+		fs = append(fs, form{e.name, b.String()}, form{e.name + ", lower-case hex", lowerHex(b.String())})
+	}
+	return fs
 }

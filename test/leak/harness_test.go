@@ -7,7 +7,9 @@
 // the process log, or in a Go error the engine returned.
 //
 // The forms are computed here, independently of internal/redact, so a form
-// that the redactor forgets to register makes a case fail.
+// that the redactor forgets to register makes a case fail:
+// TestDisablingAnyFormFails switches off each family of forms the redactor
+// registers, in turn, and requires a case to fail.
 package leak_test
 
 import (

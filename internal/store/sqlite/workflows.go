@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -26,9 +27,24 @@ func scanWorkflow(sc scanner) (store.Workflow, error) {
 }
 
 func insertWorkflow(ctx context.Context, tx *sql.Tx, w store.Workflow) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO workflows (`+workflowCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0)`,
-		w.Identifier, w.Version, w.Definition, w.CreatedBy, w.UpdatedBy, w.CreatedAt.UnixNano(), w.UpdatedAt.UnixNano())
+	_, err := tx.ExecContext(ctx, `INSERT INTO workflows (`+workflowCols+`, allow_anyone_to_view_runs) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+		w.Identifier, w.Version, w.Definition, w.CreatedBy, w.UpdatedBy, w.CreatedAt.UnixNano(), w.UpdatedAt.UnixNano(), anyoneMayViewRuns(w.Definition))
 	return mapErr(err)
+}
+
+// anyoneMayViewRuns reads allowAnyoneToViewRuns from a definition: true
+// unless it is false, as workflow.Parse reads it (and as migration 0007
+// filled the versions stored before). The definition was validated before
+// it was saved; one that is not a JSON object counts as true, like the
+// default.
+func anyoneMayViewRuns(def []byte) bool {
+	var d struct {
+		Allow *bool `json:"allowAnyoneToViewRuns"`
+	}
+	if json.Unmarshal(def, &d) != nil || d.Allow == nil {
+		return true
+	}
+	return *d.Allow
 }
 
 // CreateWorkflow stores version 1 of a new workflow, or the version after
