@@ -303,7 +303,7 @@ func TestInputNotifications(t *testing.T) {
 	requester := e.user("req@example.com", store.RoleMember)
 	notifications := []any{
 		map[string]any{"target": "webhook", "url": sink.URL + "/notice"},
-		map[string]any{"target": "email", "fields": []any{map[string]any{"label": "Version", "value": "{{ .outputs.trigger.version }}"}}},
+		map[string]any{"type": "email", "fields": []any{map[string]any{"label": "Version", "value": "{{ .outputs.trigger.version }}"}}},
 		map[string]any{"target": "webhook", "url": "http://127.0.0.1:1/refused"},
 	}
 	e.createWorkflow(withNotifications(approvalDef("notify", true, sink.URL, 1, map[string]any{"users": []any{"alice@example.com"}, "teams": []any{"platform"}}), notifications))

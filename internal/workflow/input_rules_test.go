@@ -16,6 +16,7 @@ func TestInputNodeRules(t *testing.T) {
 	valid := []struct{ name, extra string }{
 		{"email with fields", `,"notifications":[{"target":"email","fields":[{"label":"Version","value":"{{ .outputs.trigger.v }}"}]}]`},
 		{"webhook", `,"notifications":[{"target":"webhook","url":"https://hooks.example.com/x","method":"POST","headers":{"X-Team":"web"},"body":{"text":"{{ .outputs.trigger.v }}"}}]`},
+		{"type as an alias of target", `,"notifications":[{"type":"webhook","url":"https://hooks.example.com/x"},{"type":"email"}]`},
 		{"templated description and default", `,"description":"Deploy {{ .outputs.trigger.v }}?","responders":{"users":["a@example.com"],"roles":["Admin"],"teams":["ops"]}`},
 	}
 	for _, tc := range valid {
@@ -28,6 +29,9 @@ func TestInputNodeRules(t *testing.T) {
 	invalid := []struct{ name, extra, path, msg string }{
 		{"webhook without url", `,"notifications":[{"target":"webhook"}]`, "nodes[1].config.notifications[0].url", "needs the url"},
 		{"webhook with fields", `,"notifications":[{"target":"webhook","url":"https://x.io","fields":[]}]`, "nodes[1].config.notifications[0].fields", "only an email"},
+		{"no target", `,"notifications":[{"url":"https://x.io"}]`, "nodes[1].config.notifications[0].target", "required"},
+		{"target and type", `,"notifications":[{"target":"email","type":"email"}]`, "nodes[1].config.notifications[0].type", "alias of target"},
+		{"type webhook without url", `,"notifications":[{"type":"webhook"}]`, "nodes[1].config.notifications[0].url", "needs the url"},
 		{"email with url", `,"notifications":[{"target":"email","url":"https://x.io"}]`, "nodes[1].config.notifications[0].url", "only a webhook"},
 		{"secret in description", `,"description":"token {{ .secrets.TOKEN }}"`, "nodes[1].config.description", "shown to its responders"},
 		{"secret in notification url", `,"notifications":[{"target":"webhook","url":"{{ .secrets.HOOK }}"}]`, "nodes[1].config.notifications[0].url", "shown to its responders"},

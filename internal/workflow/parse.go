@@ -751,7 +751,16 @@ func (p *parser) notifications(path string, arr *jv) {
 			continue
 		}
 		npath := joinIndex(path, i)
-		switch strOf(n.get("target")) {
+		target, typ := n.get("target"), n.get("type")
+		switch {
+		case target == nil && typ == nil:
+			p.r.errorf(npath+".target", "required field is missing: email or webhook")
+		case target != nil && typ != nil:
+			p.r.errorf(npath+".type", "cannot be used together with target: type is an alias of target")
+		case typ != nil:
+			target = typ
+		}
+		switch strOf(target) {
 		case "webhook":
 			if n.get("url") == nil {
 				p.r.errorf(npath+".url", "required field is missing: a webhook notification needs the url it posts to")

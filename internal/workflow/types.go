@@ -240,7 +240,11 @@ var inputOutletFields = fields{
 // notificationFields is one target an INPUT node notifies besides its
 // responders: an email with fields, or a webhook.
 var notificationFields = fields{
-	"target": {required: true, check: enum("email", "webhook")},
+	// target is Port's name (port-skills node-types.md, the terraform
+	// provider's node.input.notifications); type is accepted as its alias,
+	// as sluice's own spec writes it. One of them is required.
+	"target": {check: enum("email", "webhook")},
+	"type":   {check: enum("email", "webhook")},
 	"fields": {check: arrayOf(objectOf(fields{
 		"label": {required: true, check: str},
 		"value": {required: true, check: str},

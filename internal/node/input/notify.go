@@ -22,6 +22,9 @@ import (
 func (e *Executor) notify(ctx context.Context, req *node.Request, p *prompt) {
 	for i, n := range p.Notifications {
 		target, _ := n["target"].(string)
+		if target == "" {
+			target, _ = n["type"].(string) // the alias the parser accepts
+		}
 		var err error
 		var done string
 		switch target {
