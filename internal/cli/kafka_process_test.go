@@ -42,33 +42,13 @@ func freePort(t *testing.T) int {
 // call sends a JSON request with the token and decodes the answer into v.
 func (s *server) call(t *testing.T, method, path, token string, body, v any) int {
 	t.Helper()
-	var rd *bytes.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req, err := http.NewRequest(method, s.url+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	code, raw := s.send(t, method, path, token, body)
 	if v != nil {
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		if err := json.Unmarshal(raw, v); err != nil {
 			t.Fatalf("%s %s: decode the answer: %v", method, path, err)
 		}
 	}
-	return resp.StatusCode
+	return code
 }
 
 // The reference consumer against a real server: `serve --dev-kafka` runs a

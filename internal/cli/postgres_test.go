@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -17,32 +16,10 @@ import (
 // status and the decoded answer.
 func (s *server) apiCall(t *testing.T, method, path, token string, body any) (int, map[string]any) {
 	t.Helper()
-	var rd *bytes.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req, err := http.NewRequest(method, s.url+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	code, raw := s.send(t, method, path, token, body)
 	var v map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&v)
-	return resp.StatusCode, v
+	_ = json.Unmarshal(raw, &v)
+	return code, v
 }
 
 // TestServeOnPostgres runs a real `sluice serve --database-url` process on

@@ -134,6 +134,38 @@ func (s *server) token(t *testing.T, id, secret string) (string, int) {
 	return v.AccessToken, resp.StatusCode
 }
 
+// send sends method path with the token (none when "") and a JSON body
+// (none when nil), and returns the status and the answer's bytes.
+func (s *server) send(t *testing.T, method, path, token string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.url+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read the answer: %v", method, path, err)
+	}
+	return resp.StatusCode, raw
+}
+
 // status returns the status of GET path with the token.
 func (s *server) status(t *testing.T, path, token string) int {
 	t.Helper()
