@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -301,8 +302,10 @@ func inClause[T any](where []string, args []any, col string, set []T) ([]string,
 }
 
 // ListRuns returns one page of the runs that match f, newest first (ties in
-// CreatedAt: the later inserted first), and how many match in all. The page
-// and the total are read in one REPEATABLE READ transaction: one snapshot.
+// CreatedAt: the greater identifier first), and how many match in all. The
+// page and the total are read in one REPEATABLE READ transaction: one
+// snapshot. f.Viewer keeps the runs the viewer created and those of public
+// workflow versions (visibleRunsFrom); f.Before pages by keyset.
 func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, int, error) {
 	limit, offset, err := clamp(f.Limit, f.Offset)
 	if err != nil {
@@ -312,6 +315,11 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 		where []string
 		args  []any
 	)
+	from := ` FROM runs`
+	if f.Viewer != nil {
+		from = visibleRunsFrom
+		args = append(args, f.Viewer.ActorID)
+	}
 	where, args = inClause(where, args, "workflow_id", f.WorkflowIDs)
 	where, args = inClause(where, args, "status", f.Statuses)
 	where, args = inClause(where, args, "result", f.Results)
@@ -322,6 +330,16 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
+	pageCond, pageArgs := cond, slices.Clone(args)
+	if f.Before != nil {
+		kw := " WHERE "
+		if cond != "" {
+			kw = " AND "
+		}
+		n := len(pageArgs)
+		pageCond += kw + `(created_at, identifier) < ($` + strconv.Itoa(n+1) + `, $` + strconv.Itoa(n+2) + `)`
+		pageArgs = append(pageArgs, f.Before.CreatedAt, f.Before.Identifier)
+	}
 	var (
 		runs  []store.Run
 		total int
@@ -331,17 +349,27 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 		return nil, 0, fmt.Errorf("postgres: list runs: begin: %w", mapErr(err))
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // read-only: nothing to undo
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM runs`+cond, args...).Scan(&total); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT count(*)`+from+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("postgres: list runs: count: %w", mapErr(err))
 	}
-	n := len(args)
-	runs, err = collect(ctx, tx, scanRun, `SELECT `+runSelectCols+` FROM runs`+cond+
-		` ORDER BY created_at DESC, seq DESC LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), append(args, limit, offset)...)
+	n := len(pageArgs)
+	runs, err = collect(ctx, tx, scanRun, `SELECT `+runSelectCols+from+pageCond+
+		` ORDER BY created_at DESC, identifier DESC LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), append(pageArgs, limit, offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: list runs: %w", err)
 	}
 	return runs, total, nil
 }
+
+// visibleRunsFrom is the FROM clause of a run list for a viewer (its
+// parameter $1 is the viewer's id): the runs it created and those of public
+// workflow versions, each set found through an index (runs_created_by, and
+// runs_version per public version), joined back to runs by seq, so that a
+// list costs what the visible runs cost, however many the viewer may not
+// view. Its columns are those of runs, so the filters apply unchanged.
+const visibleRunsFrom = ` FROM (SELECT runs.* FROM (SELECT seq AS vseq FROM runs WHERE created_by = $1
+	UNION SELECT r.seq FROM workflows w JOIN runs r ON r.workflow_id = w.identifier AND r.workflow_version = w.version
+	WHERE w.allow_anyone_to_view_runs) AS visible JOIN runs ON runs.seq = visible.vseq) AS runs`
 
 // ListInProgressRuns returns the runs still IN_PROGRESS, oldest first.
 func (s *Store) ListInProgressRuns(ctx context.Context) ([]store.Run, error) {
