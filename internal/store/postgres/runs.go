@@ -55,9 +55,16 @@ const (
 		FROM (SELECT (SELECT status FROM node_runs WHERE identifier = $5 AND run_id = $6) AS s) x`
 	// sqlWaitNodeRun marks an IN_PROGRESS node run of the run as waiting.
 	// It runs after sqlCompleteNodeRun and the insert of Start, so it sees
-	// what they wrote.
+	// what they wrote. $4 is the deadline (NULL keeps the stored one and
+	// its $5, onTimeout "continue"); when $6 is true (the transition sets
+	// WakeAt, WaitState or WaitFor) it stores the wake time $7 (NULL
+	// clears it), and the state $8 and what it waits for $9 unless NULL.
 	sqlWaitNodeRun = `WITH u AS (
-			UPDATE node_runs SET waiting = true, updated_at = greatest(updated_at, $1)
+			UPDATE node_runs SET waiting = true, updated_at = greatest(updated_at, $1),
+				wait_deadline = coalesce($4::timestamptz, wait_deadline),
+				wait_continue = CASE WHEN $4::timestamptz IS NULL THEN wait_continue ELSE $5::boolean END,
+				wake_at = CASE WHEN $6::boolean THEN $7::timestamptz ELSE wake_at END,
+				wait_state = coalesce($8::bytea, wait_state), wait_for = coalesce($9::text, wait_for)
 			WHERE identifier = $2 AND run_id = $3 AND status = 'IN_PROGRESS' RETURNING 1)
 		SELECT sluice_assert(EXISTS (SELECT 1 FROM u), CASE WHEN s IS NULL THEN 'SLNFD' ELSE 'SLCNF' END,
 			CASE WHEN s IS NULL THEN 'node run not found in the run' ELSE 'it is ' || s END)
@@ -240,7 +247,9 @@ func (s *Store) CreateRun(ctx context.Context, run store.Run, first store.NodeRu
 // As in the SQLite store, a run's UpdatedAt is read from its node runs, and
 // Wait moves the waiting node run's UpdatedAt forward to the transition's
 // time (Finish's, else Complete's, else Start's CreatedAt, else now).
-// Completing a node run clears its Waiting flag.
+// Completing a node run clears its Waiting flag. Wait also stores
+// WaitUntil and WaitContinue (store.WaitStore) and WakeAt, WaitState and
+// WaitFor (store.WakeStore) in the same statement.
 func (s *Store) Apply(ctx context.Context, t store.Transition) error {
 	if err := s.apply(ctx, t); err != nil {
 		return fmt.Errorf("postgres: apply transition to run %s: %w", t.RunID, err)
@@ -274,7 +283,25 @@ func (s *Store) apply(ctx context.Context, t store.Transition) error {
 		}
 	}
 	if t.Wait != "" {
-		w.exec("wait on node run "+t.Wait, sqlWaitNodeRun, when, t.Wait, t.RunID)
+		var (
+			deadline, wake *time.Time
+			state          []byte
+			waitFor        *string
+		)
+		if !t.WaitUntil.IsZero() {
+			deadline = &t.WaitUntil
+		}
+		if !t.WakeAt.IsZero() {
+			wake = &t.WakeAt
+		}
+		if !t.WaitState.IsZero() {
+			state = t.WaitState.Bytes()
+		}
+		if t.WaitFor != "" {
+			waitFor = &t.WaitFor
+		}
+		setWake := wake != nil || state != nil || waitFor != nil
+		w.exec("wait on node run "+t.Wait, sqlWaitNodeRun, when, t.Wait, t.RunID, deadline, t.WaitContinue, setWake, wake, state, waitFor)
 	}
 	if err := queueLogs(&w, t.Logs, now); err != nil {
 		return err
