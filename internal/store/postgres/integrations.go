@@ -111,7 +111,7 @@ func (s *Store) ClaimNodeRuns(ctx context.Context, installationID, claimer strin
 	)
 	for range maxRetries {
 		cs, err = collect(ctx, s.pool, scanClaim, sqlClaim, store.WaitForIntegration(installationID), now, limit, installationID, claimer, until)
-		if err == nil || !retryable(errors.Unwrap(err)) {
+		if err == nil || !retryable(err) {
 			break
 		}
 	}
