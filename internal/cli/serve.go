@@ -213,8 +213,8 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	// A store without responses (none yet on PostgreSQL) leaves Store nil:
-	// INPUT nodes then fail saying so.
+	// A store without responses leaves Store nil: INPUT nodes then fail
+	// saying so. Both stores keep them.
 	inputs, _ := st.(store.InputStore)
 	input.Register(reg, input.Options{Store: inputs, Users: st, SigningKey: key, Mailer: mailer, BaseURL: url})
 	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL})

@@ -1,6 +1,6 @@
 // Package store defines what sluice keeps: workflow definitions and their
 // versions, runs, node runs and their logs, organization secrets (encrypted)
-// and audit events. Implementations live in sub-packages (sqlite, later
+// and audit events. Implementations live in sub-packages (sqlite,
 // postgres) and all pass the conformance suite in storetest.
 //
 // Run data that can hold secrets (outputs, log messages, error texts, links)

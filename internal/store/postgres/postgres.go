@@ -234,6 +234,10 @@ func mapErr(err error) error {
 			return fmt.Errorf("%s: %w", pe.Message, store.ErrNotFound)
 		case codeConflict:
 			return fmt.Errorf("%s: %w", pe.Message, store.ErrConflict)
+		case codeResponded:
+			return fmt.Errorf("%s: %w", pe.Message, store.ErrResponded)
+		case codeDecided:
+			return fmt.Errorf("%s: %w", pe.Message, store.ErrDecided)
 		}
 	}
 	if errors.Is(err, pgx.ErrNoRows) {

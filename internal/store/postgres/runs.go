@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,9 +55,16 @@ const (
 		FROM (SELECT (SELECT status FROM node_runs WHERE identifier = $5 AND run_id = $6) AS s) x`
 	// sqlWaitNodeRun marks an IN_PROGRESS node run of the run as waiting.
 	// It runs after sqlCompleteNodeRun and the insert of Start, so it sees
-	// what they wrote.
+	// what they wrote. $4 is the deadline (NULL keeps the stored one and
+	// its $5, onTimeout "continue"); when $6 is true (the transition sets
+	// WakeAt, WaitState or WaitFor) it stores the wake time $7 (NULL
+	// clears it), and the state $8 and what it waits for $9 unless NULL.
 	sqlWaitNodeRun = `WITH u AS (
-			UPDATE node_runs SET waiting = true, updated_at = greatest(updated_at, $1)
+			UPDATE node_runs SET waiting = true, updated_at = greatest(updated_at, $1),
+				wait_deadline = coalesce($4::timestamptz, wait_deadline),
+				wait_continue = CASE WHEN $4::timestamptz IS NULL THEN wait_continue ELSE $5::boolean END,
+				wake_at = CASE WHEN $6::boolean THEN $7::timestamptz ELSE wake_at END,
+				wait_state = coalesce($8::bytea, wait_state), wait_for = coalesce($9::text, wait_for)
 			WHERE identifier = $2 AND run_id = $3 AND status = 'IN_PROGRESS' RETURNING 1)
 		SELECT sluice_assert(EXISTS (SELECT 1 FROM u), CASE WHEN s IS NULL THEN 'SLNFD' ELSE 'SLCNF' END,
 			CASE WHEN s IS NULL THEN 'node run not found in the run' ELSE 'it is ' || s END)
@@ -239,7 +247,9 @@ func (s *Store) CreateRun(ctx context.Context, run store.Run, first store.NodeRu
 // As in the SQLite store, a run's UpdatedAt is read from its node runs, and
 // Wait moves the waiting node run's UpdatedAt forward to the transition's
 // time (Finish's, else Complete's, else Start's CreatedAt, else now).
-// Completing a node run clears its Waiting flag.
+// Completing a node run clears its Waiting flag. Wait also stores
+// WaitUntil and WaitContinue (store.WaitStore) and WakeAt, WaitState and
+// WaitFor (store.WakeStore) in the same statement.
 func (s *Store) Apply(ctx context.Context, t store.Transition) error {
 	if err := s.apply(ctx, t); err != nil {
 		return fmt.Errorf("postgres: apply transition to run %s: %w", t.RunID, err)
@@ -273,7 +283,25 @@ func (s *Store) apply(ctx context.Context, t store.Transition) error {
 		}
 	}
 	if t.Wait != "" {
-		w.exec("wait on node run "+t.Wait, sqlWaitNodeRun, when, t.Wait, t.RunID)
+		var (
+			deadline, wake *time.Time
+			state          []byte
+			waitFor        *string
+		)
+		if !t.WaitUntil.IsZero() {
+			deadline = &t.WaitUntil
+		}
+		if !t.WakeAt.IsZero() {
+			wake = &t.WakeAt
+		}
+		if !t.WaitState.IsZero() {
+			state = t.WaitState.Bytes()
+		}
+		if t.WaitFor != "" {
+			waitFor = &t.WaitFor
+		}
+		setWake := wake != nil || state != nil || waitFor != nil
+		w.exec("wait on node run "+t.Wait, sqlWaitNodeRun, when, t.Wait, t.RunID, deadline, t.WaitContinue, setWake, wake, state, waitFor)
 	}
 	if err := queueLogs(&w, t.Logs, now); err != nil {
 		return err
@@ -301,8 +329,10 @@ func inClause[T any](where []string, args []any, col string, set []T) ([]string,
 }
 
 // ListRuns returns one page of the runs that match f, newest first (ties in
-// CreatedAt: the later inserted first), and how many match in all. The page
-// and the total are read in one REPEATABLE READ transaction: one snapshot.
+// CreatedAt: the greater identifier first), and how many match in all. The
+// page and the total are read in one REPEATABLE READ transaction: one
+// snapshot. f.Viewer keeps the runs the viewer created and those of public
+// workflow versions (visibleRunsFrom); f.Before pages by keyset.
 func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, int, error) {
 	limit, offset, err := clamp(f.Limit, f.Offset)
 	if err != nil {
@@ -312,6 +342,11 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 		where []string
 		args  []any
 	)
+	from := ` FROM runs`
+	if f.Viewer != nil {
+		from = visibleRunsFrom
+		args = append(args, f.Viewer.ActorID)
+	}
 	where, args = inClause(where, args, "workflow_id", f.WorkflowIDs)
 	where, args = inClause(where, args, "status", f.Statuses)
 	where, args = inClause(where, args, "result", f.Results)
@@ -322,6 +357,16 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
+	pageCond, pageArgs := cond, slices.Clone(args)
+	if f.Before != nil {
+		kw := " WHERE "
+		if cond != "" {
+			kw = " AND "
+		}
+		n := len(pageArgs)
+		pageCond += kw + `(created_at, identifier) < ($` + strconv.Itoa(n+1) + `, $` + strconv.Itoa(n+2) + `)`
+		pageArgs = append(pageArgs, f.Before.CreatedAt, f.Before.Identifier)
+	}
 	var (
 		runs  []store.Run
 		total int
@@ -331,17 +376,27 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 		return nil, 0, fmt.Errorf("postgres: list runs: begin: %w", mapErr(err))
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // read-only: nothing to undo
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM runs`+cond, args...).Scan(&total); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT count(*)`+from+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("postgres: list runs: count: %w", mapErr(err))
 	}
-	n := len(args)
-	runs, err = collect(ctx, tx, scanRun, `SELECT `+runSelectCols+` FROM runs`+cond+
-		` ORDER BY created_at DESC, seq DESC LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), append(args, limit, offset)...)
+	n := len(pageArgs)
+	runs, err = collect(ctx, tx, scanRun, `SELECT `+runSelectCols+from+pageCond+
+		` ORDER BY created_at DESC, identifier DESC LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), append(pageArgs, limit, offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: list runs: %w", err)
 	}
 	return runs, total, nil
 }
+
+// visibleRunsFrom is the FROM clause of a run list for a viewer (its
+// parameter $1 is the viewer's id): the runs it created and those of public
+// workflow versions, each set found through an index (runs_created_by, and
+// runs_version per public version), joined back to runs by seq, so that a
+// list costs what the visible runs cost, however many the viewer may not
+// view. Its columns are those of runs, so the filters apply unchanged.
+const visibleRunsFrom = ` FROM (SELECT runs.* FROM (SELECT seq AS vseq FROM runs WHERE created_by = $1
+	UNION SELECT r.seq FROM workflows w JOIN runs r ON r.workflow_id = w.identifier AND r.workflow_version = w.version
+	WHERE w.allow_anyone_to_view_runs) AS visible JOIN runs ON runs.seq = visible.vseq) AS runs`
 
 // ListInProgressRuns returns the runs still IN_PROGRESS, oldest first.
 func (s *Store) ListInProgressRuns(ctx context.Context) ([]store.Run, error) {

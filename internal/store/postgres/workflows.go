@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -33,9 +34,23 @@ func lockWorkflow(ctx context.Context, tx pgx.Tx, identifier string) error {
 }
 
 func insertWorkflow(ctx context.Context, tx pgx.Tx, w store.Workflow) error {
-	_, err := tx.Exec(ctx, `INSERT INTO workflows (`+workflowCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, false)`,
-		w.Identifier, w.Version, w.Definition, w.CreatedBy, w.UpdatedBy, w.CreatedAt, w.UpdatedAt)
+	_, err := tx.Exec(ctx, `INSERT INTO workflows (`+workflowCols+`, allow_anyone_to_view_runs) VALUES ($1, $2, $3, $4, $5, $6, $7, false, $8)`,
+		w.Identifier, w.Version, w.Definition, w.CreatedBy, w.UpdatedBy, w.CreatedAt, w.UpdatedAt, anyoneMayViewRuns(w.Definition))
 	return err
+}
+
+// anyoneMayViewRuns reads allowAnyoneToViewRuns from a definition: true
+// unless it is false, as workflow.Parse reads it (and as migration 0002
+// filled the versions stored before). A definition that is not a JSON
+// object counts as true, like the default.
+func anyoneMayViewRuns(def []byte) bool {
+	var d struct {
+		Allow *bool `json:"allowAnyoneToViewRuns"`
+	}
+	if json.Unmarshal(def, &d) != nil || d.Allow == nil {
+		return true
+	}
+	return *d.Allow
 }
 
 // stored returns t as this store keeps it: in UTC, to the microsecond.

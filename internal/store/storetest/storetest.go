@@ -130,6 +130,13 @@ func (c checker) time(field string, got, want time.Time) {
 	}
 }
 
+// near reports whether got is in UTC and within a millisecond of want, as
+// checker.time checks it, for conditions that need a bool.
+func near(got, want time.Time) bool {
+	d := got.Sub(want)
+	return got.Location() == time.UTC && d < time.Millisecond && d > -time.Millisecond
+}
+
 // between checks that got is in UTC and within [lo, hi] (to the
 // millisecond): for times the store chose itself.
 func (c checker) between(field string, got, lo, hi time.Time) {
