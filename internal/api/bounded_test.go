@@ -74,9 +74,10 @@ func TestLongLoopKeepsCountsFlat(t *testing.T) {
 		}
 	}
 	end := settledGoroutines(t, e)
-	// A few goroutines of HTTP keep-alive come and go; a leak of one per
-	// run, token or save would add hundreds.
-	if end > baseline+10 {
+	// Goroutines of HTTP keep-alive (the test client's and the webhook
+	// executor's) come and go; a leak of one per run, token or save would
+	// add 280 or more.
+	if end > baseline+50 {
 		t.Errorf("goroutines: %d after 20 rounds, %d after %d", baseline, end, rounds)
 	}
 	if s := e.srv.Engine().Stats(); s.Definitions > maxDefs || s.Redactors != 0 || s.Started != 0 || s.Locks != 0 {
@@ -103,8 +104,16 @@ func settledGoroutines(t *testing.T, e *env) int {
 	t.Helper()
 	waitFor(t, "every driver to return", func() bool { return e.srv.Running() == 0 })
 	e.client.http.CloseIdleConnections()
-	runtime.GC()
-	return runtime.NumGoroutine()
+	// Connections closing and timers firing end their goroutines a moment
+	// later (much later under the race detector on a busy machine): take
+	// the lowest count seen over a short while.
+	low := runtime.NumGoroutine()
+	for range 50 {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+		low = min(low, runtime.NumGoroutine())
+	}
+	return low
 }
 
 // waitFor waits until cond holds; the deadline is a hang guard, not a
