@@ -224,7 +224,7 @@ func TestExecute(t *testing.T) {
 				}
 			}},
 		{name: "RoundBound", cfg: map[string]any{"userPrompt": "x", "tools": []any{"list_blueprints"}, "maxToolRounds": 2},
-			steps: []aifake.Step{aifake.ToolCalls(aifake.Call{Name: "list_blueprints"}), aifake.ToolCalls(aifake.Call{Name: "list_blueprints"}), aifake.ToolCalls(aifake.Call{Name: "list_blueprints"})},
+			steps:   []aifake.Step{aifake.ToolCalls(aifake.Call{Name: "list_blueprints"}), aifake.ToolCalls(aifake.Call{Name: "list_blueprints"}), aifake.ToolCalls(aifake.Call{Name: "list_blueprints"})},
 			wantErr: "the model still called tools after 2 rounds"},
 		{name: "DefaultRoundBound", cfg: map[string]any{"userPrompt": "x", "tools": []any{"list_blueprints"}},
 			steps:   repeat(9, aifake.ToolCalls(aifake.Call{Name: "list_blueprints"})),

@@ -21,7 +21,7 @@ import (
 type (
 	chatRequest struct {
 		Model          string          `json:"model"`
-		Messages       []chatMessage       `json:"messages"`
+		Messages       []chatMessage   `json:"messages"`
 		Tools          []toolSpec      `json:"tools,omitempty"`
 		ResponseFormat *responseFormat `json:"response_format,omitempty"`
 	}
@@ -61,7 +61,7 @@ type (
 		Model   string `json:"model"`
 		Choices []struct {
 			Message      chatMessage `json:"message"`
-			FinishReason string  `json:"finish_reason"`
+			FinishReason string      `json:"finish_reason"`
 		} `json:"choices"`
 		Usage *struct {
 			PromptTokens     int64 `json:"prompt_tokens"`
