@@ -472,13 +472,13 @@ func ValidateProvider(p store.AIProvider) error {
 	}
 	for _, r := range p.Name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.", r)) {
-			return fmt.Errorf("name: %q may hold only letters, digits and - _ .", p.Name)
+			return fmt.Errorf("name: %q may hold only letters, digits, -, _ and dots", p.Name)
 		}
 	}
 	u, err := url.Parse(p.BaseURL)
 	switch {
 	case p.BaseURL == "":
-		return errors.New("baseUrl: is required (the URL that /chat/completions is under, e.g. https://api.openai.com/v1)")
+		return errors.New("baseUrl: is required (the URL that /chat/completions is under, such as https://api.openai.com/v1)")
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		return errors.New("baseUrl: must be an absolute http or https URL")
 	case u.User != nil:

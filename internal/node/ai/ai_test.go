@@ -71,7 +71,7 @@ func newEnv(t *testing.T, key string, o ai.Options) *env {
 }
 
 // run executes a node with config c; the key resolved is key.
-func (e *env) run(t *testing.T, key string, c map[string]any) (node.Result, error, []string) {
+func (e *env) run(t *testing.T, key string, c map[string]any) (node.Result, []string, error) {
 	t.Helper()
 	var logs []string
 	var mu sync.Mutex
@@ -85,7 +85,7 @@ func (e *env) run(t *testing.T, key string, c map[string]any) (node.Result, erro
 		},
 	}
 	res, err := e.x.Execute(context.Background(), req)
-	return res, err, logs
+	return res, logs, err
 }
 
 func decodeJSON(t *testing.T, v any) map[string]any {
@@ -283,7 +283,7 @@ func TestExecute(t *testing.T) {
 			if key == "" {
 				key = testKey
 			}
-			res, err, logs := e.run(t, key, tc.cfg)
+			res, logs, err := e.run(t, key, tc.cfg)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)

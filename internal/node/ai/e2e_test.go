@@ -182,7 +182,9 @@ func TestSecretInPromptEchoedIsMasked(t *testing.T) {
 	b64 := func(v string) string { return base64.StdEncoding.EncodeToString([]byte(v)) }
 	s.fake.Push(
 		aifake.ToolCalls(aifake.Call{Name: "list_blueprints", Args: map[string]any{"why": pasted + " " + testKey}}),
-		aifake.Echo(func(p string) string { return p + " | " + pasted + " " + b64(pasted) + " " + testKey + " " + b64(testKey) }),
+		aifake.Echo(func(p string) string {
+			return p + " | " + pasted + " " + b64(pasted) + " " + testKey + " " + b64(testKey)
+		}),
 	)
 	_, raw := s.run(aiWorkflow, map[string]any{"note": pasted})
 	if !strings.Contains(string(raw), `Repeat: *** | *** *** *** ***`) {
