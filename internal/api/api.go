@@ -263,6 +263,9 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/integrations", s.authed(s.createIntegration))
 	m.HandleFunc("GET /v1/integrations/{id}", s.authed(s.getIntegration))
 	m.HandleFunc("DELETE /v1/integrations/{id}", s.authed(s.deleteIntegration))
+	m.HandleFunc("GET /v1/ai/providers", s.authed(s.listAIProviders))
+	m.HandleFunc("POST /v1/ai/providers", s.authed(s.createAIProvider))
+	m.HandleFunc("DELETE /v1/ai/providers/{name}", s.authed(s.deleteAIProvider))
 	m.HandleFunc("POST /v1/workflows/runs/claim-pending", s.authed(s.claimPending))
 	m.HandleFunc("PATCH /v1/workflows/runs/ack", s.authed(s.ackNodeRun))
 }

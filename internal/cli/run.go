@@ -216,8 +216,10 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 	}
 	defer closeKafka()
 	kafka.Register(reg, kx)
-	upsert.Register(reg, openCatalog(st))
+	cat := openCatalog(st)
+	upsert.Register(reg, cat)
 	registerIntegration(reg, st, 0)
+	registerAI(reg, st, cat)
 	eng := engine.New(engine.Options{
 		Store:   st,
 		Nodes:   reg,

@@ -206,6 +206,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	cat := openCatalog(st)
 	upsert.Register(reg, cat)
 	registerIntegration(reg, st, 2*time.Second)
+	registerAI(reg, st, cat)
 	if !kx.Configured() {
 		logger.Info("no Kafka brokers are configured: KAFKA nodes fail until --kafka-brokers (SLUICE_KAFKA_BROKERS) or --dev-kafka is given")
 	}

@@ -43,7 +43,7 @@ func TestPortFieldsReject(t *testing.T) {
 		{"AI provider without model", ai(`,"provider":"openai"`), "nodes[1].config.model", "set together"},
 		{"AI output schema", ai(`,"outputSchema":{"type":"string"}`), "nodes[1].config.outputSchema.type", `must be "object"`},
 		{"AI too many MCP servers", ai(`,"mcpServers":[{"identifier":"a"},{"identifier":"b"},{"identifier":"c"},{"identifier":"d"},{"identifier":"e"},{"identifier":"f"}]`), "nodes[1].config.mcpServers", "at most 5"},
-		{"AI reads a secret", ai(`,"systemPrompt":"{{ .secrets.X }}"`), "nodes[1].config.systemPrompt", "prompt and answer are stored"},
+		{"AI reads a secret", ai(`,"systemPrompt":"{{ .secrets.X }}"`), "nodes[1].config.systemPrompt", "transformed beyond what masking recognises"},
 		{"AI agent without agent", withA(`{"type":"AI_AGENT","userPrompt":"hi"}`), "nodes[1].config.agentIdentifier", "required field is missing"},
 		{"AI typo type", withA(`{"type":"AI_AGNT","userPrompt":"hi"}`), "nodes[1].config.type", `did you mean "AI_AGENT"?`},
 		{"cursor without source", withA(`{"type":"CURSOR_AGENT","apiKey":"{{ .secrets.K }}","prompt":{"text":"x"},"source":{"ref":"main"}}`), "nodes[1].config.source", "needs repository or prUrl"},

@@ -401,24 +401,34 @@ var nodeTypes = map[string]*nodeType{
 	},
 }
 
+// whyAI is why .secrets is refused in an AI node's config: a model is a
+// remote system that transforms what it is sent at will (spells it out,
+// reverses it, translates it), beyond what the redactor can recognise, and
+// its answer is stored; its API key is a provider's secret instead.
+const whyAI = "a language model may echo a prompt transformed beyond what masking recognises into its answer, which is stored and shown; the provider's API key is its own secret (sluice ai providers add --api-key-secret)"
+
 // TypeAI, TypeAIAgent and TypeCursorAgent are Port's AI nodes
 // (port-labs/port-skills skills/port-workflows/references/node-types.md;
-// terraform-provider-port-labs port/workflow). They validate; sluice has no
-// executor for them yet, so a run that reaches one fails that node.
+// terraform-provider-port-labs port/workflow). internal/node/ai runs AI
+// nodes; AI_AGENT and CURSOR_AGENT name agents Port hosts, and fail.
 func init() {
 	nodeTypes[TypeAI] = &nodeType{
 		kind: kindAction,
 		config: actionBase.with(aiFields).with(fields{
 			"systemPrompt": {check: str},
 			"tools":        {check: stringList},
+			// sluice's own: the node's time limit and its bound of tool
+			// rounds (docs/ai.md).
+			"timeoutSeconds": {check: positiveUpTo(3600)},
+			"maxToolRounds":  {check: intMin(1)},
 		}),
-		secretsWhy: "an AI node's prompt and answer are stored and shown on the node run",
+		secretsWhy: whyAI,
 		finish:     finishAI,
 	}
 	nodeTypes[TypeAIAgent] = &nodeType{
 		kind:       kindAction,
 		config:     actionBase.with(aiFields).with(fields{"agentIdentifier": {required: true, check: nonEmpty}}),
-		secretsWhy: "an AI node's prompt and answer are stored and shown on the node run",
+		secretsWhy: whyAI,
 		finish:     finishAI,
 	}
 	nodeTypes[TypeCursorAgent] = &nodeType{
