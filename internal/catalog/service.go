@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -48,7 +49,14 @@ const (
 	// Patch merges the input into an existing entity (ErrNotFound when
 	// it is missing).
 	Patch
+	// upsertIfChanged is Upsert that writes nothing (and answers
+	// errUnchanged) when the entity would be stored as it is (Apply).
+	upsertIfChanged
 )
+
+// errUnchanged is what writeOnce answers in mode upsertIfChanged when the
+// entity is already stored as it would write it.
+var errUnchanged = errors.New("unchanged")
 
 // Service is the catalog over a store. It is safe for concurrent use.
 type Service struct {
@@ -517,6 +525,9 @@ func (s *Service) writeOnce(ctx context.Context, bp string, in EntityInput, mode
 	}
 	if se.Data, err = json.Marshal(d); err != nil {
 		return Entity{}, fmt.Errorf("encode entity: %w", err)
+	}
+	if exists && mode == upsertIfChanged && bytes.Equal(se.Data, cur.Data) {
+		return *before, errUnchanged
 	}
 	for _, t := range c.timers(d.Properties, now) {
 		w.Timers = append(w.Timers, store.EntityTimer{Property: t.property, At: t.at})

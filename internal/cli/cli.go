@@ -133,7 +133,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.logger = logger
 		return nil
 	}
-	root.AddCommand(a.runCmd(), a.validateCmd(), a.secretsCmd(), a.keysCmd(), a.demoCmd(), a.serveCmd(), a.usersCmd(), a.clientsCmd(), a.workflowsCmd(), a.kafkaCmd(), a.runsCmd(), a.integrationsCmd(), a.aiCmd())
+	root.AddCommand(a.runCmd(), a.validateCmd(), a.secretsCmd(), a.keysCmd(), a.demoCmd(), a.serveCmd(), a.usersCmd(), a.clientsCmd(), a.workflowsCmd(), a.kafkaCmd(), a.runsCmd(), a.integrationsCmd(), a.aiCmd(), a.catalogCmd())
 	for _, c := range root.Commands() {
 		if c.HasSubCommands() && c.RunE == nil {
 			c.RunE = unknownSubcommand

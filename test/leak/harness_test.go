@@ -10,6 +10,12 @@
 // that the redactor forgets to register makes a case fail:
 // TestDisablingAnyFormFails switches off each family of forms the redactor
 // registers, in turn, and requires a case to fail.
+//
+// process_test.go runs sluice as a user does: `sluice serve` as a process
+// that is SIGKILLed while a node waits and started again (the run's
+// redactor rebuilt from the store), with every HTTP answer and the process
+// log checked, and `sluice run` with its text and JSON output checked;
+// TestProcessChecksSeeEveryForm proves those checks see every family.
 package leak_test
 
 import (
