@@ -195,7 +195,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 
 	reg := node.NewRegistry()
-	webhook.Register(reg, webhook.Options{UserAgent: "sluice/" + Version, SigningKey: key})
+	webhook.Register(reg, webhook.Options{UserAgent: userAgent(), SigningKey: key})
 	condition.Register(reg)
 	kx, closeKafka, err := a.kafkaExecutor(&f.kafka, svc)
 	if err != nil {
