@@ -12,7 +12,7 @@ import (
 
 // runsCmd groups the commands on runs that are clients of a running server.
 func (a *app) runsCmd() *cobra.Command {
-	c := &cobra.Command{Use: "runs", Short: "Work on the runs of a running server (a client: --server and --token)"}
+	c := &cobra.Command{Use: "runs", Short: "Work on the runs of a running server: start, list, get, watch, cancel, respond"}
 	c.AddCommand(a.respondCmd())
 	return c
 }
