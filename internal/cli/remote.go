@@ -346,5 +346,5 @@ func (a *app) addClientCmds(root *cobra.Command) {
 			c.GroupID = groupLocal
 		}
 	}
-	root.AddCommand(a.loginCmd(), a.nodesCmd(), a.versionCmd())
+	root.AddCommand(a.loginCmd(), a.nodesCmd(), a.versionCmd(), a.configCmd())
 }
