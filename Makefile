@@ -17,10 +17,30 @@ RACE_PKGS := ./internal/engine/... ./internal/tmpl/... ./internal/redact/... ./i
 # Fuzz targets, as package:Target.
 FUZZ := ./internal/workflow:FuzzParse ./internal/tmpl:FuzzCompile ./internal/redact:FuzzRedact ./internal/redact:FuzzJSONBytes ./internal/credscan:FuzzScan ./internal/catalog:FuzzSearchQuery ./internal/node/integration:FuzzProviderAnswer
 
-.PHONY: build test unit race fuzz lint bench bench-postgres test-postgres demo clean
+.PHONY: build test unit race fuzz lint bench bench-postgres test-postgres demo clean dist
+
+# The version stamped by build and dist: the nearest tag, else the commit
+# (sluice version prints it; see internal/cli/version.go).
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS   := -s -w -X github.com/sluice-run/sluice/internal/cli.Version=$(VERSION) \
+	-X github.com/sluice-run/sluice/internal/cli.Commit=$(COMMIT) -X github.com/sluice-run/sluice/internal/cli.BuildDate=$(BUILD_DATE)
+DIST_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
 build:
-	$(GO) build -o bin/sluice ./cmd/sluice
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/sluice ./cmd/sluice
+
+# dist cross-compiles static binaries (no cgo: the SQLite driver is pure
+# Go) into dist/ with their SHA-256 checksums. Nothing is published.
+dist:
+	@rm -rf dist && mkdir -p dist
+	@set -e; for p in $(DIST_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; out=dist/sluice-$(VERSION)-$$os-$$arch; \
+		echo "build $$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out ./cmd/sluice; \
+	done
+	cd dist && sha256sum sluice-* > SHA256SUMS
 
 test: lint
 	scripts/with-postgres.sh $(MAKE) --no-print-directory unit race
@@ -62,4 +82,4 @@ demo:
 	$(GO) run ./cmd/sluice demo
 
 clean:
-	rm -rf bin sluice-data
+	rm -rf bin dist sluice-data

@@ -113,7 +113,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "sluice",
 		Short:         "sluice runs Port-format workflows on your own infrastructure",
-		Version:       Version,
+		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -133,7 +133,9 @@ func (a *app) rootCmd() *cobra.Command {
 		a.logger = logger
 		return nil
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(a.runCmd(), a.validateCmd(), a.secretsCmd(), a.keysCmd(), a.demoCmd(), a.serveCmd(), a.usersCmd(), a.clientsCmd(), a.workflowsCmd(), a.kafkaCmd(), a.runsCmd(), a.integrationsCmd(), a.aiCmd(), a.catalogCmd())
+	a.addClientCmds(root)
 	for _, c := range root.Commands() {
 		if c.HasSubCommands() && c.RunE == nil {
 			c.RunE = unknownSubcommand

@@ -73,7 +73,7 @@ func (a *app) demo(ctx context.Context, env string) error {
 	secrets := secret.MapSource{"DEMO_BASE_URL": base, "DEMO_TOKEN": demoToken}
 	p := &progress{out: a.io.Stdout, wf: wf, version: version}
 	reg := node.NewRegistry()
-	webhook.Register(reg, webhook.Options{UserAgent: "sluice/" + Version})
+	webhook.Register(reg, webhook.Options{UserAgent: userAgent()})
 	condition.Register(reg)
 	eng := engine.New(engine.Options{Store: st, Nodes: reg, Secrets: secrets, Logger: a.logger, OnEvent: p.event})
 	run, err := eng.Start(ctx, engine.StartRequest{Workflow: wf, Version: version, Inputs: map[string]any{"environment": env}, Actor: engine.Actor{ID: "demo"}})

@@ -54,7 +54,7 @@ through the API of a running server, with --output-json as the node's
 output (default {}), so the run goes on. It is the reference consumer:
 docs/kafka.md shows the same in a few lines of Go and of Python.
 
-It is a client of the running server: --url (SLUICE_URL) and the
+It is a client of the running server: --url (SLUICE_SERVER, or SLUICE_URL) and the
 credentials of a client that may update runs: --client-id (SLUICE_CLIENT_ID)
 and the secret from SLUICE_CLIENT_SECRET or --client-secret-file (never a
 flag). The broker flags are those of serve; a SASL password is read from
@@ -67,8 +67,10 @@ SLUICE_KAFKA_SASL_PASSWORD.`,
 			if c.Flags().Changed("output-json") && !f.complete {
 				return invalid("--output-json: is the output of the node runs --complete completes; give --complete too")
 			}
-			if !c.Flags().Changed("url") && a.io.Getenv("SLUICE_URL") != "" {
-				f.url = a.io.Getenv("SLUICE_URL")
+			// The server as every client command finds it: SLUICE_SERVER,
+			// else SLUICE_URL (this command's older name).
+			if s := a.serverURL("", nil); !c.Flags().Changed("url") && s != "" {
+				f.url = s
 			}
 			if !c.Flags().Changed("client-id") && a.io.Getenv("SLUICE_CLIENT_ID") != "" {
 				f.clientID = a.io.Getenv("SLUICE_CLIENT_ID")
@@ -83,7 +85,7 @@ SLUICE_KAFKA_SASL_PASSWORD.`,
 	fl.BoolVar(&f.complete, "complete", false, "complete each message's node run SUCCESS through the API")
 	fl.StringVar(&f.output, "output-json", "{}", "the output that --complete gives each node (a JSON value)")
 	fl.BoolVar(&f.showPayload, "show-payload", false, "print payloads as they are (they may hold secrets)")
-	fl.StringVar(&f.url, "url", "http://127.0.0.1:7070", "base URL of the sluice server (SLUICE_URL)")
+	fl.StringVar(&f.url, "url", "http://127.0.0.1:7070", "base URL of the sluice server (else SLUICE_SERVER, else SLUICE_URL)")
 	fl.StringVar(&f.clientID, "client-id", "", "API client id (SLUICE_CLIENT_ID)")
 	fl.StringVar(&f.secretFile, "client-secret-file", "", "file holding the API client secret (else SLUICE_CLIENT_SECRET)")
 	fl.IntVar(&f.max, "max-messages", 0, "stop after this many messages (0: run until interrupted)")

@@ -1,20 +1,18 @@
 package cli
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
-	"time"
+	"net/url"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sluice-run/sluice/internal/client"
 )
 
 // runsCmd groups the commands on runs that are clients of a running server.
 func (a *app) runsCmd() *cobra.Command {
-	c := &cobra.Command{Use: "runs", Short: "Work on the runs of a running server (a client: --server and --token)"}
+	c := &cobra.Command{Use: "runs", Short: "Work on the runs of a running server: start, list, get, watch, cancel, respond"}
 	c.AddCommand(a.respondCmd())
 	return c
 }
@@ -22,17 +20,19 @@ func (a *app) runsCmd() *cobra.Command {
 // respondCmd is `sluice runs respond WFNR --button B [--input K=V]...`.
 func (a *app) respondCmd() *cobra.Command {
 	var (
-		server, token, button, inputsFile string
-		kvs                               []string
+		f                  connFlags
+		button, inputsFile string
+		kvs                []string
 	)
 	c := &cobra.Command{
 		Use:   "respond WFNR --button B [--input KEY=VALUE]...",
 		Short: "Respond to an INPUT node run (an approval) on a running server",
 		Long: `Respond posts a response to an INPUT node run of a running server
 (POST /v1/workflows/nodes/runs/WFNR/responses): the button pressed and the
-form's inputs. It is a client command: --server (else SLUICE_SERVER) is the
-server's URL and --token (else SLUICE_TOKEN) a bearer access token of the
-responder (POST /v1/auth/access_token with their clientId and clientSecret).
+form's inputs. It is a client command: the server and the responder's
+credentials are found as for every client command (--server, else
+SLUICE_SERVER; --token, else SLUICE_TOKEN, else SLUICE_CLIENT_ID and
+SLUICE_CLIENT_SECRET, else sluice login's; docs/configuration.md).
 --input KEY=VALUE takes VALUE as JSON when it parses, as sluice run does.
 
 It prints the node run's status: COMPLETED when this response made an
@@ -42,80 +42,38 @@ responses are needed. It exits 2 when the response is refused as invalid
 (not a responder, already responded, the node completed).`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, argv []string) error {
-			if server == "" {
-				server = a.io.Getenv("SLUICE_SERVER")
-			}
-			if token == "" {
-				token = a.io.Getenv("SLUICE_TOKEN")
-			}
-			switch {
-			case server == "":
-				return invalid("--server: required (or SLUICE_SERVER): the URL of the running server")
-			case token == "":
-				return invalid("--token: required (or SLUICE_TOKEN): an access token of the responder")
-			case button == "":
+			if button == "" {
 				return invalid("--button: required: the identifier of one of the node's buttons")
 			}
 			inputs, err := parseInputs(inputsFile, kvs)
 			if err != nil {
 				return err
 			}
-			return a.respond(c, strings.TrimRight(server, "/"), token, argv[0], button, inputs)
+			cl, err := a.connect(f)
+			if err != nil {
+				return err
+			}
+			return a.respond(c, cl, argv[0], button, inputs)
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&server, "server", "", "URL of the running server (else SLUICE_SERVER)")
-	fl.StringVar(&token, "token", "", "bearer access token (else SLUICE_TOKEN)")
+	f.add(fl, false)
 	fl.StringVar(&button, "button", "", "identifier of the button pressed")
 	fl.StringArrayVar(&kvs, "input", nil, "a form input, KEY=VALUE (repeatable)")
 	fl.StringVar(&inputsFile, "inputs-file", "", "a JSON file holding the form's inputs")
 	return c
 }
 
-func (a *app) respond(c *cobra.Command, server, token, nodeRunID, button string, inputs map[string]any) error {
-	body, err := json.Marshal(map[string]any{"button": button, "inputs": inputs})
-	if err != nil {
-		return invalid("--input: %w", err)
-	}
-	req, err := http.NewRequestWithContext(c.Context(), http.MethodPost, server+"/v1/workflows/nodes/runs/"+nodeRunID+"/responses", bytes.NewReader(body))
-	if err != nil {
-		return invalid("--server: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
-	if err != nil {
-		return fmt.Errorf("respond: %w", err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return fmt.Errorf("respond: read the answer: %w", err)
-	}
+func (a *app) respond(c *cobra.Command, cl *client.Client, nodeRunID, button string, inputs map[string]any) error {
 	var ans struct {
-		Message string `json:"message"`
-		Details []struct {
-			Path    string `json:"path"`
-			Message string `json:"message"`
-		} `json:"details"`
 		NodeRun struct {
 			Status string  `json:"status"`
 			Result *string `json:"result"`
 		} `json:"workflowNodeRun"`
 	}
-	_ = json.Unmarshal(raw, &ans)
-	if resp.StatusCode != http.StatusOK {
-		msg := ans.Message
-		if msg == "" {
-			msg = strings.TrimSpace(string(raw))
-		}
-		if resp.StatusCode == http.StatusBadRequest && len(ans.Details) > 0 {
-			for _, d := range ans.Details {
-				fmt.Fprintf(a.io.Stderr, "%s: %s\n", d.Path, d.Message)
-			}
-			return &exitError{code: ExitInvalid, err: fmt.Errorf("respond: the response was refused (%d problem(s))", len(ans.Details))}
-		}
-		return &exitError{code: ExitFailed, err: fmt.Errorf("respond: %s: %s", resp.Status, msg)}
+	err := cl.Do(c.Context(), http.MethodPost, "/v1/workflows/nodes/runs/"+url.PathEscape(nodeRunID)+"/responses", map[string]any{"button": button, "inputs": inputs}, &ans)
+	if err != nil {
+		return a.apiError("respond", err)
 	}
 	if ans.NodeRun.Status == "COMPLETED" {
 		fmt.Fprintf(a.io.Stdout, "%s: COMPLETED: the run goes on along %s\n", nodeRunID, button)

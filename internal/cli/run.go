@@ -208,7 +208,7 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 
 	p := &progress{out: a.io.Stdout, quiet: f.output == "json", wf: wf, version: version}
 	reg := node.NewRegistry()
-	webhook.Register(reg, webhook.Options{UserAgent: "sluice/" + Version})
+	webhook.Register(reg, webhook.Options{UserAgent: userAgent()})
 	condition.Register(reg)
 	kx, closeKafka, err := a.kafkaExecutor(&f.kafka, secret.Layered{fileSecrets, stored})
 	if err != nil {

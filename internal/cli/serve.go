@@ -38,6 +38,7 @@ type serveFlags struct {
 	maxRunning     int
 	kafka          kafkaFlags
 	smtp           smtpFlags
+	config         string
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -80,6 +81,11 @@ only. A waiting node's timeoutSeconds is kept in the store and applied
 within about a second of its deadline, across restarts.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
+			// Every flag also from SLUICE_<FLAG> and the --config file
+			// (config.go); the logger is made again with what they set.
+			if _, err := a.applyConfig(c, f.config); err != nil {
+				return err
+			}
 			if err := a.kafkaFromEnv(c.Flags()); err != nil {
 				return err
 			}
@@ -96,6 +102,7 @@ within about a second of its deadline, across restarts.`,
 	fl.Int64Var(&f.maxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted (413 past it)")
 	fl.StringVar(&f.signingKeyFile, "webhook-signing-key-file", "", "file holding the key that signs WEBHOOK requests (else SLUICE_WEBHOOK_SIGNING_KEY)")
 	f.smtp.add(fl)
+	fl.StringVar(&f.config, "config", "", "config file (YAML, or TOML for .toml; else SLUICE_CONFIG): keys named as these flags; order flag > SLUICE_<FLAG> > file > default")
 	fl.StringVar(&f.literalCreds, "literal-credentials", api.LiteralCredentialsReject, "a definition saved with a credential as literal text: reject, warn (save, and warn callers who may manage secrets) or allow")
 	return c
 }
@@ -195,7 +202,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 
 	reg := node.NewRegistry()
-	webhook.Register(reg, webhook.Options{UserAgent: "sluice/" + Version, SigningKey: key})
+	webhook.Register(reg, webhook.Options{UserAgent: userAgent(), SigningKey: key})
 	condition.Register(reg)
 	kx, closeKafka, err := a.kafkaExecutor(&f.kafka, svc)
 	if err != nil {
