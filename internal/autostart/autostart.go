@@ -5,7 +5,7 @@
 // every run it starts has an identifier derived from what started it
 // (engine.DerivedRunID), so a crash, a restart or a second process sharing
 // the store never starts a run twice and never loses one
-// (docs/decisions/008-runs-that-start-by-themselves.md).
+// (docs/decisions/011-runs-that-start-by-themselves.md).
 package autostart
 
 import (

@@ -66,7 +66,7 @@ func (e *Engine) pendingWake(st *runState, out *nodeOutcome, res node.Result) er
 // produced an output or failed completes its node run as an outside
 // completion would (variables, links, onFailure). The wake times are read
 // from the store, so they hold across restarts, and no goroutine or memory
-// is held per waiting node run (docs/decisions/008-wake-and-handoff.md).
+// is held per waiting node run (docs/decisions/012-wake-and-handoff.md).
 func (e *Engine) WakeDue(ctx context.Context, limit int) ([]string, error) {
 	ws, ok := e.store.(store.WakeStore)
 	if !ok {

@@ -24,7 +24,7 @@ type DueWake struct {
 // Store so that a store can add it on its own schedule; executors that poll
 // (INTEGRATION_ACTION with reportWorkflowStatus) and hand node runs to
 // external integrations work only on a store that implements it
-// (docs/decisions/008-wake-and-handoff.md).
+// (docs/decisions/012-wake-and-handoff.md).
 type WakeStore interface {
 	// DueWakes returns at most limit node runs (limit <= 0 means 100) that
 	// are IN_PROGRESS, wait, belong to an IN_PROGRESS run and have a wake

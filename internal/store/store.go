@@ -144,7 +144,7 @@ type Transition struct {
 	// waits for ("integration:ID" for an external integration). A Wait that
 	// sets none of them changes none of them; one that sets any stores
 	// WakeAt (zero clears it) and keeps the stored WaitState or WaitFor
-	// when they are zero. docs/decisions/008-wake-and-handoff.md.
+	// when they are zero. docs/decisions/012-wake-and-handoff.md.
 	WakeAt    time.Time
 	WaitState redact.JSON
 	WaitFor   string

@@ -7,7 +7,7 @@
 // Any other provider, and GitHub or GitLab installations marked external,
 // is handed to an external integration, which claims the node run through
 // Port's claim-pending / ack API and completes it through the API
-// (docs/integrations.md, docs/decisions/008-wake-and-handoff.md).
+// (docs/integrations.md, docs/decisions/012-wake-and-handoff.md).
 package integration
 
 import (

@@ -1,6 +1,6 @@
 -- 0004: wake times, saved state and hand-offs of waiting node runs, and
 -- installations with the claims of external integrations (the SQLite
--- store's 0009; docs/decisions/008-wake-and-handoff.md). wait_state is the
+-- store's 0009; docs/decisions/012-wake-and-handoff.md). wait_state is the
 -- executor's state as redacted when stored (bytes of JSON, kept byte for
 -- byte); wait_for is 'integration:<installation id>' for a node run handed
 -- to an external integration. A claim never holds the configuration the

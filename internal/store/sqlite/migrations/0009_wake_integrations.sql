@@ -4,7 +4,7 @@
 -- (wait_for = 'integration:<installation id>'); installations, and the claims
 -- of external integrations (who claimed a node run, until when, and whether
 -- it was acknowledged; never the configuration the claim returned).
--- docs/decisions/008-wake-and-handoff.md.
+-- docs/decisions/012-wake-and-handoff.md.
 ALTER TABLE node_runs ADD COLUMN wake_at INTEGER;
 ALTER TABLE node_runs ADD COLUMN wait_state TEXT;
 ALTER TABLE node_runs ADD COLUMN wait_for TEXT;
