@@ -239,6 +239,8 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Long polls and event streams end at once when shutting down.
+	hs.RegisterOnShutdown(srv.StopWaiting)
 	fmt.Fprintf(a.io.Stdout, "sluice listening on %s\n", url)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()

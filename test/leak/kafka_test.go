@@ -176,7 +176,7 @@ func TestKafkaPayload(t *testing.T) {
 	deadline := time.Now().Add(time.Minute)
 	var runJSON []byte
 	for {
-		_, runJSON = call("GET", "/v1/workflows/runs/"+runID, adminTok, nil)
+		_, runJSON = call("GET", "/v1/workflows/runs/"+runID+"?include=logs", adminTok, nil)
 		if bytes.Contains(runJSON, []byte(`"status":"COMPLETED"`)) || time.Now().After(deadline) {
 			break
 		}
