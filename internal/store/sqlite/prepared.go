@@ -6,28 +6,29 @@ import (
 	"fmt"
 )
 
-// readStatements are the reads on the hot path (authenticating a request,
+// hotStatements are the reads on the hot path (authenticating a request,
 // loading a run, a node run, a workflow version), prepared once on the
-// read pool. database/sql keeps each one prepared per connection of the
-// pool as it is used, so SQLite parses the SQL once per connection instead
-// of on every call (which was half the CPU of these reads; see
-// docs/performance.md).
-type readStatements struct {
+// read pool, and the statements of the writer's transactions that
+// statements does not hold. database/sql keeps each one prepared per
+// connection of the pool as it is used, so SQLite parses the SQL once per
+// connection instead of on every call (which was half the CPU of these
+// reads; see docs/performance.md).
+type hotStatements struct {
 	getRun, nodeRuns, getNodeRun, logs *sql.Stmt
 	getUser, getClient, getToken       *sql.Stmt
 	getWorkflow, getWorkflowVersion    *sql.Stmt
-	nodeRunStatus, nodeRunStatusInTx   *sql.Stmt // nodeRunStatusInTx: on the writer
-	attemptState                       *sql.Stmt // on the writer
+	// On the writer, inside its transactions.
+	nodeRunStatus, attemptState, insertRun *sql.Stmt
 }
 
 // all returns every statement, for closing them.
-func (rs *readStatements) all() []*sql.Stmt {
+func (rs *hotStatements) all() []*sql.Stmt {
 	return []*sql.Stmt{rs.getRun, rs.nodeRuns, rs.getNodeRun, rs.logs, rs.getUser, rs.getClient, rs.getToken,
-		rs.getWorkflow, rs.getWorkflowVersion, rs.nodeRunStatus, rs.attemptState}
+		rs.getWorkflow, rs.getWorkflowVersion, rs.nodeRunStatus, rs.attemptState, rs.insertRun}
 }
 
-// prepareReads prepares readStatements.
-func (s *Store) prepareReads(ctx context.Context) error {
+// prepareHot prepares hotStatements.
+func (s *Store) prepareHot(ctx context.Context) error {
 	for _, p := range []struct {
 		db    *sql.DB
 		dst   **sql.Stmt
@@ -46,6 +47,7 @@ func (s *Store) prepareReads(ctx context.Context) error {
 		{s.w, &s.rd.nodeRunStatus, `SELECT status FROM node_runs WHERE identifier = ? AND run_id = ?`},
 		{s.w, &s.rd.attemptState, `SELECT n.status, n.waiting, r.status FROM node_runs n JOIN runs r ON r.identifier = n.run_id
 			WHERE n.identifier = ?`},
+		{s.w, &s.rd.insertRun, `INSERT INTO runs (` + runCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 	} {
 		st, err := p.db.PrepareContext(ctx, p.query)
 		if err != nil {

@@ -170,7 +170,7 @@ func (s *Store) CreateRun(ctx context.Context, run store.Run, first store.NodeRu
 		updated = run.UpdatedAt.UnixNano()
 	}
 	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.StmtContext(ctx, s.rd.insertRun).ExecContext(ctx,
 			run.Identifier, run.WorkflowID, run.WorkflowVersion, status, run.Result, run.CreatedBy, run.TriggerNode,
 			created, updated, nullTS(run.CompletedAt, now))
 		if err != nil {

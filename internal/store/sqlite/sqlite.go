@@ -68,8 +68,8 @@ type Store struct {
 	w    *sql.DB // one connection: every write
 	r    *sql.DB // read-only connections
 	st   statements
-	rd   readStatements // prepared.go
-	gc   groupCommit // Apply, CreateRun and AppendLogs commit through it
+	rd   hotStatements // prepared.go
+	gc   groupCommit   // Apply, CreateRun and AppendLogs commit through it
 	// hooks are nil except in this package's tests.
 	hooks testHooks
 }
@@ -147,7 +147,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if err := s.prepareReads(ctx); err != nil {
+	if err := s.prepareHot(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
