@@ -78,10 +78,9 @@ func main() {
 
 // server is the sluice under load.
 type server struct {
-	url   string
-	token string
-	pid   int // 0 when not started here
-	stop  func()
+	url  string
+	pid  int // 0 when not started here
+	stop func()
 }
 
 var (
