@@ -170,7 +170,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}, executors(201)},
 		{"list runs", func(bool) call { return call{"GET", "/v1/workflows/runs?limit=5", nil} }, all(200)},
 		{"get run", func(anyone bool) call { return call{"GET", "/v1/workflows/runs/" + sharedRun[anyone], nil} }, viewRun},
-		{"wait for a run", func(anyone bool) call { return call{"GET", "/v1/workflows/runs/" + sharedRun[anyone] + "?wait=1ms", nil} }, viewRun},
+		{"wait for a run", func(anyone bool) call {
+			return call{"GET", "/v1/workflows/runs/" + sharedRun[anyone] + "?wait=1ms", nil}
+		}, viewRun},
 		{"run events", func(anyone bool) call {
 			// A finished run, so that the stream ends.
 			id := newRun(anyone)

@@ -114,12 +114,23 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request, a authz.Actor) e
 		return err
 	}
 	runID := r.PathValue("wfr")
+	// A long poll subscribes before it reads the run, so that a run that
+	// finishes in between is seen by the read or by the subscription.
+	var sub *runevents.Subscription
+	if wait > 0 {
+		if sub, err = s.events.Subscribe(runID, true); errors.Is(err, runevents.ErrFull) {
+			return tooManyWatchers()
+		} else if err != nil {
+			return fmt.Errorf("watch run %s: %w", runID, err)
+		}
+		defer sub.Close()
+	}
 	run, err := s.viewableRun(r.Context(), a, runID)
 	if err != nil {
 		return err
 	}
 	if wait > 0 && run.Status != store.StatusCompleted {
-		if err := s.awaitRun(r.Context(), runID, wait); err != nil {
+		if err := s.awaitRun(r.Context(), sub, wait); err != nil {
 			return err
 		}
 	}
@@ -136,48 +147,23 @@ func tooManyWatchers() *Error {
 	return apiErr(http.StatusServiceUnavailable, codeUnavailable, "too many requests are waiting for runs; retry in %s seconds", retryAfterSeconds)
 }
 
-// awaitRun returns once the run is COMPLETED in the store, d has passed,
-// or the server stops. It holds no goroutine beyond the request's: one
-// subscription with a one-event buffer.
-func (s *Server) awaitRun(ctx context.Context, runID string, d time.Duration) error {
+// awaitRun returns once sub sees the run finish, d has passed, or the
+// server stops. It holds no goroutine beyond the request's: one
+// subscription with a one-event buffer (which cannot lag: it only takes
+// run.finished, once).
+func (s *Server) awaitRun(ctx context.Context, sub *runevents.Subscription, d time.Duration) error {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
-	for {
-		sub, err := s.events.Subscribe(runID, true)
-		if errors.Is(err, runevents.ErrFull) {
-			return tooManyWatchers()
-		}
-		if err != nil {
-			return fmt.Errorf("watch run %s: %w", runID, err)
-		}
-		// Subscribed first, then read: a run that finished in between is
-		// seen here rather than missed.
-		run, err := s.st.GetRun(ctx, runID)
-		if err != nil {
-			sub.Close()
-			return fmt.Errorf("get run %s: %w", runID, err)
-		}
-		if run.Status == store.StatusCompleted {
-			sub.Close()
-			return nil
-		}
-		select {
-		case <-sub.C: // run.finished
-			sub.Close()
-			return nil
-		case <-sub.Lag: // cannot happen with one kind and a buffer of one; read again
-			sub.Close()
-			continue
-		case <-timer.C:
-		case <-s.hub.Done():
-		case <-s.events.Done():
-		case <-ctx.Done():
-			sub.Close()
-			return ctx.Err()
-		}
-		sub.Close()
-		return nil
+	select {
+	case <-sub.C: // run.finished
+	case <-sub.Lag:
+	case <-timer.C:
+	case <-s.hub.Done():
+	case <-s.events.Done():
+	case <-ctx.Done():
+		return ctx.Err()
 	}
+	return nil
 }
 
 // sseEvent is the data of one Server-Sent Event.

@@ -100,7 +100,7 @@ type Authenticator struct {
 	st    Store
 	ttl   time.Duration
 	now   func() time.Time
-	dummy []byte // the hash compared against for unknown clients
+	dummy []byte      // the hash compared against for unknown clients
 	cache *tokenCache // nil when disabled
 }
 
