@@ -56,6 +56,7 @@ type config struct {
 	clients  int
 	rate     int
 	maxOpen  int
+	poll     time.Duration
 }
 
 func main() {
@@ -69,6 +70,7 @@ func main() {
 	flag.IntVar(&c.clients, "clients", 16, "closed-loop workers")
 	flag.IntVar(&c.rate, "rate", 500, "open-loop runs started per second")
 	flag.IntVar(&c.maxOpen, "max-open", 5000, "open loop: most runs in flight; a tick past it is counted as missed")
+	flag.DurationVar(&c.poll, "poll", 0, "instead of the long poll, GET the run every this long until COMPLETED (how clients waited before ?wait=, and how to load a server without it)")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -153,6 +155,7 @@ type client struct {
 	http  *http.Client
 	base  string
 	token string
+	poll  time.Duration // 0: the long poll
 }
 
 func (c *client) do(ctx context.Context, method, path string, body any, out any) (int, error) {
@@ -229,9 +232,16 @@ func (c *client) oneRun(ctx context.Context) error {
 		return fmt.Errorf("start a run: %d", code)
 	}
 	id := a.WorkflowRun.Identifier
+	path := "/v1/workflows/runs/" + id + "?wait=30s"
+	if c.poll > 0 {
+		path = "/v1/workflows/runs/" + id
+	}
 	for a.WorkflowRun.Status != "COMPLETED" {
+		if c.poll > 0 {
+			time.Sleep(c.poll)
+		}
 		a = runAnswer{}
-		if code, err := c.do(ctx, "GET", "/v1/workflows/runs/"+id+"?wait=30s", nil, &a); err != nil || code != http.StatusOK {
+		if code, err := c.do(ctx, "GET", path, nil, &a); err != nil || code != http.StatusOK {
 			return fmt.Errorf("wait for run %s: %d %v", id, code, err)
 		}
 	}
@@ -347,7 +357,7 @@ func run(c config) error {
 	}
 	tr := &http.Transport{MaxIdleConns: 4 * c.maxOpen, MaxIdleConnsPerHost: 4 * c.maxOpen, IdleConnTimeout: time.Minute}
 	hc := &http.Client{Transport: tr, Timeout: time.Minute}
-	api := &client{http: hc, base: srv.url}
+	api := &client{http: hc, base: srv.url, poll: c.poll}
 	var tok struct {
 		AccessToken string `json:"accessToken"`
 	}
@@ -365,7 +375,11 @@ func run(c config) error {
 	host, _ := os.Hostname()
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("machine: %s, nproc %d, %s/%s, %s, load average %s", host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), load)
-	fmt.Printf("phases of %s; closed loop %d clients; open loop %d runs/s\n\n", c.duration, c.clients, c.rate)
+	wait := "the long poll (?wait=30s)"
+	if c.poll > 0 {
+		wait = fmt.Sprintf("GET every %s", c.poll)
+	}
+	fmt.Printf("phases of %s; closed loop %d clients; open loop %d runs/s; runs waited for with %s\n\n", c.duration, c.clients, c.rate, wait)
 
 	// Baseline: the same client, straight to the receiver.
 	raw := &client{http: hc, base: rcvURL}
