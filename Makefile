@@ -12,12 +12,12 @@ FUZZTIME  ?= 5s
 STATICCHECK ?= v0.8.2
 # Packages whose tests also run under the race detector.
 RACE_PKGS := ./internal/engine/... ./internal/tmpl/... ./internal/redact/... ./internal/secret/... ./internal/api/... ./internal/auth/... ./internal/node/kafka/... ./internal/node/input/... ./internal/catalog/... ./internal/autostart/... ./internal/node/integration/... \
-	./internal/store/sqlite/... ./internal/store/postgres/... ./internal/node/webhook/... ./internal/cli/... ./test/leak/...
+	./internal/store/sqlite/... ./internal/store/postgres/... ./internal/node/webhook/... ./internal/cli/... ./test/leak/... ./internal/runevents/...
 
 # Fuzz targets, as package:Target.
-FUZZ := ./internal/workflow:FuzzParse ./internal/tmpl:FuzzCompile ./internal/redact:FuzzRedact ./internal/redact:FuzzJSONBytes ./internal/credscan:FuzzScan ./internal/catalog:FuzzSearchQuery ./internal/node/integration:FuzzProviderAnswer
+FUZZ := ./internal/api:FuzzParseWait ./internal/workflow:FuzzParse ./internal/tmpl:FuzzCompile ./internal/redact:FuzzRedact ./internal/redact:FuzzJSONBytes ./internal/credscan:FuzzScan ./internal/catalog:FuzzSearchQuery ./internal/node/integration:FuzzProviderAnswer
 
-.PHONY: build test unit race fuzz lint bench bench-postgres test-postgres demo clean dist
+.PHONY: build test unit race fuzz lint bench bench-postgres bench-load test-postgres demo clean dist
 
 # The version stamped by build and dist: the nearest tag, else the commit
 # (sluice version prints it; see internal/cli/version.go).
@@ -77,6 +77,13 @@ bench:
 # throwaway server (docs/performance.md).
 bench-postgres:
 	scripts/with-postgres.sh $(GO) test -run='^$$' -bench=. -benchmem ./internal/store/postgres/
+
+# bench-load starts bin/sluice on a fresh SQLite data dir and loads it with
+# the 4-node workflow, closed and open loop, next to a raw-HTTP baseline
+# (bench/load, docs/performance.md). LOAD_FLAGS: -duration, -clients, -rate.
+LOAD_FLAGS ?=
+bench-load: build
+	$(GO) run ./bench/load -sluice bin/sluice $(LOAD_FLAGS)
 
 demo:
 	$(GO) run ./cmd/sluice demo

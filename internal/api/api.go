@@ -28,6 +28,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/node/input"
 	"github.com/sluice-run/sluice/internal/redact"
+	"github.com/sluice-run/sluice/internal/runevents"
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/workflow"
@@ -96,6 +97,11 @@ type Options struct {
 	// deletes expired access tokens. 0 means DefaultTokenPurgeInterval; a
 	// negative value disables it.
 	TokenPurgeInterval time.Duration
+	// Events, when set, is where requests that wait for a run (watch.go)
+	// learn of its progress; nil means the server's own runevents.Hub,
+	// which sees the runs this process drives. A source that also hears
+	// other processes (PostgreSQL LISTEN/NOTIFY) plugs in here.
+	Events runevents.Source
 }
 
 // DefaultSweepInterval is Options.SweepInterval when it is 0.
@@ -143,6 +149,10 @@ type Server struct {
 	slots      chan struct{}
 	purgeEvery time.Duration
 	purgeDone  chan struct{} // closed when the purge loop returned
+	// hub fans the engine's events out to waiting requests; events is
+	// where those requests subscribe (the hub unless Options.Events).
+	hub    *runevents.Hub
+	events runevents.Source
 }
 
 // New returns a Server. It builds the engine over opts.Store and
@@ -198,10 +208,19 @@ func New(opts Options) (*Server, error) {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
-	onEvent := s.metrics.onEvent
+	s.hub = runevents.NewHub(runevents.Options{})
+	s.events = opts.Events
+	if s.events == nil {
+		s.events = s.hub
+	}
+	onEvent := func(ev engine.Event) {
+		s.metrics.onEvent(ev)
+		s.hub.OnEngineEvent(ev)
+	}
 	if opts.OnEvent != nil {
 		onEvent = func(ev engine.Event) {
 			s.metrics.onEvent(ev)
+			s.hub.OnEngineEvent(ev)
 			opts.OnEvent(ev)
 		}
 	}
@@ -303,7 +322,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	h, route := s.mux.Handler(r)
-	if route == "" {
+	if wfr, ok := eventsPath(r); ok {
+		route = eventsRoute
+		r.Pattern = eventsRoute
+		r.SetPathValue("wfr", wfr)
+		s.authed(s.runEvents)(sw, r)
+	} else if route == "" {
 		route = "unmatched"
 		s.unmatched(sw, r, h)
 	} else {
@@ -530,6 +554,7 @@ func (s *Server) sweep() error {
 // until ctx is done, then cancels them and waits for them to stop. Call it
 // after http.Server.Shutdown. It returns ctx's error when it had to cancel.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.StopWaiting()
 	s.bgMu.Lock()
 	if !s.closing {
 		close(s.sweepStop)
@@ -561,6 +586,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// StopWaiting ends the requests that wait for runs (long polls answer with
+// the run as it stands, event streams end), so that an HTTP server's
+// Shutdown need not wait for them: register it with
+// http.Server.RegisterOnShutdown. Shutdown calls it too.
+func (s *Server) StopWaiting() { s.hub.Close() }
 
 // definition returns a workflow version, parsed once per process.
 func (s *Server) definition(w store.Workflow) (*workflow.Workflow, error) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -169,6 +170,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}, executors(201)},
 		{"list runs", func(bool) call { return call{"GET", "/v1/workflows/runs?limit=5", nil} }, all(200)},
 		{"get run", func(anyone bool) call { return call{"GET", "/v1/workflows/runs/" + sharedRun[anyone], nil} }, viewRun},
+		{"wait for a run", func(anyone bool) call {
+			return call{"GET", "/v1/workflows/runs/" + sharedRun[anyone] + "?wait=1ms", nil}
+		}, viewRun},
+		{"run events", func(anyone bool) call {
+			// A finished run, so that the stream ends.
+			id := newRun(anyone)
+			if _, err := e.srv.Engine().Cancel(context.Background(), id); err != nil {
+				t.Fatal(err)
+			}
+			return call{"GET", "/v1/workflows/runs/" + id + "/events", nil}
+		}, viewRun},
 		{"cancel run", func(anyone bool) call { return call{"POST", "/v1/workflows/runs/" + newRun(anyone) + "/cancel", nil} }, cancelRun},
 		{"complete node run", func(anyone bool) call {
 			return call{"PATCH", "/v1/workflows/nodes/runs/" + e.waiting(newRun(anyone)), map[string]any{"status": "COMPLETED", "result": "SUCCESS", "output": map[string]any{"done": true}}}

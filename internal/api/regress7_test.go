@@ -68,7 +68,7 @@ func TestUpdateRunsCompletesPrivateRuns(t *testing.T) {
 				t.Errorf("run = %+v", run)
 			}
 			// What was sent is stored, whoever sent it.
-			got := e.do("GET", "/v1/workflows/runs/"+runID, e.admin, nil).expect(t, http.StatusOK).obj("workflowRun")
+			got := e.do("GET", "/v1/workflows/runs/"+runID+"?include=logs", e.admin, nil).expect(t, http.StatusOK).obj("workflowRun")
 			node := got["nodeRuns"].([]any)[1].(map[string]any)
 			if fmt.Sprint(node["output"]) != "map[env:prod id:7]" || !strings.Contains(fmt.Sprint(node["nodeRunLogs"]), "deploying") {
 				t.Errorf("stored node run = %v", node)

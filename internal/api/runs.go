@@ -261,19 +261,6 @@ func (s *Server) viewableRun(ctx context.Context, a authz.Actor, runID string) (
 	return run, nil
 }
 
-func (s *Server) getRun(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
-	runID := r.PathValue("wfr")
-	if _, err := s.viewableRun(r.Context(), a, runID); err != nil {
-		return err
-	}
-	v, err := view.Load(r.Context(), s.st, runID)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ok("workflowRun", v))
-	return nil
-}
-
 func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
 	runID := r.PathValue("wfr")
 	run, err := s.st.GetRun(r.Context(), runID)

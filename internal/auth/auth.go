@@ -85,6 +85,13 @@ type Options struct {
 	// Now is the clock; nil means time.Now. Tests inject one to expire
 	// tokens.
 	Now func() time.Time
+	// CacheTTL is how long Authenticate trusts a token it verified without
+	// reading the store again (cache.go): revoking or deleting credentials
+	// from another process takes effect within it. 0 means
+	// DefaultCacheTTL; a negative value disables the cache.
+	CacheTTL time.Duration
+	// CacheSize bounds the tokens remembered; 0 means DefaultCacheSize.
+	CacheSize int
 }
 
 // Authenticator issues access tokens and authenticates requests. It is safe
@@ -93,12 +100,13 @@ type Authenticator struct {
 	st    Store
 	ttl   time.Duration
 	now   func() time.Time
-	dummy []byte // the hash compared against for unknown clients
+	dummy []byte      // the hash compared against for unknown clients
+	cache *tokenCache // nil when disabled
 }
 
 // New returns an Authenticator over st.
 func New(st Store, opts Options) *Authenticator {
-	a := &Authenticator{st: st, ttl: opts.TokenTTL, now: opts.Now}
+	a := &Authenticator{st: st, ttl: opts.TokenTTL, now: opts.Now, cache: newTokenCache(opts.CacheTTL, opts.CacheSize)}
 	if a.ttl <= 0 {
 		a.ttl = DefaultTokenTTL
 	}
@@ -171,44 +179,66 @@ func (a *Authenticator) IssueToken(ctx context.Context, clientID, clientSecret s
 
 // Authenticate returns the actor a bearer token stands for. It fails with
 // ErrInvalidToken for a token that is unknown or expired, or whose client
-// or user is gone.
+// or user is gone. A token verified less than Options.CacheTTL ago is
+// answered from memory (never past its expiry): a revocation from another
+// process takes effect within that time.
 func (a *Authenticator) Authenticate(ctx context.Context, token string) (authz.Actor, error) {
 	if !strings.HasPrefix(token, tokenPrefix) {
 		return authz.Actor{}, ErrInvalidToken
 	}
+	key := sha256.Sum256([]byte(token))
+	now := a.now()
+	if actor, ok := a.cache.get(key, now); ok {
+		return actor, nil
+	}
+	actor, expires, err := a.verify(ctx, token)
+	if err != nil {
+		return authz.Actor{}, err
+	}
+	a.cache.put(key, actor, now, expires)
+	return actor, nil
+}
+
+// Forget drops every verified token from memory, so that the next request
+// of each reads the store (for a revocation made in this process).
+func (a *Authenticator) Forget() { a.cache.forget() }
+
+// verify reads a token, its client and its user from the store, and
+// returns the actor and the token's expiry.
+func (a *Authenticator) verify(ctx context.Context, token string) (authz.Actor, time.Time, error) {
 	t, err := a.st.GetToken(ctx, Hash(token))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return authz.Actor{}, ErrInvalidToken
+		return authz.Actor{}, time.Time{}, ErrInvalidToken
 	case err != nil:
-		return authz.Actor{}, fmt.Errorf("look up access token: %w", err)
+		return authz.Actor{}, time.Time{}, fmt.Errorf("look up access token: %w", err)
 	}
 	// The store found the token by its hash; compare again in constant
 	// time so that the check does not rest on the index alone.
 	if subtle.ConstantTimeCompare(t.Hash, Hash(token)) != 1 || !a.now().Before(t.ExpiresAt) {
-		return authz.Actor{}, ErrInvalidToken
+		return authz.Actor{}, time.Time{}, ErrInvalidToken
 	}
 	c, err := a.st.GetClient(ctx, t.ClientID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return authz.Actor{}, ErrInvalidToken
+		return authz.Actor{}, time.Time{}, ErrInvalidToken
 	case err != nil:
-		return authz.Actor{}, fmt.Errorf("look up client %s: %w", t.ClientID, err)
+		return authz.Actor{}, time.Time{}, fmt.Errorf("look up client %s: %w", t.ClientID, err)
 	}
 	if c.UserID == "" {
-		return authz.Actor{ID: c.ID, ClientID: c.ID, Machine: true, Scopes: c.Scopes}, nil
+		return authz.Actor{ID: c.ID, ClientID: c.ID, Machine: true, Scopes: c.Scopes}, t.ExpiresAt, nil
 	}
 	u, err := a.st.GetUser(ctx, c.UserID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return authz.Actor{}, ErrInvalidToken
+		return authz.Actor{}, time.Time{}, ErrInvalidToken
 	case err != nil:
-		return authz.Actor{}, fmt.Errorf("look up user %s: %w", c.UserID, err)
+		return authz.Actor{}, time.Time{}, fmt.Errorf("look up user %s: %w", c.UserID, err)
 	}
 	return authz.Actor{
 		ID: u.ID, ClientID: c.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
 		Role: u.Role, Teams: u.Teams,
-	}, nil
+	}, t.ExpiresAt, nil
 }
 
 // DeleteExpired removes the tokens that have expired and returns how many.

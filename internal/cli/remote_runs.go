@@ -22,13 +22,21 @@ func (a *app) addRunClientCmds(c *cobra.Command) {
 	c.AddCommand(a.runsStartCmd(), a.runsListCmd(), a.runsGetCmd(), a.runsWatchCmd(), a.runsCancelCmd())
 }
 
-// getRun fetches one run. wait, when positive, asks the server to hold
-// the answer until the run changes or wait elapses (?wait=, a long poll);
-// a server without it answers at once, which the follower handles too.
-func getRun(ctx context.Context, cl *client.Client, id string, wait time.Duration) (view.Run, error) {
-	path := "/v1/workflows/runs/" + url.PathEscape(id)
+// getRun fetches one run, with its node runs' logs when logs is set
+// (?include=logs). wait, when positive, asks the server to hold the answer
+// until the run changes or wait elapses (?wait=, a long poll); a server
+// without it answers at once, which the follower handles too.
+func getRun(ctx context.Context, cl *client.Client, id string, wait time.Duration, logs bool) (view.Run, error) {
+	q := url.Values{}
 	if wait > 0 {
-		path += "?wait=" + url.QueryEscape(wait.String())
+		q.Set("wait", wait.String())
+	}
+	if logs {
+		q.Set("include", "logs")
+	}
+	path := "/v1/workflows/runs/" + url.PathEscape(id)
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
 	var ans struct {
 		Run view.Run `json:"workflowRun"`
@@ -79,11 +87,25 @@ func (f *follower) follow(ctx context.Context, id string, timeout time.Duration)
 	var last view.Run
 	for {
 		began := time.Now()
+		// The server holds a long poll until its wait ends: ask for a wait
+		// that ends a second before the timeout, so that the answer comes
+		// back in time.
 		wait := longPoll
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			wait = time.Until(dl).Round(time.Second)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl)-time.Second < wait {
+			wait = max(time.Until(dl)-time.Second, 0).Truncate(time.Second)
 		}
-		v, err := getRun(ctx, f.cl, id, wait)
+		v, err := getRun(ctx, f.cl, id, wait, false)
+		if err != nil && ctx.Err() != nil && last.Identifier == "" {
+			// The timeout came before any answer: report the run as it
+			// stands, with a short request of its own.
+			short, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			v, err = getRun(short, f.cl, id, 0, false)
+			cancel()
+			if err == nil {
+				f.print(v)
+				return v, f.stillRunning(v, timeout)
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil && last.Identifier != "" {
 				return last, f.stillRunning(last, timeout)
@@ -300,7 +322,7 @@ SUCCESS, 1 FAILED or CANCELLED, 3 still in progress after --timeout.`,
 			if err != nil {
 				return err
 			}
-			v, err := getRun(c.Context(), cl, argv[0], 0)
+			v, err := getRun(c.Context(), cl, argv[0], 0, false)
 			if err != nil {
 				return a.apiError("run "+argv[0], err)
 			}
@@ -407,7 +429,7 @@ func (a *app) runsGetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v, err := getRun(c.Context(), cl, argv[0], 0)
+			v, err := getRun(c.Context(), cl, argv[0], 0, logs)
 			if err != nil {
 				return a.apiError("run "+argv[0], err)
 			}

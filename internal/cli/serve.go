@@ -31,6 +31,8 @@ type serveFlags struct {
 	addr           string
 	shutdownGrace  time.Duration
 	tokenTTL       time.Duration
+	tokenCacheTTL  time.Duration
+	debugAddr      string
 	maxBodyBytes   int64
 	signingKeyFile string
 	literalCreds   string
@@ -97,6 +99,8 @@ within about a second of its deadline, across restarts.`,
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:7070", "address to listen on (port 0 picks a free one)")
 	fl.DurationVar(&f.shutdownGrace, "shutdown-grace", 10*time.Second, "how long node executions in flight may finish at shutdown")
 	fl.DurationVar(&f.tokenTTL, "token-ttl", auth.DefaultTokenTTL, "lifetime of issued access tokens")
+	fl.DurationVar(&f.tokenCacheTTL, "token-cache-ttl", auth.DefaultCacheTTL, "how long a verified access token is trusted without reading the store; credentials revoked or deleted from the command line stop working within it (0 disables the cache)")
+	fl.StringVar(&f.debugAddr, "debug-addr", "", "loopback address to serve Go's profiler on (/debug/pprof/), such as 127.0.0.1:6060; off when empty")
 	fl.IntVar(&f.maxTmplBytes, "max-template-bytes", tmpl.DefaultMaxBytes, "most bytes one render of a node's templates may allocate; a template that would grow past it fails its node")
 	fl.IntVar(&f.maxRunning, "max-running", api.DefaultMaxRunning, "most runs driven at once; run creation answers 503 with Retry-After past it")
 	fl.Int64Var(&f.maxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted (413 past it)")
@@ -133,6 +137,9 @@ func (a *app) signingKey(file string) ([]byte, error) {
 func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if f.shutdownGrace < 0 || f.tokenTTL <= 0 || f.maxBodyBytes <= 0 {
 		return invalid("--shutdown-grace must not be negative; --token-ttl and --max-body-bytes must be positive")
+	}
+	if f.tokenCacheTTL < 0 {
+		return invalid("--token-cache-ttl must not be negative (0 disables the cache)")
 	}
 	if f.maxTmplBytes <= 0 {
 		return invalid("--max-template-bytes: must be positive, got %d", f.maxTmplBytes)
@@ -175,6 +182,14 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		return invalid("--addr: %w (nothing was written to the data dir)", err)
 	}
 	defer ln.Close()
+	if f.debugAddr != "" {
+		daddr, stop, err := startDebug(f.debugAddr, logger)
+		if err != nil {
+			return invalid("%w", err)
+		}
+		defer stop()
+		logger.Info("profiler listening", "addr", daddr.String())
+	}
 	url := "http://" + ln.Addr().String()
 	if err := lock.write(url); err != nil {
 		return err
@@ -225,7 +240,11 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	// saying so. Both stores keep them.
 	inputs, _ := st.(store.InputStore)
 	input.Register(reg, input.Options{Store: inputs, Users: st, SigningKey: key, Mailer: mailer, BaseURL: url})
-	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL})
+	cacheTTL := f.tokenCacheTTL
+	if cacheTTL == 0 {
+		cacheTTL = -1 // the flag's 0 disables the cache
+	}
+	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL, CacheTTL: cacheTTL})
 	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds, MaxTemplateBytes: f.maxTmplBytes,
 		Catalog: cat, MaxRunning: f.maxRunning})
 	if err != nil {
@@ -247,6 +266,8 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Long polls and event streams end at once when shutting down.
+	hs.RegisterOnShutdown(srv.StopWaiting)
 	fmt.Fprintf(a.io.Stdout, "sluice listening on %s\n", url)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()

@@ -97,6 +97,18 @@ func Summary(r store.Run) Run {
 
 // Load reads a run with its node runs, their logs and the outputs.
 func Load(ctx context.Context, st Reader, runID string) (Run, error) {
+	return LoadWith(ctx, st, runID, LoadOptions{Logs: true})
+}
+
+// LoadOptions say what LoadWith reads besides the run and its node runs.
+type LoadOptions struct {
+	// Logs reads every node run's log lines; without it nodeRunLogs are
+	// empty (present, so that the shape stays Port's) and no log is read.
+	Logs bool
+}
+
+// LoadWith is Load with options.
+func LoadWith(ctx context.Context, st Reader, runID string, opts LoadOptions) (Run, error) {
 	r, err := st.GetRun(ctx, runID)
 	if err != nil {
 		return Run{}, fmt.Errorf("run %s: %w", runID, err)
@@ -109,9 +121,11 @@ func Load(ctx context.Context, st Reader, runID string) (Run, error) {
 	v.NodeRuns = make([]NodeRun, 0, len(nrs))
 	v.Variables = &RunVariables{Outputs: map[string]json.RawMessage{}}
 	for _, nr := range nrs {
-		logs, err := st.Logs(ctx, nr.Identifier)
-		if err != nil {
-			return Run{}, fmt.Errorf("logs of %s: %w", nr.Identifier, err)
+		var logs []store.Log
+		if opts.Logs {
+			if logs, err = st.Logs(ctx, nr.Identifier); err != nil {
+				return Run{}, fmt.Errorf("logs of %s: %w", nr.Identifier, err)
+			}
 		}
 		nv := NodeRun{
 			Identifier:  nr.Identifier,

@@ -176,7 +176,7 @@ func TestKafkaPayload(t *testing.T) {
 	deadline := time.Now().Add(time.Minute)
 	var runJSON []byte
 	for {
-		_, runJSON = call("GET", "/v1/workflows/runs/"+runID, adminTok, nil)
+		_, runJSON = call("GET", "/v1/workflows/runs/"+runID+"?wait=30s&include=logs", adminTok, nil)
 		if bytes.Contains(runJSON, []byte(`"status":"COMPLETED"`)) || time.Now().After(deadline) {
 			break
 		}
@@ -186,6 +186,9 @@ func TestKafkaPayload(t *testing.T) {
 		t.Fatalf("run = %s, want COMPLETED SUCCESS with the publish logged", runJSON)
 	}
 	call("GET", "/v1/workflows/runs?limit=10", adminTok, nil)
+	if code, raw := call("GET", "/v1/workflows/runs/"+runID+"/events", adminTok, nil); code != http.StatusOK || !bytes.Contains(raw, []byte("run.finished")) {
+		t.Fatalf("events: %d %s", code, raw)
+	}
 
 	// Everything stored or shown.
 	hay := []haystack{{"API answers", answers.Bytes()}}

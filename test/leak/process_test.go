@@ -171,13 +171,13 @@ func (c *apiClient) login() {
 	c.token = v.AccessToken
 }
 
-// run returns the run as GET /v1/workflows/runs/{id} answers it.
+// run returns the run as GET /v1/workflows/runs/{id}?include=logs answers it.
 func (c *apiClient) run(id string) view.Run {
 	c.t.Helper()
 	var v struct {
 		WorkflowRun view.Run `json:"workflowRun"`
 	}
-	if err := json.Unmarshal(c.call("GET", "/v1/workflows/runs/"+id, nil, 200), &v); err != nil {
+	if err := json.Unmarshal(c.call("GET", "/v1/workflows/runs/"+id+"?include=logs", nil, 200), &v); err != nil {
 		c.t.Fatalf("decode run: %v", err)
 	}
 	return v.WorkflowRun

@@ -141,7 +141,7 @@ func (s *server) waitRun(id string, cond func(run map[string]any) bool) map[stri
 	s.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		run := s.must(http.StatusOK, "GET", "/v1/workflows/runs/"+id, s.admin, nil)["workflowRun"].(map[string]any)
+		run := s.must(http.StatusOK, "GET", "/v1/workflows/runs/"+id+"?include=logs", s.admin, nil)["workflowRun"].(map[string]any)
 		if cond(run) {
 			return run
 		}

@@ -183,7 +183,7 @@ func (s *system) start(id string, inputs map[string]any) string {
 // run reads a run through the API.
 func (s *system) run(id string) (view.Run, []byte) {
 	s.t.Helper()
-	code, raw := s.call("GET", "/v1/workflows/runs/"+id, s.admin, nil)
+	code, raw := s.call("GET", "/v1/workflows/runs/"+id+"?include=logs", s.admin, nil)
 	if code != http.StatusOK {
 		s.t.Fatalf("get run: %d %s", code, raw)
 	}

@@ -170,7 +170,7 @@ func (s *Store) CreateRun(ctx context.Context, run store.Run, first store.NodeRu
 		updated = run.UpdatedAt.UnixNano()
 	}
 	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.StmtContext(ctx, s.rd.insertRun).ExecContext(ctx,
 			run.Identifier, run.WorkflowID, run.WorkflowVersion, status, run.Result, run.CreatedBy, run.TriggerNode,
 			created, updated, nullTS(run.CompletedAt, now))
 		if err != nil {
@@ -276,7 +276,7 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, t store.Transition) error
 				}
 			}
 			var status string
-			err := tx.QueryRowContext(ctx, `SELECT status FROM node_runs WHERE identifier = ? AND run_id = ?`, c.NodeRunID, t.RunID).Scan(&status)
+			err := tx.StmtContext(ctx, s.rd.nodeRunStatus).QueryRowContext(ctx, c.NodeRunID, t.RunID).Scan(&status)
 			if err != nil {
 				return fmt.Errorf("complete node run %s: %w", c.NodeRunID, notFound(err))
 			}
@@ -321,7 +321,7 @@ func (s *Store) waitNodeRun(ctx context.Context, tx *sql.Tx, t store.Transition,
 		return fmt.Errorf("wait on node run %s: %w", id, err)
 	} else if n == 0 {
 		var status string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM node_runs WHERE identifier = ? AND run_id = ?`, id, runID).Scan(&status)
+		err := tx.StmtContext(ctx, s.rd.nodeRunStatus).QueryRowContext(ctx, id, runID).Scan(&status)
 		if err != nil {
 			return fmt.Errorf("wait on node run %s: %w", id, notFound(err))
 		}
@@ -332,7 +332,7 @@ func (s *Store) waitNodeRun(ctx context.Context, tx *sql.Tx, t store.Transition,
 
 // GetRun returns a run.
 func (s *Store) GetRun(ctx context.Context, identifier string) (store.Run, error) {
-	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runSelectCols+` FROM runs WHERE identifier = ?`, identifier))
+	r, err := scanRun(s.rd.getRun.QueryRowContext(ctx, identifier))
 	if err != nil {
 		return store.Run{}, fmt.Errorf("sqlite: get run %s: %w", identifier, notFound(err))
 	}
@@ -442,7 +442,7 @@ func (s *Store) ListInProgressRuns(ctx context.Context) ([]store.Run, error) {
 
 // NodeRuns returns a run's node runs ordered by Seq; none for a missing run.
 func (s *Store) NodeRuns(ctx context.Context, runID string) ([]store.NodeRun, error) {
-	nrs, err := queryAll(ctx, s.r, scanNodeRun, `SELECT `+nodeRunCols+` FROM node_runs WHERE run_id = ? ORDER BY seq`, runID)
+	nrs, err := queryStmt(ctx, s.rd.nodeRuns, scanNodeRun, runID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: node runs of %s: %w", runID, err)
 	}
@@ -451,7 +451,7 @@ func (s *Store) NodeRuns(ctx context.Context, runID string) ([]store.NodeRun, er
 
 // GetNodeRun returns one node run.
 func (s *Store) GetNodeRun(ctx context.Context, identifier string) (store.NodeRun, error) {
-	nr, err := scanNodeRun(s.r.QueryRowContext(ctx, `SELECT `+nodeRunCols+` FROM node_runs WHERE identifier = ?`, identifier))
+	nr, err := scanNodeRun(s.rd.getNodeRun.QueryRowContext(ctx, identifier))
 	if err != nil {
 		return store.NodeRun{}, fmt.Errorf("sqlite: get node run %s: %w", identifier, notFound(err))
 	}
@@ -481,8 +481,7 @@ func (s *Store) Logs(ctx context.Context, nodeRunID string) ([]store.Log, error)
 		l.CreatedAt = fromTS(created)
 		return l, nil
 	}
-	logs, err := queryAll(ctx, s.r, scan, `SELECT level, message, tags, created_at FROM node_run_logs
-		WHERE node_run_id = ? ORDER BY id`, nodeRunID)
+	logs, err := queryStmt(ctx, s.rd.logs, scan, nodeRunID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: logs of node run %s: %w", nodeRunID, err)
 	}
@@ -504,8 +503,7 @@ func (s *Store) BeginAttempt(ctx context.Context, nodeRunID string) (int, error)
 		// Nothing counted: say why.
 		var status, runStatus string
 		var waiting bool
-		err = tx.QueryRowContext(ctx, `SELECT n.status, n.waiting, r.status FROM node_runs n JOIN runs r ON r.identifier = n.run_id
-			WHERE n.identifier = ?`, nodeRunID).Scan(&status, &waiting, &runStatus)
+		err = tx.StmtContext(ctx, s.rd.attemptState).QueryRowContext(ctx, nodeRunID).Scan(&status, &waiting, &runStatus)
 		switch {
 		case err != nil:
 			return notFound(err)

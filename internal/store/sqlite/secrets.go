@@ -177,7 +177,7 @@ func (s *Store) DeleteSecret(ctx context.Context, name string, ev store.AuditEve
 
 // GetSecret returns one secret with its ciphertext.
 func (s *Store) GetSecret(ctx context.Context, name string) (store.Secret, error) {
-	sec, err := scanSecret(s.r.QueryRowContext(ctx, selectSecrets+` WHERE s.name = ?`, name))
+	sec, err := scanSecret(s.rd.getSecret.QueryRowContext(ctx, name))
 	if err != nil {
 		return store.Secret{}, fmt.Errorf("sqlite: get secret %s: %w", name, notFound(err))
 	}

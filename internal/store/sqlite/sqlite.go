@@ -68,7 +68,8 @@ type Store struct {
 	w    *sql.DB // one connection: every write
 	r    *sql.DB // read-only connections
 	st   statements
-	gc   groupCommit // Apply, CreateRun and AppendLogs commit through it
+	rd   hotStatements // prepared.go
+	gc   groupCommit   // Apply, CreateRun and AppendLogs commit through it
 	// hooks are nil except in this package's tests.
 	hooks testHooks
 }
@@ -146,6 +147,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	if err := s.prepareHot(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -215,7 +220,7 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() error {
 	s.gc.closeGroup()
 	var errs []error
-	for _, st := range s.st.all() {
+	for _, st := range append(s.st.all(), s.rd.all()...) {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -87,7 +87,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 
 // GetUser returns a user by id.
 func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(s.rd.getUser.QueryRowContext(ctx, id))
 	if err != nil {
 		return store.User{}, fmt.Errorf("sqlite: get user %s: %w", id, notFound(err))
 	}
@@ -149,7 +149,7 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 
 // GetClient returns credentials by client id.
 func (s *Store) GetClient(ctx context.Context, id string) (store.Client, error) {
-	c, err := scanClient(s.r.QueryRowContext(ctx, `SELECT `+clientCols+` FROM clients WHERE id = ?`, id))
+	c, err := scanClient(s.rd.getClient.QueryRowContext(ctx, id))
 	if err != nil {
 		return store.Client{}, fmt.Errorf("sqlite: get client %s: %w", id, notFound(err))
 	}
@@ -191,7 +191,7 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (store.Token, error) 
 		t                store.Token
 		created, expires int64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash).
+	err := s.rd.getToken.QueryRowContext(ctx, hash).
 		Scan(&t.Hash, &t.ClientID, &created, &expires)
 	if err != nil {
 		return store.Token{}, fmt.Errorf("sqlite: get token: %w", notFound(err))

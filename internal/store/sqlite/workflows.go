@@ -122,8 +122,7 @@ func (s *Store) UpdateWorkflow(ctx context.Context, wf store.Workflow) (store.Wo
 
 // GetWorkflow returns the newest version of a workflow that is not deleted.
 func (s *Store) GetWorkflow(ctx context.Context, identifier string) (store.Workflow, error) {
-	w, err := scanWorkflow(s.r.QueryRowContext(ctx, `SELECT `+workflowCols+` FROM workflows
-		WHERE identifier = ? AND deleted = 0 ORDER BY version DESC LIMIT 1`, identifier))
+	w, err := scanWorkflow(s.rd.getWorkflow.QueryRowContext(ctx, identifier))
 	if err != nil {
 		return store.Workflow{}, fmt.Errorf("sqlite: get workflow %s: %w", identifier, notFound(err))
 	}
@@ -132,8 +131,7 @@ func (s *Store) GetWorkflow(ctx context.Context, identifier string) (store.Workf
 
 // GetWorkflowVersion returns one version of a workflow, deleted or not.
 func (s *Store) GetWorkflowVersion(ctx context.Context, identifier string, version int) (store.Workflow, error) {
-	w, err := scanWorkflow(s.r.QueryRowContext(ctx, `SELECT `+workflowCols+` FROM workflows
-		WHERE identifier = ? AND version = ?`, identifier, version))
+	w, err := scanWorkflow(s.rd.getWorkflowVersion.QueryRowContext(ctx, identifier, version))
 	if err != nil {
 		return store.Workflow{}, fmt.Errorf("sqlite: get workflow %s version %d: %w", identifier, version, notFound(err))
 	}

@@ -1,0 +1,429 @@
+// Command load is sluice's load generator (make bench-load,
+// docs/performance.md). It starts `sluice serve` on a fresh data dir (or
+// uses -url), creates the 4-node workflow trigger → WEBHOOK → CONDITION →
+// WEBHOOK against a loopback receiver of its own, and measures, in one run:
+//
+//   - baseline: the same HTTP client posting straight to the receiver
+//     (closed loop, -clients workers), in requests/s;
+//   - closed loop: -clients workers each starting a run
+//     (POST /v1/workflows/{id}/runs) and waiting for it with the long poll
+//     (GET /v1/workflows/runs/{id}?wait=30s) until COMPLETED, in runs/s;
+//   - open loop: runs started at a fixed -rate, each waited for the same
+//     way, with latency percentiles from POST to COMPLETED.
+//
+// With a server it started, it also reports the server's CPU time per run
+// (user+system from /proc, so Linux only).
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// firstErr keeps the first error of a phase, to print it.
+var firstErr atomic.Pointer[error]
+
+func noteErr(err error) {
+	firstErr.CompareAndSwap(nil, &err)
+}
+
+type config struct {
+	sluice   string
+	flags    string
+	url      string
+	clientID string
+	secret   string
+	duration time.Duration
+	clients  int
+	rate     int
+	maxOpen  int
+	poll     time.Duration
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.sluice, "sluice", "bin/sluice", "sluice binary to start (ignored with -url)")
+	flag.StringVar(&c.flags, "serve-flags", "", "more flags for sluice serve, space-separated (such as --debug-addr 127.0.0.1:6060)")
+	flag.StringVar(&c.url, "url", "", "an already running server instead (then -client-id and -client-secret, an Admin client)")
+	flag.StringVar(&c.clientID, "client-id", "", "clientId with -url")
+	flag.StringVar(&c.secret, "client-secret", "", "clientSecret with -url")
+	flag.DurationVar(&c.duration, "duration", 10*time.Second, "length of each phase")
+	flag.IntVar(&c.clients, "clients", 16, "closed-loop workers")
+	flag.IntVar(&c.rate, "rate", 500, "open-loop runs started per second")
+	flag.IntVar(&c.maxOpen, "max-open", 5000, "open loop: most runs in flight; a tick past it is counted as missed")
+	flag.DurationVar(&c.poll, "poll", 0, "instead of the long poll, GET the run every this long until COMPLETED (how clients waited before ?wait=, and how to load a server without it)")
+	flag.Parse()
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+// server is the sluice under load.
+type server struct {
+	url  string
+	pid  int // 0 when not started here
+	stop func()
+}
+
+var (
+	credRe   = regexp.MustCompile(`clientId:\s+(\S+)\s+clientSecret:\s+(\S+)`)
+	listenRe = regexp.MustCompile(`sluice listening on (\S+)`)
+)
+
+// startSluice starts `sluice serve` on a temp data dir and a free loopback
+// port, and reads the first Admin client's credentials from its banner.
+func startSluice(bin string, extra []string) (*server, string, string, error) {
+	dir, err := os.MkdirTemp("", "sluice-load-*")
+	if err != nil {
+		return nil, "", "", err
+	}
+	args := append([]string{"serve", "--data-dir", filepath.Join(dir, "data"), "--addr", "127.0.0.1:0", "--log-level", "warn"}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", "", fmt.Errorf("start %s: %w", bin, err)
+	}
+	s := &server{pid: cmd.Process.Pid, stop: func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		os.RemoveAll(dir)
+	}}
+	sc := bufio.NewScanner(out)
+	var banner strings.Builder
+	var id, secret string
+	for sc.Scan() {
+		line := sc.Text()
+		banner.WriteString(line + "\n")
+		if m := credRe.FindStringSubmatch(banner.String()); m != nil {
+			id, secret = m[1], m[2]
+		}
+		if m := listenRe.FindStringSubmatch(line); m != nil {
+			s.url = m[1]
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	if s.url == "" || id == "" {
+		s.stop()
+		return nil, "", "", fmt.Errorf("%s serve printed no address or credentials:\n%s", bin, banner.String())
+	}
+	return s, id, secret, nil
+}
+
+// cpu returns a process's user+system CPU time.
+func cpu(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces) in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	const clkTck = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / clkTck, nil
+}
+
+type client struct {
+	http  *http.Client
+	base  string
+	token string
+	poll  time.Duration // 0: the long poll
+}
+
+func (c *client) do(ctx context.Context, method, path string, body any, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		err = json.NewDecoder(resp.Body).Decode(out)
+	} else {
+		_, err = io.Copy(io.Discard, resp.Body)
+	}
+	return resp.StatusCode, err
+}
+
+// workflow is the 4-node workflow: trigger → WEBHOOK → CONDITION → WEBHOOK.
+func workflow(rcv string) map[string]any {
+	return map[string]any{
+		"identifier":            "load",
+		"title":                 "load test: trigger, webhook, condition, webhook",
+		"allowAnyoneToViewRuns": true,
+		"nodes": []any{
+			map[string]any{"identifier": "trigger", "config": map[string]any{"type": "SELF_SERVE_TRIGGER", "userInputs": map[string]any{
+				"properties": map[string]any{"env": map[string]any{"type": "string"}}, "required": []string{"env"}}}},
+			map[string]any{"identifier": "call", "config": map[string]any{"type": "WEBHOOK", "url": rcv + "/call", "body": map[string]any{"env": "{{ .outputs.trigger.env }}"}}},
+			map[string]any{"identifier": "check", "config": map[string]any{"type": "CONDITION", "outlets": []any{
+				map[string]any{"identifier": "ok", "title": "OK", "expression": ".outputs.call.response.status == 200"}}}},
+			map[string]any{"identifier": "notify", "config": map[string]any{"type": "WEBHOOK", "url": rcv + "/notify", "body": map[string]any{"env": "{{ .outputs.trigger.env }}"}}},
+		},
+		"connections": []any{
+			map[string]any{"sourceIdentifier": "trigger", "targetIdentifier": "call"},
+			map[string]any{"sourceIdentifier": "call", "targetIdentifier": "check"},
+			map[string]any{"sourceIdentifier": "check", "sourceOutletIdentifier": "ok", "targetIdentifier": "notify"},
+		},
+	}
+}
+
+type runAnswer struct {
+	WorkflowRun struct {
+		Identifier string `json:"identifier"`
+		Status     string `json:"status"`
+		Result     string `json:"result"`
+	} `json:"workflowRun"`
+}
+
+// oneRun starts a run and waits for it with the long poll; it returns an
+// error unless the run ends SUCCESS.
+func (c *client) oneRun(ctx context.Context) error {
+	var a runAnswer
+	code, err := c.do(ctx, "POST", "/v1/workflows/load/runs", map[string]any{"inputs": map[string]any{"env": "prod"}}, &a)
+	if err != nil {
+		return err
+	}
+	if code != http.StatusCreated {
+		return fmt.Errorf("start a run: %d", code)
+	}
+	id := a.WorkflowRun.Identifier
+	path := "/v1/workflows/runs/" + id + "?wait=30s"
+	if c.poll > 0 {
+		path = "/v1/workflows/runs/" + id
+	}
+	for a.WorkflowRun.Status != "COMPLETED" {
+		if c.poll > 0 {
+			time.Sleep(c.poll)
+		}
+		a = runAnswer{}
+		if code, err := c.do(ctx, "GET", path, nil, &a); err != nil || code != http.StatusOK {
+			return fmt.Errorf("wait for run %s: %d %v", id, code, err)
+		}
+	}
+	if a.WorkflowRun.Result != "SUCCESS" {
+		return fmt.Errorf("run %s ended %s", id, a.WorkflowRun.Result)
+	}
+	return nil
+}
+
+// closedLoop runs fn from n workers for d and returns how many calls ended
+// without error, the errors, and the latencies.
+func closedLoop(n int, d time.Duration, fn func(context.Context) error) (int64, int64, []time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var ok, failed atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			var mine []time.Duration
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				if err := fn(context.WithoutCancel(ctx)); err != nil {
+					noteErr(err)
+					failed.Add(1)
+					continue
+				}
+				ok.Add(1)
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return ok.Load(), failed.Load(), lat
+}
+
+// openLoop starts fn rate times a second for d, at most maxOpen at once.
+func openLoop(rate, maxOpen int, d time.Duration, fn func(context.Context) error) (ok, failed, missed int64, lat []time.Duration) {
+	var okN, failN, missN atomic.Int64
+	var mu sync.Mutex
+	sem := make(chan struct{}, maxOpen)
+	var wg sync.WaitGroup
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	for i := 0; ; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		if due.Sub(start) >= d {
+			break
+		}
+		time.Sleep(time.Until(due))
+		select {
+		case sem <- struct{}{}:
+		default:
+			missN.Add(1)
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			t0 := time.Now()
+			if err := fn(context.Background()); err != nil {
+				noteErr(err)
+				failN.Add(1)
+				return
+			}
+			okN.Add(1)
+			l := time.Since(t0)
+			mu.Lock()
+			lat = append(lat, l)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return okN.Load(), failN.Load(), missN.Load(), lat
+}
+
+func pct(lat []time.Duration, p float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	slices.Sort(lat)
+	i := int(float64(len(lat)-1) * p)
+	return lat[i]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+func run(c config) error {
+	// The loopback receiver both the workflow and the baseline post to.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	rcv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok": true}`)
+	})}
+	go func() { _ = rcv.Serve(ln) }()
+	defer rcv.Close()
+	rcvURL := "http://" + ln.Addr().String()
+
+	srv := &server{url: c.url}
+	id, secret := c.clientID, c.secret
+	if c.url == "" {
+		if srv, id, secret, err = startSluice(c.sluice, strings.Fields(c.flags)); err != nil {
+			return err
+		}
+		defer srv.stop()
+	}
+	tr := &http.Transport{MaxIdleConns: 4 * c.maxOpen, MaxIdleConnsPerHost: 4 * c.maxOpen, IdleConnTimeout: time.Minute}
+	hc := &http.Client{Transport: tr, Timeout: time.Minute}
+	api := &client{http: hc, base: srv.url, poll: c.poll}
+	var tok struct {
+		AccessToken string `json:"accessToken"`
+	}
+	if code, err := api.do(context.Background(), "POST", "/v1/auth/access_token", map[string]string{"clientId": id, "clientSecret": secret}, &tok); err != nil || code != http.StatusOK {
+		return fmt.Errorf("access token: %d %v", code, err)
+	}
+	api.token = tok.AccessToken
+	if code, err := api.do(context.Background(), "POST", "/v1/workflows", workflow(rcvURL), nil); err != nil || (code != http.StatusCreated && code != http.StatusConflict) {
+		return fmt.Errorf("create the workflow: %d %v", code, err)
+	}
+	if err := api.oneRun(context.Background()); err != nil {
+		return fmt.Errorf("a first run: %w", err)
+	}
+
+	host, _ := os.Hostname()
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("machine: %s, nproc %d, %s/%s, %s, load average %s", host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), load)
+	wait := "the long poll (?wait=30s)"
+	if c.poll > 0 {
+		wait = fmt.Sprintf("GET every %s", c.poll)
+	}
+	fmt.Printf("phases of %s; closed loop %d clients; open loop %d runs/s; runs waited for with %s\n\n", c.duration, c.clients, c.rate, wait)
+
+	// Baseline: the same client, straight to the receiver.
+	raw := &client{http: hc, base: rcvURL}
+	body := map[string]any{"env": "prod"}
+	n, failed, lat := closedLoop(c.clients, c.duration, func(ctx context.Context) error {
+		code, err := raw.do(ctx, "POST", "/call", body, nil)
+		if err == nil && code != http.StatusOK {
+			err = fmt.Errorf("receiver: %d", code)
+		}
+		return err
+	})
+	rawRate := float64(n) / c.duration.Seconds()
+	fmt.Printf("baseline raw HTTP (closed, %d clients): %.0f req/s, p50 %s, p99 %s, %d errors\n", c.clients, rawRate, ms(pct(lat, .5)), ms(pct(lat, .99)), failed)
+
+	measure := func(name string, phase func() (int64, int64, int64, []time.Duration)) {
+		var c0 time.Duration
+		if srv.pid != 0 {
+			c0, _ = cpu(srv.pid)
+		}
+		t0 := time.Now()
+		ok, failed, missed, lat := phase()
+		el := time.Since(t0)
+		line := fmt.Sprintf("%s: %d runs, %.0f runs/s, p50 %s, p99 %s, %d failed", name, ok, float64(ok)/el.Seconds(), ms(pct(lat, .5)), ms(pct(lat, .99)), failed)
+		if missed > 0 {
+			line += fmt.Sprintf(", %d ticks missed", missed)
+		}
+		if srv.pid != 0 && ok > 0 {
+			c1, _ := cpu(srv.pid)
+			line += fmt.Sprintf(", sluice CPU %.3f ms/run", float64(c1-c0)/float64(time.Millisecond)/float64(ok))
+		}
+		if name[:6] == "closed" && rawRate > 0 {
+			line += fmt.Sprintf(", %.1f%% of raw req/s", 100*float64(ok)/el.Seconds()/rawRate)
+		}
+		if e := firstErr.Swap(nil); e != nil {
+			line += fmt.Sprintf("; first error: %v", *e)
+		}
+		fmt.Println(line)
+	}
+	measure(fmt.Sprintf("closed loop (%d clients, POST + wait)", c.clients), func() (int64, int64, int64, []time.Duration) {
+		ok, failed, lat := closedLoop(c.clients, c.duration, api.oneRun)
+		return ok, failed, 0, lat
+	})
+	measure(fmt.Sprintf("open loop (%d runs/s, POST + wait)", c.rate), func() (int64, int64, int64, []time.Duration) {
+		return openLoop(c.rate, c.maxOpen, c.duration, api.oneRun)
+	})
+	return nil
+}
