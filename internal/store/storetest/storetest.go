@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, fresh) })
 	t.Run("ConcurrentResults", func(t *testing.T) { testConcurrentResults(t, fresh) })
 	t.Run("Catalog", func(t *testing.T) { testCatalog(t, fresh) })
+	t.Run("Sessions", func(t *testing.T) { testSessions(t, fresh) })
 }
 
 // opener opens a fresh store for one subtest.
