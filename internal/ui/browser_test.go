@@ -86,6 +86,22 @@ func get[T any](t *testing.T, ctx context.Context, what string, a chromedp.Actio
 	return v
 }
 
+// waitFor evaluates cond until it is true, across navigations.
+func waitFor(t *testing.T, ctx context.Context, what, cond string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ok, err := chromedp.Run(c, chromedp.Evaluate[bool](cond))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("waiting for %s: %s is still not true", what, cond)
+}
+
 // shot saves a screenshot of the page when SLUICE_UI_SCREENSHOTS names a
 // directory (to look at the pages; they are not committed).
 func shot(t *testing.T, ctx context.Context, name string) {
@@ -93,7 +109,7 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	if dir == "" {
 		return
 	}
-	b := get(t, ctx, "screenshot "+name, chromedp.FullScreenshot(90))
+	b := get(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100) /* 100: PNG */)
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +264,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#secret-UI_SECRET details summary`)),
 		chromedp.SendKeys(chromedp.ID("v-UI_SECRET"), v2),
 		chromedp.Submit(chromedp.ID("v-UI_SECRET")))
-	get(t, ctx, "updated notice", chromedp.Poll[bool](`document.querySelector(".notice")?.textContent === "Secret updated."`))
+	waitFor(t, ctx, "the updated notice", `document.querySelector(".notice")?.textContent === "Secret updated."`)
 	if h := pageHTML(t, ctx); strings.Contains(h, v1) || strings.Contains(h, v2) {
 		t.Error("the secrets page holds a secret value after replacing it")
 	}

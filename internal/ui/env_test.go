@@ -198,12 +198,12 @@ func (e *env) workflows() {
 	}
 	waiter := map[string]any{
 		"identifier": "waiter", "title": "Wait for a callback",
-		"nodes": []any{trigger(map[string]any{"teams": []string{"web"}}, map[string]any{}, nil, nil), hook("callback", "/echo", map[string]any{"synchronized": false})},
+		"nodes":       []any{trigger(map[string]any{"teams": []string{"web"}}, map[string]any{}, nil, nil), hook("callback", "/echo", map[string]any{"synchronized": false})},
 		"connections": []any{conn("trigger", "callback")},
 	}
 	private := map[string]any{
 		"identifier": "private", "title": "Private job", "allowAnyoneToViewRuns": false,
-		"nodes": []any{trigger(nil, map[string]any{}, nil, nil), hook("job", "/echo", nil)},
+		"nodes":       []any{trigger(nil, map[string]any{}, nil, nil), hook("job", "/echo", nil)},
 		"connections": []any{conn("trigger", "job")},
 	}
 	for _, wf := range []any{deploy, waiter, private} {

@@ -154,3 +154,24 @@ func TestSignInAndSessions(t *testing.T) {
 		t.Errorf("the session cookie still works after sign-out: %d", res.StatusCode)
 	}
 }
+
+func TestSignInRateLimit(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t, e.hs.URL)
+	for i := 0; i < limitFailures; i++ {
+		if res, _ := b.signIn("ann@example.com", "wrong password!!"); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i, res.StatusCode)
+		}
+	}
+	// The account is locked for the window, right password or not; the
+	// session store holds no session for it.
+	res, page := b.signIn("ann@example.com", password)
+	if res.StatusCode != http.StatusTooManyRequests || !strings.Contains(page, "Too many failed sign-ins") {
+		t.Errorf("sign-in past the limit: %d", res.StatusCode)
+	}
+	for _, c := range res.Cookies() {
+		if c.Name == sessionCookie && c.Value != "" {
+			t.Error("a session was issued past the limit")
+		}
+	}
+}

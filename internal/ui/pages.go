@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluice-run/sluice/internal/authz"
 	"github.com/sluice-run/sluice/internal/store"
@@ -325,11 +326,11 @@ type secretsPage struct {
 }
 
 type secretRow struct {
-	Name        string `json:"secretName"`
-	Description string `json:"description"`
-	CreatedBy   string `json:"createdBy"`
-	CreatedAt   string `json:"createdAt"`
-	UpdatedAt   string `json:"updatedAt"`
+	Name        string    `json:"secretName"`
+	Description string    `json:"description"`
+	CreatedBy   string    `json:"createdBy"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 }
 
 func (u *UI) secretsData(r *http.Request, s *session) (secretsPage, error) {
