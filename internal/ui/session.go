@@ -200,7 +200,7 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	}
 	ip := clientIP(r)
 	account := "account:" + strings.ToLower(email)
-	if !u.limiter.allowed(ip, u.now()) || !u.limiter.allowed(account, u.now()) {
+	if !u.limiter.allowed(ip, limitAddress, u.now()) || !u.limiter.allowed(account, limitFailures, u.now()) {
 		d.Error = "Too many failed sign-ins; wait a few minutes and try again."
 		u.renderLogin(w, r, http.StatusTooManyRequests, d)
 		return
@@ -298,10 +298,12 @@ func clientIP(r *http.Request) string {
 	return "ip:" + host
 }
 
-// Limits of failed sign-ins: per address and per account, limitFailures
-// in limitWindow; then no sign-in is tried until the window ends.
+// Limits of failed sign-ins in limitWindow: limitFailures per account,
+// limitAddress per client address (several people may share one); past
+// either, no sign-in is tried until the window ends.
 const (
 	limitFailures = 5
+	limitAddress  = 20
 	limitWindow   = 15 * time.Minute
 	limitKeys     = 10000
 )
@@ -320,11 +322,13 @@ type window struct {
 
 func newLimiter() *limiter { return &limiter{m: map[string]*window{}} }
 
-func (l *limiter) allowed(key string, now time.Time) bool {
+// allowed reports whether key has had fewer than limit failures in its
+// current window.
+func (l *limiter) allowed(key string, limit int, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.m[key]
-	return w == nil || now.Sub(w.start) >= limitWindow || w.n < limitFailures
+	return w == nil || now.Sub(w.start) >= limitWindow || w.n < limit
 }
 
 func (l *limiter) fail(key string, now time.Time) {

@@ -143,22 +143,25 @@ func TestLimiter(t *testing.T) {
 	l := newLimiter()
 	now := time.Unix(1000, 0)
 	for i := 0; i < limitFailures; i++ {
-		if !l.allowed("ip:1", now) {
+		if !l.allowed("ip:1", limitFailures, now) {
 			t.Fatalf("refused after %d failures", i)
 		}
 		l.fail("ip:1", now)
 	}
-	if l.allowed("ip:1", now.Add(time.Minute)) {
+	if l.allowed("ip:1", limitFailures, now.Add(time.Minute)) {
 		t.Error("allowed after the limit")
 	}
-	if !l.allowed("ip:2", now) {
+	if !l.allowed("ip:1", limitFailures+1, now) {
+		t.Error("a higher limit is already reached")
+	}
+	if !l.allowed("ip:2", limitFailures, now) {
 		t.Error("another key is limited")
 	}
-	if !l.allowed("ip:1", now.Add(limitWindow)) {
+	if !l.allowed("ip:1", limitFailures, now.Add(limitWindow)) {
 		t.Error("still limited once the window passed")
 	}
 	l.reset("ip:1")
-	if !l.allowed("ip:1", now) {
+	if !l.allowed("ip:1", limitFailures, now) {
 		t.Error("limited after reset")
 	}
 }
