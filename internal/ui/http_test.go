@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"encoding/base64"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -8,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/sluice-run/sluice/internal/store"
 )
 
 // browser is a plain HTTP client with cookies that does not follow
@@ -172,6 +176,43 @@ func TestSignInRateLimit(t *testing.T) {
 	for _, c := range res.Cookies() {
 		if c.Name == sessionCookie && c.Value != "" {
 			t.Error("a session was issued past the limit")
+		}
+	}
+}
+
+// TestPagesHoldNoSecret renders every page an Admin can open after a run
+// that sent the secret and got it echoed back, and looks for the value in
+// the forms it could take in a page.
+func TestPagesHoldNoSecret(t *testing.T) {
+	e := newEnv(t)
+	close(e.release)
+	id := e.startAs(e.admin, "deploy", map[string]any{"ticket": "OPS-1", "environment": "production"})
+	if res := e.waitRun(id); res != store.ResultSuccess {
+		t.Fatalf("run %s: %s", id, res)
+	}
+	b := newBrowser(t, e.hs.URL)
+	if res, _ := b.signIn("root@example.com", password); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", res.StatusCode)
+	}
+	forms := map[string]string{
+		"raw":        secretValue,
+		"base64":     base64.StdEncoding.EncodeToString([]byte(secretValue)),
+		"url":        url.QueryEscape("Bearer " + secretValue),
+		"html":       html.EscapeString(secretValue),
+		"js-escaped": strings.ReplaceAll(secretValue, "-", `\u002d`),
+	}
+	for _, p := range []string{"/workflows", "/workflows/deploy", "/runs", "/runs/" + id, "/runs/" + id + "/live", "/secrets"} {
+		res, page := b.do("GET", p, nil, nil)
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d", p, res.StatusCode)
+		}
+		for name, f := range forms {
+			if strings.Contains(page, f) {
+				t.Errorf("GET %s holds the secret (%s)", p, name)
+			}
+		}
+		if p == "/runs/"+id && !strings.Contains(page, `&#34;echo&#34;: &#34;***&#34;`) {
+			t.Errorf("the run page does not show the echoed secret masked:\n%s", page)
 		}
 	}
 }
