@@ -23,8 +23,8 @@ import (
 	"github.com/sluice-run/sluice/internal/node/webhook"
 	"github.com/sluice-run/sluice/internal/redact"
 	"github.com/sluice-run/sluice/internal/store"
-	"github.com/sluice-run/sluice/internal/ui"
 	"github.com/sluice-run/sluice/internal/tmpl"
+	"github.com/sluice-run/sluice/internal/ui"
 )
 
 // serveFlags are the flags of `sluice serve`.
