@@ -241,6 +241,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if n, err := web.DeleteExpiredSessions(ctx); err == nil && n > 0 {
 		logger.Info("deleted expired UI sessions", "count", n)
 	}
+	go web.PurgeSessions(ctx, 10*time.Minute)
 
 	hs := &http.Server{
 		Handler:           web.Handler(),

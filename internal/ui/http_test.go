@@ -216,3 +216,33 @@ func TestPagesHoldNoSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretDeleteNeedsConfirmation(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t, e.hs.URL)
+	if res, _ := b.signIn("root@example.com", password); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", res.StatusCode)
+	}
+	_, page := b.do("GET", "/secrets", nil, nil)
+	csrf := csrfOf(t, page)
+	tests := []struct {
+		name    string
+		confirm string
+		status  int
+		left    bool
+	}{
+		{"no confirmation", "", http.StatusBadRequest, true},
+		{"another name", "api_token", http.StatusBadRequest, true},
+		{"confirmed", "API_TOKEN", http.StatusSeeOther, false},
+	}
+	for _, tc := range tests {
+		res, page := b.do("POST", "/secrets/API_TOKEN/delete", url.Values{"csrf": {csrf}, "confirm": {tc.confirm}}, nil)
+		if res.StatusCode != tc.status {
+			t.Errorf("%s: %d, want %d\n%s", tc.name, res.StatusCode, tc.status, page)
+		}
+		_, err := e.svc.Get(t.Context(), "API_TOKEN")
+		if (err == nil) != tc.left {
+			t.Errorf("%s: the secret is there: %v, want %v", tc.name, err == nil, tc.left)
+		}
+	}
+}

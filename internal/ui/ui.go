@@ -161,3 +161,22 @@ func (u *UI) DeleteExpiredSessions(ctx context.Context) (int, error) {
 	}
 	return u.sessions.DeleteExpiredSessions(ctx, u.now())
 }
+
+// PurgeSessions deletes expired sessions every interval until ctx ends.
+// Expired sessions are refused anyway; this only frees their rows.
+func (u *UI) PurgeSessions(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := u.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+				u.log.Warn("delete expired UI sessions", "error", err.Error())
+			} else if n > 0 {
+				u.log.Info("deleted expired UI sessions", "count", n)
+			}
+		}
+	}
+}
