@@ -24,6 +24,7 @@ import (
 	"github.com/sluice-run/sluice/internal/redact"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/tmpl"
+	"github.com/sluice-run/sluice/internal/ui"
 )
 
 // serveFlags are the flags of `sluice serve`.
@@ -259,8 +260,18 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		logger.Info("deleted expired access tokens", "count", n)
 	}
 
+	// The web UI at / (internal/ui): pages over the same API handlers.
+	web, err := ui.New(ui.Options{Store: st, API: srv.Handler(), Logger: logger})
+	if err != nil {
+		return err
+	}
+	if n, err := web.DeleteExpiredSessions(ctx); err == nil && n > 0 {
+		logger.Info("deleted expired UI sessions", "count", n)
+	}
+	go web.PurgeSessions(ctx, 10*time.Minute)
+
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           web.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		IdleTimeout:       2 * time.Minute,

@@ -94,7 +94,7 @@ allowed, with a warning.`,
 			})
 		},
 	}
-	c.AddCommand(create, list, del)
+	c.AddCommand(create, list, del, a.setPasswordCmd())
 	return c
 }
 

@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("ConcurrentResults", func(t *testing.T) { testConcurrentResults(t, fresh) })
 	t.Run("Catalog", func(t *testing.T) { testCatalog(t, fresh) })
 	t.Run("AIProviders", func(t *testing.T) { testAIProviders(t, fresh) })
+	t.Run("Sessions", func(t *testing.T) { testSessions(t, fresh) })
 }
 
 // opener opens a fresh store for one subtest.
