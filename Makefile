@@ -45,6 +45,7 @@ dist:
 	cd dist && sha256sum sluice-* > SHA256SUMS
 
 test: lint
+	scripts/need-chromium.sh
 	scripts/with-postgres.sh $(MAKE) --no-print-directory unit race
 	$(MAKE) --no-print-directory fuzz
 
