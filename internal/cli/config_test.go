@@ -60,6 +60,7 @@ func TestConfigPrecedence(t *testing.T) {
 		{"unknown key", nil, "max-runing: 3\n", "unknown setting(s) max-runing"},
 		{"not YAML", nil, "addr: [\n", "--config"},
 		{"bad value checked by serve", map[string]string{"SLUICE_LITERAL_CREDENTIALS": "maybe"}, "", "--literal-credentials"},
+		{"session lifetime too short", map[string]string{"SLUICE_UI_SESSION_TTL": "30s"}, "", "--ui-session-ttl: must be at least 1m"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,6 +39,8 @@ type serveFlags struct {
 	literalCreds   string
 	maxTmplBytes   int
 	maxRunning     int
+	uiSessionTTL   time.Duration
+	uiSecure       bool
 	kafka          kafkaFlags
 	smtp           smtpFlags
 	config         string
@@ -106,6 +108,8 @@ within about a second of its deadline, across restarts.`,
 	fl.IntVar(&f.maxRunning, "max-running", api.DefaultMaxRunning, "most runs driven at once; run creation answers 503 with Retry-After past it")
 	fl.Int64Var(&f.maxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted (413 past it)")
 	fl.StringVar(&f.signingKeyFile, "webhook-signing-key-file", "", "file holding the key that signs WEBHOOK requests (else SLUICE_WEBHOOK_SIGNING_KEY)")
+	fl.DurationVar(&f.uiSessionTTL, "ui-session-ttl", ui.DefaultSessionTTL, "lifetime of a web UI session after sign-in")
+	fl.BoolVar(&f.uiSecure, "ui-secure-cookies", false, "mark web UI cookies Secure on plain HTTP too, for a TLS-terminating proxy in front (requests over TLS always get it)")
 	f.smtp.add(fl)
 	fl.StringVar(&f.config, "config", "", "config file (YAML, or TOML for .toml; else SLUICE_CONFIG): keys named as these flags; order flag > SLUICE_<FLAG> > file > default")
 	fl.StringVar(&f.literalCreds, "literal-credentials", api.LiteralCredentialsReject, "a definition saved with a credential as literal text: reject, warn (save, and warn callers who may manage secrets) or allow")
@@ -147,6 +151,9 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	if f.maxRunning <= 0 {
 		return invalid("--max-running: must be positive, got %d", f.maxRunning)
+	}
+	if f.uiSessionTTL < time.Minute {
+		return invalid("--ui-session-ttl: must be at least 1m, got %s", f.uiSessionTTL)
 	}
 	if !api.ValidLiteralCredentials(f.literalCreds) || f.literalCreds == "" {
 		return invalid("--literal-credentials: must be reject, warn or allow, got %q", f.literalCreds)
@@ -261,7 +268,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 
 	// The web UI at / (internal/ui): pages over the same API handlers.
-	web, err := ui.New(ui.Options{Store: st, API: srv.Handler(), Logger: logger})
+	web, err := ui.New(ui.Options{Store: st, API: srv.Handler(), Logger: logger, SessionTTL: f.uiSessionTTL, SecureCookies: f.uiSecure})
 	if err != nil {
 		return err
 	}
