@@ -2,6 +2,7 @@ package input
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"strings"
 	"testing"
@@ -55,6 +56,52 @@ func TestMailerSend(t *testing.T) {
 					if !strings.Contains(msg.Data, want) {
 						t.Errorf("message lacks %q:\n%s", want, msg.Data)
 					}
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("no message")
+			}
+		})
+	}
+}
+
+// TestMailerSendSTARTTLS checks that the mailer upgrades with STARTTLS when
+// the server offers it, authenticates only over the upgraded connection,
+// and refuses a server whose certificate it cannot verify.
+func TestMailerSendSTARTTLS(t *testing.T) {
+	srv, trust := smtptest.NewTLS(t)
+	srv.User, srv.Password = "sluice", "smtp-pass-1234"
+	pw := func(context.Context) (string, error) { return "smtp-pass-1234", nil }
+	tests := []struct {
+		name    string
+		tls     *tls.Config
+		wantErr string
+	}{
+		{"trusted certificate", trust, ""},
+		{"certificate from an unknown authority", nil, "STARTTLS"},
+		{"certificate for another name", &tls.Config{RootCAs: trust.RootCAs, ServerName: "mail.example.com", MinVersion: tls.VersionTLS12}, "STARTTLS"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := Mailer{Addr: srv.Addr, From: "sluice@example.com", Username: "sluice", Password: pw, TLSConfig: tc.tls, Timeout: 10 * time.Second}
+			err := m.Send(context.Background(), []string{"a@example.com"}, "Approve", "body\n")
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("Send = %v, want an error containing %q", err, tc.wantErr)
+				}
+				select {
+				case msg := <-srv.Messages:
+					t.Fatalf("a message was delivered anyway: %+v", msg)
+				default:
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case msg := <-srv.Messages:
+				if !msg.TLS || msg.Auth != "sluice:smtp-pass-1234" {
+					t.Errorf("received TLS=%v Auth=%q; want the message and the authentication over STARTTLS", msg.TLS, msg.Auth)
 				}
 			case <-time.After(30 * time.Second):
 				t.Fatal("no message")
