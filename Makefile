@@ -19,7 +19,7 @@ RACE_PKGS := ./internal/engine/... ./internal/tmpl/... ./internal/redact/... ./i
 FUZZ := ./internal/api:FuzzParseWait ./internal/workflow:FuzzParse ./internal/tmpl:FuzzCompile ./internal/redact:FuzzRedact ./internal/redact:FuzzJSONBytes ./internal/credscan:FuzzScan ./internal/catalog:FuzzSearchQuery ./internal/node/integration:FuzzProviderAnswer \
 	./internal/ui:FuzzFormFields
 
-.PHONY: build test unit race fuzz lint bench bench-postgres bench-load test-postgres demo clean dist
+.PHONY: build test unit unit-rest race fuzz lint bench bench-postgres bench-load test-postgres demo clean dist
 
 # The version stamped by build and dist: the nearest tag, else the commit
 # (sluice version prints it; see internal/cli/version.go).
@@ -44,9 +44,12 @@ dist:
 	done
 	cd dist && sha256sum sluice-* > SHA256SUMS
 
+# test runs every package's tests once: those in RACE_PKGS under the race
+# detector (the same tests, so running them also without it would only cost
+# time), the others without it (unit-rest).
 test: lint
 	scripts/need-chromium.sh
-	scripts/with-postgres.sh $(MAKE) --no-print-directory unit race
+	scripts/with-postgres.sh $(MAKE) --no-print-directory unit-rest race
 	$(MAKE) --no-print-directory fuzz
 
 # test-postgres runs only the packages that use PostgreSQL, with a
@@ -62,6 +65,11 @@ lint:
 
 unit:
 	$(GO) test -count=1 $(PKGS)
+
+unit-rest:
+	@race="$$($(GO) list $(RACE_PKGS))"; rest="$$($(GO) list $(PKGS) | grep -vxF "$$race")"; \
+	echo "go test (without -race) $$(echo $$rest | wc -w) packages outside RACE_PKGS"; \
+	$(GO) test -count=1 $$rest
 
 race:
 	$(GO) test -count=1 -race $(RACE_PKGS)
