@@ -2,10 +2,10 @@ package cli
 
 import "time"
 
-// The bounds of serve --autostart-interval. The upper one keeps a tick of
-// an every-minute schedule (the shortest period a 5-field cron has) well
-// within its period when the loop looks at it: a tick found more than one
-// period late is skipped as missed (docs/workflows.md).
+// The bounds of serve --autostart-interval. The upper one is below the
+// shortest period a 5-field cron has (a minute): a loop that looks less
+// often than a schedule ticks fires only the latest of the ticks that
+// passed between two looks (the missed-tick rule, docs/workflows.md).
 const (
 	minAutostartInterval = 10 * time.Millisecond
 	maxAutostartInterval = 30 * time.Second
