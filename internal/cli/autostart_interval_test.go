@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"encoding/json"
+	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAutostartIntervalSetting: --autostart-interval comes from the flag,
@@ -67,5 +71,68 @@ func TestAutostartIntervalSetting(t *testing.T) {
 				t.Errorf("serve created an admin client before it rejected the setting:\n%s", r.stdout)
 			}
 		})
+	}
+}
+
+// TestServeStartsRunsOfAnotherProcessesCatalogWrites: a catalog change made
+// by another process on the data dir (sluice catalog apply) does not wake
+// the server; its loop finds the event at its next look, every
+// --autostart-interval, and starts the EVENT_TRIGGER workflow's run, which
+// records the deployment (examples/catalog).
+func TestServeStartsRunsOfAnotherProcessesCatalogWrites(t *testing.T) {
+	dir := t.TempDir()
+	if r := sluice(t, "", "catalog", "apply", "--data-dir", dir, "-f", catalogExamples+"/service.blueprint.json", "-f", catalogExamples+"/deployment.blueprint.json"); r.code != 0 {
+		t.Fatalf("apply the blueprints: exit %d: %s", r.code, r.stderr)
+	}
+	srv := startServer(t, "--data-dir", dir, "--autostart-interval", "20ms")
+	id, secret := credentials(t, srv.banner)
+	tok, code := srv.token(t, id, secret)
+	if code != http.StatusOK {
+		t.Fatalf("token: %d", code)
+	}
+	wf, err := os.ReadFile(catalogExamples + "/record-promotion.workflow.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := srv.send(t, "POST", "/v1/workflows", tok, json.RawMessage(wf)); code != http.StatusCreated {
+		t.Fatalf("create the workflow: %d %s", code, body)
+	}
+	for _, stage := range []string{"staging", "production"} {
+		manifest := "entities:\n  - {blueprint: service, identifier: checkout, properties: {stage: " + stage + `, version: "2.0"}}` + "\n"
+		if r := sluice(t, manifest, "catalog", "apply", "--data-dir", dir, "-f", "-"); r.code != 0 {
+			t.Fatalf("apply stage %s: exit %d: %s", stage, r.code, r.stderr)
+		}
+	}
+	// Polled with a deadline far past the interval: a hang guard, not a
+	// timing assertion.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, body := srv.send(t, "GET", "/v1/blueprints/deployment/entities/checkout-2.0-production", tok, nil)
+		if code == http.StatusOK {
+			var got struct {
+				Entity struct {
+					CreatedBy string         `json:"createdBy"`
+					Relations map[string]any `json:"relations"`
+				} `json:"entity"`
+			}
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Entity.Relations["service"] != "checkout" || !strings.HasPrefix(got.Entity.CreatedBy, "wfr_") {
+				t.Errorf("deployment = %s", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no deployment recorded after the promotion: %d %s\nserver log:\n%s", code, body, srv.logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	code, body := srv.send(t, "GET", "/v1/workflows/runs?workflowIdentifiers=record-promotion", tok, nil)
+	var runs struct {
+		Total int `json:"total"`
+	}
+	if err := json.Unmarshal(body, &runs); err != nil || code != http.StatusOK || runs.Total != 1 {
+		t.Errorf("runs of record-promotion: %d %s (want exactly 1: the staging write matches no condition)", code, body)
 	}
 }
