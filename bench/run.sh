@@ -32,4 +32,5 @@ run webhook  ./internal/node/webhook    'Execute|RawNetHTTP'
 run secret   ./internal/secret          'Resolve3'
 run api      ./internal/api             'Runs$' 200x
 run api-listruns ./internal/api         'MemberRunList' 20x
+run catalog-write ./internal/autostart   'CatalogWrite' 500x
 echo "results in $out/; machine: $(tr '\n' ' ' < "$out/machine.txt")"

@@ -41,6 +41,8 @@ type serveFlags struct {
 	maxRunning     int
 	uiSessionTTL   time.Duration
 	uiSecure       bool
+	// autostartEvery is --autostart-interval (checkAutostartInterval).
+	autostartEvery time.Duration
 	kafka          kafkaFlags
 	smtp           smtpFlags
 	config         string
@@ -112,6 +114,7 @@ within about a second of its deadline, across restarts.`,
 	fl.BoolVar(&f.uiSecure, "ui-secure-cookies", false, "mark web UI cookies Secure on plain HTTP too, for a TLS-terminating proxy in front (requests over TLS always get it)")
 	f.smtp.add(fl)
 	fl.StringVar(&f.config, "config", "", "config file (YAML, or TOML for .toml; else SLUICE_CONFIG): keys named as these flags; order flag > SLUICE_<FLAG> > file > default")
+	fl.DurationVar(&f.autostartEvery, "autostart-interval", api.DefaultAutostartInterval, "how often serve looks for due schedules, entity timers and catalog events written by other processes (this process's catalog writes are seen at once); 10ms to 30s")
 	fl.StringVar(&f.literalCreds, "literal-credentials", api.LiteralCredentialsReject, "a definition saved with a credential as literal text: reject, warn (save, and warn callers who may manage secrets) or allow")
 	return c
 }
@@ -157,6 +160,9 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	if !api.ValidLiteralCredentials(f.literalCreds) || f.literalCreds == "" {
 		return invalid("--literal-credentials: must be reject, warn or allow, got %q", f.literalCreds)
+	}
+	if err := checkAutostartInterval(f.autostartEvery); err != nil {
+		return err
 	}
 	key, err := a.signingKey(f.signingKeyFile)
 	if err != nil {
@@ -254,7 +260,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL, CacheTTL: cacheTTL})
 	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds, MaxTemplateBytes: f.maxTmplBytes,
-		Catalog: cat, MaxRunning: f.maxRunning})
+		Catalog: cat, MaxRunning: f.maxRunning, AutostartInterval: f.autostartEvery})
 	if err != nil {
 		return err
 	}
