@@ -98,7 +98,7 @@ const maxErrorMessage = 1000
 // errorMessage reads the message of an error body: OpenAI's
 // {"error": {"message": ...}}, {"error": "..."} (Ollama, LiteLLM), or the
 // body's text.
-func errorMessage(body []byte) string {
+func errorMessage(body []byte, mask func(string) string) string {
 	var eb errorBody
 	var msg string
 	if json.Unmarshal(body, &eb) == nil && len(eb.Error) > 0 {
@@ -116,6 +116,8 @@ func errorMessage(body []byte) string {
 	if msg == "" {
 		msg = strings.TrimSpace(string(body))
 	}
+	// Masked before it is cut: a key cut in two would not be recognised.
+	msg = mask(msg)
 	if len(msg) > maxErrorMessage {
 		msg = msg[:maxErrorMessage] + "..."
 	}
@@ -130,6 +132,7 @@ type caller struct {
 	key      string
 	headers  map[string]string
 	log      func(level, msg string)
+	mask     func(string) string
 }
 
 // maxRetries is how many times a 429 or 5xx answer, or a failed
@@ -206,7 +209,7 @@ func (c *caller) once(ctx context.Context, body []byte) (*chatResponse, time.Dur
 		return nil, -1, fmt.Errorf("provider %s: the answer exceeds %d bytes", c.provider, c.x.maxAnswer)
 	}
 	if resp.StatusCode/100 != 2 {
-		pe := &providerError{provider: c.provider, status: resp.StatusCode, message: errorMessage(raw)}
+		pe := &providerError{provider: c.provider, status: resp.StatusCode, message: errorMessage(raw, c.mask)}
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 			return nil, retryAfter(resp.Header.Get("Retry-After"), c.x.now()), pe
