@@ -216,14 +216,24 @@ func (c *caller) once(ctx context.Context, body []byte) (*chatResponse, time.Dur
 		}
 		return nil, -1, pe
 	}
+	cr, err := decodeAnswer(raw)
+	if err != nil {
+		return nil, -1, fmt.Errorf("provider %s: %w", c.provider, err)
+	}
+	return cr, 0, nil
+}
+
+// decodeAnswer reads a chat completion (a 2xx answer of a provider, which
+// is untrusted): it must hold at least one choice.
+func decodeAnswer(raw []byte) (*chatResponse, error) {
 	var cr chatResponse
 	if err := json.Unmarshal(raw, &cr); err != nil {
-		return nil, -1, fmt.Errorf("provider %s: the answer is not a chat completion: %w", c.provider, err)
+		return nil, fmt.Errorf("the answer is not a chat completion: %w", err)
 	}
 	if len(cr.Choices) == 0 {
-		return nil, -1, fmt.Errorf("provider %s: the answer holds no choices", c.provider)
+		return nil, errors.New("the answer holds no choices")
 	}
-	return &cr, 0, nil
+	return &cr, nil
 }
 
 // maxRetryAfter bounds a Retry-After the node sleeps.
