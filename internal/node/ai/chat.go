@@ -248,9 +248,11 @@ func retryAfter(h string, now time.Time) time.Duration {
 	}
 	var d time.Duration
 	if n, err := strconv.ParseFloat(h, 64); err == nil && n >= 0 {
-		d = time.Duration(n * float64(time.Second))
+		d = time.Duration(min(n, maxRetryAfter.Seconds()) * float64(time.Second))
 	} else if t, err := http.ParseTime(h); err == nil {
 		d = t.Sub(now)
+	} else {
+		return 0 // unreadable: the caller's backoff, not an immediate retry
 	}
 	if d <= 0 {
 		return time.Millisecond
