@@ -259,6 +259,9 @@ func (p *parser) compileConfig(path string, cfg map[string]any, nt *nodeType) *t
 			ok = ok || underPath(lp, joinKey(path, f))
 		}
 		p.reads(lp, t.Reads(), t.WholeRead(), ok, nt.secretsWhy)
+		if ok && nt.secretsWarn != "" && len(t.Reads().Secrets) > 0 {
+			p.r.warnf(lp, "%s", nt.secretsWarn)
+		}
 	})
 	return val
 }

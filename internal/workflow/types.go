@@ -27,6 +27,9 @@ type nodeType struct {
 	secrets []string
 	// secretsWhy says why .secrets is refused in the other members.
 	secretsWhy string
+	// secretsWarn, when set, is a warning for a member of secrets whose
+	// template reads .secrets.
+	secretsWarn string
 	// finish extracts the typed parts of the config into the node and
 	// checks rules that span members. cfg has been shape-checked against
 	// config already; finish must tolerate members of the wrong type.
@@ -401,11 +404,18 @@ var nodeTypes = map[string]*nodeType{
 	},
 }
 
-// whyAI is why .secrets is refused in an AI node's config: a model is a
-// remote system that transforms what it is sent at will (spells it out,
-// reverses it, translates it), beyond what the redactor can recognise, and
-// its answer is stored; its API key is a provider's secret instead.
+// whyAI is why .secrets is refused in an AI_AGENT node's config: the agent
+// is hosted by Port and the node never runs in sluice.
 const whyAI = "a language model may echo a prompt transformed beyond what masking recognises into its answer, which is stored and shown; the provider's API key is its own secret (sluice ai providers add --api-key-secret)"
+
+// whyAIFields is why .secrets is refused in an AI node's members other
+// than its prompts: they are not sent to the model as text but stored and
+// shown on the node run (decision 013, revised).
+const whyAIFields = "only userPrompt and systemPrompt are sent to the model; this field is stored and shown on the node run"
+
+// warnAIPrompt is the save-time warning for a prompt that reads .secrets
+// (spec/secrets.md, "Known limits").
+const warnAIPrompt = "reads .secrets: the value is sent to the model, and its answer, tool calls, logs and errors are masked like any response, but a model may transform a value (spell it out, reverse it, translate it) beyond what masking recognises, the known limit of any outbound field; the provider's API key needs no prompt (sluice ai providers add --api-key-secret)"
 
 // TypeAI, TypeAIAgent and TypeCursorAgent are Port's AI nodes
 // (port-labs/port-skills skills/port-workflows/references/node-types.md;
@@ -422,8 +432,10 @@ func init() {
 			"timeoutSeconds": {check: positiveUpTo(3600)},
 			"maxToolRounds":  {check: intMin(1)},
 		}),
-		secretsWhy: whyAI,
-		finish:     finishAI,
+		secrets:     []string{"userPrompt", "systemPrompt"},
+		secretsWhy:  whyAIFields,
+		secretsWarn: warnAIPrompt,
+		finish:      finishAI,
 	}
 	nodeTypes[TypeAIAgent] = &nodeType{
 		kind:       kindAction,

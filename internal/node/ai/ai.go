@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sluice-run/sluice/internal/node"
+	"github.com/sluice-run/sluice/internal/redact"
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/workflow"
@@ -292,8 +293,9 @@ func (x *Executor) Execute(ctx context.Context, req *node.Request) (node.Result,
 	model := cmp(cfg.model, p.Model)
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-	c := &caller{x: x, provider: p.Name, url: strings.TrimRight(p.BaseURL, "/") + "/chat/completions", key: key, headers: p.Headers, log: logf}
-	s := &session{x: x, c: c, cfg: cfg, log: logf, req: chatRequest{Model: model}}
+	mask := masker(req.Redact)
+	c := &caller{x: x, provider: p.Name, url: strings.TrimRight(p.BaseURL, "/") + "/chat/completions", key: key, headers: p.Headers, log: logf, mask: mask}
+	s := &session{x: x, c: c, cfg: cfg, log: logf, mask: mask, req: chatRequest{Model: model}}
 	if cfg.systemPrompt != "" {
 		s.req.Messages = append(s.req.Messages, chatMessage{Role: "system", Content: text(cfg.systemPrompt)})
 	}
@@ -331,10 +333,12 @@ func cmp(a, b string) string {
 
 // session is one node run's conversation with the model.
 type session struct {
-	x     *Executor
-	c     *caller
-	cfg   *config
-	log   func(level, msg string)
+	x   *Executor
+	c   *caller
+	cfg *config
+	log func(level, msg string)
+	// mask passes text through the run's redactor before it is cut.
+	mask  func(string) string
 	req   chatRequest
 	model string
 	usage [3]int64
@@ -392,7 +396,7 @@ func (s *session) run(ctx context.Context) (string, error) {
 				if !ok {
 					level, what = levelWarn, out
 				}
-				s.log(level, fmt.Sprintf("tool call %d.%s: %s(%s) -> %s", rounds, call.ID, call.Function.Name, clip(call.Function.Arguments, 500), clip(what, 500)))
+				s.log(level, fmt.Sprintf("tool call %d.%s: %s(%s) -> %s", rounds, clip(s.mask(call.ID), 100), clip(s.mask(call.Function.Name), 100), clip(s.mask(call.Function.Arguments), 500), clip(s.mask(what), 500)))
 				s.req.Messages = append(s.req.Messages, chatMessage{Role: "tool", ToolCallID: call.ID, Content: text(out)})
 			}
 			continue
@@ -407,7 +411,7 @@ func (s *session) run(ctx context.Context) (string, error) {
 			}
 			return answer, nil
 		}
-		doc, problems := s.cfg.schema.check(answer)
+		doc, problems := s.cfg.schema.check(answer, s.mask)
 		if len(problems) == 0 {
 			return doc, nil
 		}
@@ -422,6 +426,29 @@ func (s *session) run(ctx context.Context) (string, error) {
 	}
 }
 
+// masker returns a function that passes text through the run's redactor
+// (node.Request.Redact), for text that the executor cuts before the engine
+// masks it: a value cut in two is no longer recognised, so the whole text
+// is masked first. The engine masks everything stored again; nil redact
+// (an executor called outside the engine) leaves text as it is.
+func masker(redact func(any) (redact.JSON, error)) func(string) string {
+	if redact == nil {
+		return func(s string) string { return s }
+	}
+	return func(s string) string {
+		j, err := redact(s)
+		if err != nil {
+			return "(text withheld: it could not be masked)"
+		}
+		var out string
+		if json.Unmarshal(j.Bytes(), &out) != nil {
+			return "(text withheld: it could not be masked)"
+		}
+		return out
+	}
+}
+
+// clip cuts s to n bytes; text that may hold a secret is masked first.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s

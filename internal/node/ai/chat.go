@@ -98,7 +98,7 @@ const maxErrorMessage = 1000
 // errorMessage reads the message of an error body: OpenAI's
 // {"error": {"message": ...}}, {"error": "..."} (Ollama, LiteLLM), or the
 // body's text.
-func errorMessage(body []byte) string {
+func errorMessage(body []byte, mask func(string) string) string {
 	var eb errorBody
 	var msg string
 	if json.Unmarshal(body, &eb) == nil && len(eb.Error) > 0 {
@@ -116,6 +116,8 @@ func errorMessage(body []byte) string {
 	if msg == "" {
 		msg = strings.TrimSpace(string(body))
 	}
+	// Masked before it is cut: a key cut in two would not be recognised.
+	msg = mask(msg)
 	if len(msg) > maxErrorMessage {
 		msg = msg[:maxErrorMessage] + "..."
 	}
@@ -130,6 +132,7 @@ type caller struct {
 	key      string
 	headers  map[string]string
 	log      func(level, msg string)
+	mask     func(string) string
 }
 
 // maxRetries is how many times a 429 or 5xx answer, or a failed
@@ -206,21 +209,31 @@ func (c *caller) once(ctx context.Context, body []byte) (*chatResponse, time.Dur
 		return nil, -1, fmt.Errorf("provider %s: the answer exceeds %d bytes", c.provider, c.x.maxAnswer)
 	}
 	if resp.StatusCode/100 != 2 {
-		pe := &providerError{provider: c.provider, status: resp.StatusCode, message: errorMessage(raw)}
+		pe := &providerError{provider: c.provider, status: resp.StatusCode, message: errorMessage(raw, c.mask)}
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 			return nil, retryAfter(resp.Header.Get("Retry-After"), c.x.now()), pe
 		}
 		return nil, -1, pe
 	}
+	cr, err := decodeAnswer(raw)
+	if err != nil {
+		return nil, -1, fmt.Errorf("provider %s: %w", c.provider, err)
+	}
+	return cr, 0, nil
+}
+
+// decodeAnswer reads a chat completion (a 2xx answer of a provider, which
+// is untrusted): it must hold at least one choice.
+func decodeAnswer(raw []byte) (*chatResponse, error) {
 	var cr chatResponse
 	if err := json.Unmarshal(raw, &cr); err != nil {
-		return nil, -1, fmt.Errorf("provider %s: the answer is not a chat completion: %w", c.provider, err)
+		return nil, fmt.Errorf("the answer is not a chat completion: %w", err)
 	}
 	if len(cr.Choices) == 0 {
-		return nil, -1, fmt.Errorf("provider %s: the answer holds no choices", c.provider)
+		return nil, errors.New("the answer holds no choices")
 	}
-	return &cr, 0, nil
+	return &cr, nil
 }
 
 // maxRetryAfter bounds a Retry-After the node sleeps.
@@ -235,9 +248,11 @@ func retryAfter(h string, now time.Time) time.Duration {
 	}
 	var d time.Duration
 	if n, err := strconv.ParseFloat(h, 64); err == nil && n >= 0 {
-		d = time.Duration(n * float64(time.Second))
+		d = time.Duration(min(n, maxRetryAfter.Seconds()) * float64(time.Second))
 	} else if t, err := http.ParseTime(h); err == nil {
 		d = t.Sub(now)
+	} else {
+		return 0 // unreadable: the caller's backoff, not an immediate retry
 	}
 	if d <= 0 {
 		return time.Millisecond

@@ -52,7 +52,10 @@ func compileSchema(v any) (*outputSchema, error) {
 // check reads an answer as JSON (a code fence around it is dropped) and
 // validates it. It returns the JSON text that is the node's response, or
 // the problems, each with its JSON pointer.
-func (o *outputSchema) check(answer string) (string, []string) {
+//
+// mask passes a problem's text through the run's redactor before it is cut
+// (a validator may quote the answer).
+func (o *outputSchema) check(answer string, mask func(string) string) (string, []string) {
 	s := strings.TrimSpace(answer)
 	if strings.HasPrefix(s, "```") {
 		s = strings.TrimPrefix(s, "```json")
@@ -62,7 +65,7 @@ func (o *outputSchema) check(answer string) (string, []string) {
 	}
 	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(s))
 	if err != nil {
-		return "", []string{"the answer is not one JSON value: " + clip(err.Error(), 200)}
+		return "", []string{"the answer is not one JSON value: " + clip(mask(err.Error()), 200)}
 	}
 	err = o.sch.Validate(inst)
 	var ve *jsonschema.ValidationError
@@ -72,13 +75,16 @@ func (o *outputSchema) check(answer string) (string, []string) {
 	case errors.As(err, &ve):
 		var out []string
 		collect(ve, message.NewPrinter(language.English), &out)
+		for i := range out {
+			out[i] = clip(mask(out[i]), 300)
+		}
 		sort.Strings(out)
 		if len(out) > 20 {
 			out = append(out[:20], fmt.Sprintf("and %d more", len(out)-20))
 		}
 		return "", out
 	}
-	return "", []string{err.Error()}
+	return "", []string{clip(mask(err.Error()), 300)}
 }
 
 // collect lists the leaf causes of a validation error with their paths.
