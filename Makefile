@@ -10,7 +10,8 @@ GO        ?= go
 PKGS      := ./...
 FUZZTIME  ?= 5s
 STATICCHECK ?= v0.8.2
-# Packages whose tests also run under the race detector.
+# Packages whose tests run under the race detector (make test runs them only
+# that way; unit-rest runs the others without it).
 RACE_PKGS := ./internal/engine/... ./internal/tmpl/... ./internal/redact/... ./internal/secret/... ./internal/api/... ./internal/auth/... ./internal/node/kafka/... ./internal/node/input/... ./internal/catalog/... ./internal/autostart/... ./internal/node/integration/... \
 	./internal/store/sqlite/... ./internal/store/postgres/... ./internal/node/webhook/... ./internal/cli/... ./test/leak/... ./internal/runevents/... \
 	./internal/ui/... ./internal/node/ai/...
