@@ -42,6 +42,7 @@ type serveFlags struct {
 	kafka          kafkaFlags
 	smtp           smtpFlags
 	config         string
+	retain         retainFlags // retain.go
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -107,6 +108,7 @@ within about a second of its deadline, across restarts.`,
 	fl.Int64Var(&f.maxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted (413 past it)")
 	fl.StringVar(&f.signingKeyFile, "webhook-signing-key-file", "", "file holding the key that signs WEBHOOK requests (else SLUICE_WEBHOOK_SIGNING_KEY)")
 	f.smtp.add(fl)
+	f.retain.add(fl)
 	fl.StringVar(&f.config, "config", "", "config file (YAML, or TOML for .toml; else SLUICE_CONFIG): keys named as these flags; order flag > SLUICE_<FLAG> > file > default")
 	fl.StringVar(&f.literalCreds, "literal-credentials", api.LiteralCredentialsReject, "a definition saved with a credential as literal text: reject, warn (save, and warn callers who may manage secrets) or allow")
 	return c
@@ -251,6 +253,12 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	setBuildInfo(srv)
+	stopRetention, err := a.startRetention(ctx, st, f.retain, srv, logger)
+	if err != nil {
+		return err
+	}
+	defer stopRetention()
 	if n, err := srv.Resume(ctx); err != nil {
 		return err
 	} else if n > 0 {

@@ -93,8 +93,11 @@ func ParsePeriod(s string) (time.Duration, error) {
 	var d time.Duration
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.ParseInt(days, 10, 64)
-		if err != nil || n < 0 {
+		if err != nil {
 			return 0, fmt.Errorf("%q: want a whole number of days such as 30d, or a Go duration such as 720h", s)
+		}
+		if n < 0 {
+			return 0, fmt.Errorf("%q: must not be negative (0 keeps forever)", s)
 		}
 		if n > int64((1<<63-1)/(24*time.Hour)) {
 			return 0, fmt.Errorf("%q: too long", s)
