@@ -1,11 +1,16 @@
 package cli
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/store/sqlite"
 )
 
 // TestRetentionSettings checks --retain-runs and --retain-audit as flags,
@@ -100,4 +105,71 @@ func FuzzReadConfigFile(f *testing.F) {
 			t.Fatalf("an empty file gave settings %v", got)
 		}
 	})
+}
+
+// TestServeDeletesOldRuns seeds a data dir with a run completed two hours
+// ago, a recent one and an old one left waiting (which serve resumes; the
+// store's conformance suite checks that a run in progress is never
+// deleted), starts a real serve with --retain-runs 1h, and waits for the
+// old completed run to be gone from the API while the others stay;
+// /metrics counts the deletion.
+func TestServeDeletesOldRuns(t *testing.T) {
+	dir := t.TempDir()
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	for _, r := range []struct {
+		id       string
+		at       time.Time
+		complete bool
+	}{{"wfr_old", old, true}, {"wfr_recent", time.Now().Add(-time.Minute), true}, {"wfr_waiting", old.Add(-time.Hour), false}} {
+		run := store.Run{Identifier: r.id, WorkflowID: "wf", WorkflowVersion: 1, Status: store.StatusInProgress, CreatedBy: "ann", TriggerNode: "trigger", CreatedAt: r.at, UpdatedAt: r.at}
+		nr := store.NodeRun{Identifier: r.id + "_0", RunID: r.id, NodeID: "trigger", Status: store.StatusInProgress, Waiting: true, CreatedAt: r.at, UpdatedAt: r.at}
+		if err := st.CreateRun(t.Context(), run, nr, nil); err != nil {
+			t.Fatal(err)
+		}
+		tr := store.Transition{RunID: r.id, Wait: nr.Identifier}
+		if r.complete {
+			tr = store.Transition{RunID: r.id, Complete: &store.NodeRunCompletion{NodeRunID: nr.Identifier, Result: store.ResultSuccess, CompletedAt: r.at},
+				Finish: &store.RunCompletion{Result: store.ResultSuccess, CompletedAt: r.at}}
+		}
+		if err := st.Apply(t.Context(), tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	srv := startServer(t, "--data-dir", dir, "--retain-runs", "1h")
+	id, secret := credentials(t, srv.banner)
+	tok, _ := srv.token(t, id, secret)
+	deadline := time.Now().Add(60 * time.Second)
+	for srv.status(t, "/v1/workflows/runs/wfr_old", tok) != http.StatusNotFound {
+		if time.Now().After(deadline) {
+			t.Fatalf("wfr_old (completed 2h ago) is still there after 60s\n%s", srv.logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, keep := range []string{"wfr_recent", "wfr_waiting"} {
+		if code := srv.status(t, "/v1/workflows/runs/"+keep, tok); code != http.StatusOK {
+			t.Errorf("%s: %d, want it kept", keep, code)
+		}
+	}
+	_, body := srv.send(t, http.MethodGet, "/metrics", "", nil)
+	if !strings.Contains(string(body), `sluice_retention_deleted_total{kind="runs"} 1`) {
+		t.Errorf("/metrics does not count the deleted run:\n%s", grepLines(string(body), "sluice_retention"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for l := range strings.SplitSeq(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
