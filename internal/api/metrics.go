@@ -23,6 +23,8 @@ type metrics struct {
 	nodeDuration *prometheus.HistogramVec
 	requests     *prometheus.CounterVec
 	reqDuration  *prometheus.HistogramVec
+	buildInfo    *prometheus.GaugeVec
+	retained     *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -50,9 +52,21 @@ func newMetrics() *metrics {
 			Help:    "HTTP request durations, by route pattern.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route"}),
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sluice_build_info",
+			Help: "Always 1, labelled with the version, commit and Go version of this binary (as sluice version prints them).",
+		}, []string{"version", "commit", "goversion"}),
+		retained: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_retention_deleted_total",
+			Help: "Rows deleted by retention (--retain-runs, --retain-audit), by kind: runs (each with its node runs and logs) or audit (events).",
+		}, []string{"kind"}),
 	}
-	m.reg.MustRegister(m.runsStarted, m.runsFinished, m.nodeDuration, m.requests, m.reqDuration,
+	m.reg.MustRegister(m.runsStarted, m.runsFinished, m.nodeDuration, m.requests, m.reqDuration, m.buildInfo, m.retained,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Both kinds from the start, so that a scraper sees 0 before the first
+	// deletion.
+	m.retained.WithLabelValues("runs")
+	m.retained.WithLabelValues("audit")
 	return m
 }
 
@@ -76,4 +90,18 @@ func (m *metrics) observe(route string, status int, d time.Duration) {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// SetBuildInfo sets the sluice_build_info gauge: one series, value 1,
+// labelled with what the binary was built as (the source of sluice
+// version), replacing any set before.
+func (s *Server) SetBuildInfo(version, commit, goVersion string) {
+	s.metrics.buildInfo.Reset()
+	s.metrics.buildInfo.WithLabelValues(version, commit, goVersion).Set(1)
+}
+
+// CountRetained adds n rows of kind ("runs" or "audit") deleted by
+// retention to sluice_retention_deleted_total.
+func (s *Server) CountRetained(kind string, n int) {
+	s.metrics.retained.WithLabelValues(kind).Add(float64(n))
 }

@@ -136,6 +136,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(a.runCmd(), a.validateCmd(), a.secretsCmd(), a.keysCmd(), a.demoCmd(), a.serveCmd(), a.usersCmd(), a.clientsCmd(), a.workflowsCmd(), a.kafkaCmd(), a.runsCmd(), a.integrationsCmd(), a.aiCmd(), a.catalogCmd())
 	a.addClientCmds(root)
+	root.AddCommand(a.backupCmd()) // backup.go
 	for _, c := range root.Commands() {
 		if c.HasSubCommands() && c.RunE == nil {
 			c.RunE = unknownSubcommand

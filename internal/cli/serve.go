@@ -46,6 +46,7 @@ type serveFlags struct {
 	kafka          kafkaFlags
 	smtp           smtpFlags
 	config         string
+	retain         retainFlags // retain.go
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -113,6 +114,7 @@ within about a second of its deadline, across restarts.`,
 	fl.DurationVar(&f.uiSessionTTL, "ui-session-ttl", ui.DefaultSessionTTL, "lifetime of a web UI session after sign-in")
 	fl.BoolVar(&f.uiSecure, "ui-secure-cookies", false, "mark web UI cookies Secure on plain HTTP too, for a TLS-terminating proxy in front (requests over TLS always get it)")
 	f.smtp.add(fl)
+	f.retain.add(fl)
 	fl.StringVar(&f.config, "config", "", "config file (YAML, or TOML for .toml; else SLUICE_CONFIG): keys named as these flags; order flag > SLUICE_<FLAG> > file > default")
 	fl.DurationVar(&f.autostartEvery, "autostart-interval", api.DefaultAutostartInterval, "how often serve looks for due schedules, entity timers and catalog events written by other processes (this process's catalog writes are seen at once); 10ms to 30s")
 	fl.StringVar(&f.literalCreds, "literal-credentials", api.LiteralCredentialsReject, "a definition saved with a credential as literal text: reject, warn (save, and warn callers who may manage secrets) or allow")
@@ -264,6 +266,12 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	setBuildInfo(srv)
+	stopRetention, err := a.startRetention(ctx, st, f.retain, srv, logger)
+	if err != nil {
+		return err
+	}
+	defer stopRetention()
 	if n, err := srv.Resume(ctx); err != nil {
 		return err
 	} else if n > 0 {
