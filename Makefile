@@ -13,11 +13,11 @@ STATICCHECK ?= v0.8.2
 # Packages whose tests also run under the race detector.
 RACE_PKGS := ./internal/engine/... ./internal/tmpl/... ./internal/redact/... ./internal/secret/... ./internal/api/... ./internal/auth/... ./internal/node/kafka/... ./internal/node/input/... ./internal/catalog/... ./internal/autostart/... ./internal/node/integration/... \
 	./internal/store/sqlite/... ./internal/store/postgres/... ./internal/node/webhook/... ./internal/cli/... ./test/leak/... ./internal/runevents/... \
-	./internal/ui/...
+	./internal/ui/... ./internal/telemetry/...
 
 # Fuzz targets, as package:Target.
 FUZZ := ./internal/api:FuzzParseWait ./internal/workflow:FuzzParse ./internal/tmpl:FuzzCompile ./internal/redact:FuzzRedact ./internal/redact:FuzzJSONBytes ./internal/credscan:FuzzScan ./internal/catalog:FuzzSearchQuery ./internal/node/integration:FuzzProviderAnswer \
-	./internal/ui:FuzzFormFields
+	./internal/ui:FuzzFormFields ./internal/telemetry:FuzzEndpointURL
 
 .PHONY: build test unit race fuzz lint bench bench-postgres bench-load test-postgres demo clean dist
 

@@ -1,6 +1,9 @@
 package node
 
-import "context"
+import (
+	"context"
+	"net/http"
+)
 
 // traceparentKey is the context key of a node run's W3C traceparent.
 type traceparentKey struct{}
@@ -17,4 +20,12 @@ func WithTraceparent(ctx context.Context, tp string) context.Context {
 func Traceparent(ctx context.Context) string {
 	tp, _ := ctx.Value(traceparentKey{}).(string)
 	return tp
+}
+
+// SetTraceparent sets the traceparent header of an executor's HTTP request
+// from ctx (see Traceparent), unless tracing is off or h already holds one.
+func SetTraceparent(ctx context.Context, h http.Header) {
+	if tp := Traceparent(ctx); tp != "" && h.Get("traceparent") == "" {
+		h.Set("traceparent", tp)
+	}
 }
