@@ -447,3 +447,124 @@ func TestEndpointURL(t *testing.T) {
 		}
 	}
 }
+
+// A cancel from outside (another process here: a second engine and tracer
+// on the same store) ends the trace: the run's span and the span of the
+// node run it cancelled, both CANCELLED, in the run's trace.
+func TestCancelEndsTheTrace(t *testing.T) {
+	rcv := newReceiver(t)
+	h := newHarness(t, nil, nil, true)
+	run := h.run(t, `{"identifier": "cancelled", "nodes": [`+trigger+`,
+		{"identifier": "wait", "config": {"type": "WEBHOOK", "url": "`+rcv.URL+`/wait", "synchronized": false}}],
+		"connections": [{"sourceIdentifier": "trigger", "targetIdentifier": "wait"}]}`)
+	exp2 := tracetest.NewInMemoryExporter()
+	tr2, err := telemetry.New(telemetry.Options{Exporter: exp2, Sync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng2 := engine.New(engine.Options{Store: h.st, Nodes: node.NewRegistry(), Tracer: tr2})
+	if _, err := eng2.Cancel(context.Background(), run.Identifier); err != nil {
+		t.Fatal(err)
+	}
+	spans := exp2.GetSpans().Snapshots()
+	if len(spans) != 2 {
+		t.Fatalf("got %d spans, want the run's and the cancelled node run's", len(spans))
+	}
+	for _, s := range spans {
+		if s.SpanContext().TraceID() != telemetry.TraceID(run.Identifier) {
+			t.Errorf("span %q in another trace", s.Name())
+		}
+		key := telemetry.AttrRunResult
+		if attr(s, telemetry.AttrNodeID).AsString() != "" {
+			key = telemetry.AttrNodeResult
+			if got := attr(s, telemetry.AttrNodeType).AsString(); got != "WEBHOOK" {
+				t.Errorf("cancelled node span type %q", got)
+			}
+		}
+		if got := attr(s, key).AsString(); got != "CANCELLED" {
+			t.Errorf("span %q: %s = %q, want CANCELLED", s.Name(), key, got)
+		}
+	}
+}
+
+// A run whose node was executing when the process stopped is resumed by
+// another process: the node run's span is reported once, by the process
+// that completed it, with attempt 2, in the run's trace under the run's
+// span; both executions sent the same traceparent.
+func TestResumedRunContinuesTheTrace(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var tps []string
+	record := func(c context.Context) {
+		mu.Lock()
+		tps = append(tps, node.Traceparent(c))
+		mu.Unlock()
+	}
+	first := funcExec(func(c context.Context, _ *node.Request) (node.Result, error) {
+		record(c)
+		stop() // the process is told to stop while the node runs
+		<-c.Done()
+		return node.Result{}, c.Err()
+	})
+	h := newHarness(t, nil, map[string]node.Executor{workflow.TypeKafka: first}, true)
+	wf, ps := workflow.Parse([]byte(`{"identifier": "resumed", "nodes": [` + trigger + `,
+		{"identifier": "pub", "config": {"type": "KAFKA", "payload": {"a": 1}}}],
+		"connections": [{"sourceIdentifier": "trigger", "targetIdentifier": "pub"}]}`))
+	if err := ps.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := h.st.CreateWorkflow(context.Background(), store.Workflow{Identifier: wf.Identifier, Definition: wf.Source})
+	run, err := h.eng.Start(context.Background(), engine.StartRequest{Workflow: wf, Version: rec.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = h.eng.Execute(ctx, run.Identifier)
+	if n := len(h.exp.GetSpans()); n != 1 {
+		t.Fatalf("%d spans before the restart, want the trigger's only", n)
+	}
+
+	exp2 := tracetest.NewInMemoryExporter()
+	tr2, err := telemetry.New(telemetry.Options{Exporter: exp2, Sync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := node.NewRegistry()
+	reg.Register(workflow.TypeKafka, funcExec(func(c context.Context, _ *node.Request) (node.Result, error) {
+		record(c)
+		return node.Result{Output: map[string]any{"ok": true}}, nil
+	}))
+	eng2 := engine.New(engine.Options{Store: h.st, Nodes: reg, Tracer: tr2})
+	done, err := eng2.Execute(context.Background(), run.Identifier)
+	if err != nil || done.Result != store.ResultSuccess {
+		t.Fatalf("resume: %v, %v", done.Result, err)
+	}
+	spans := exp2.GetSpans().Snapshots()
+	if len(spans) != 2 {
+		t.Fatalf("got %d spans after the restart, want the node run's and the run's", len(spans))
+	}
+	var nodeSpan, runSpan sdktrace.ReadOnlySpan
+	for _, s := range spans {
+		if attr(s, telemetry.AttrNodeID).AsString() == "pub" {
+			nodeSpan = s
+		} else {
+			runSpan = s
+		}
+	}
+	if nodeSpan == nil || runSpan == nil {
+		t.Fatal("missing the node run's or the run's span")
+	}
+	if got := attr(nodeSpan, telemetry.AttrAttempt).AsInt64(); got != 2 {
+		t.Errorf("attempt = %d, want 2", got)
+	}
+	if nodeSpan.Parent().SpanID() != runSpan.SpanContext().SpanID() || runSpan.SpanContext().TraceID() != telemetry.TraceID(run.Identifier) {
+		t.Errorf("node span not under the run's span in the run's trace")
+	}
+	trigger := h.exp.GetSpans().Snapshots()[0]
+	if trigger.Parent().SpanID() != runSpan.SpanContext().SpanID() {
+		t.Errorf("the trigger's span (first process) and the run's span (second) are not linked")
+	}
+	want := fmt.Sprintf("00-%s-%s-01", nodeSpan.SpanContext().TraceID(), nodeSpan.SpanContext().SpanID())
+	if len(tps) != 2 || tps[0] != want || tps[1] != want {
+		t.Errorf("traceparents %q, want twice %q", tps, want)
+	}
+}
