@@ -67,9 +67,57 @@ func (r *otlpReceiver) got() []*tracepb.Span {
 // `sluice serve --otlp-endpoint` exports a run's trace over OTLP/HTTP: the
 // collector gets the run's span and its node runs' spans, at the latest
 // when serve stops (it flushes), in the trace whose id the WEBHOOK
-// receiver got in its traceparent.
+// receiver got in its traceparent. Without the flag nothing is exported
+// and no traceparent is sent, even with the OpenTelemetry SDK's own
+// OTEL_EXPORTER_OTLP_ENDPOINT pointing at the collector: no exporter exists.
 func TestServeExportsTracesOverOTLP(t *testing.T) {
-	col := newOTLPReceiver(t)
+	for _, traced := range []bool{true, false} {
+		t.Run(map[bool]string{true: "on", false: "off"}[traced], func(t *testing.T) {
+			col := newOTLPReceiver(t)
+			var args []string
+			if traced {
+				args = []string{"--otlp-endpoint", col.URL}
+			} else {
+				t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", col.URL)
+				t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", col.URL+"/v1/traces")
+			}
+			tp := serveOneRun(t, args...)
+			spans := col.got()
+			if !traced {
+				if len(spans) != 0 || tp != "" {
+					t.Fatalf("tracing off, yet %d spans exported and traceparent %q sent", len(spans), tp)
+				}
+				return
+			}
+			if len(spans) != 3 {
+				t.Fatalf("collector got %d spans, want 3 (run, trigger, call)", len(spans))
+			}
+			parts := strings.Split(tp, "-")
+			if len(parts) != 4 {
+				t.Fatalf("webhook got traceparent %q", tp)
+			}
+			var names []string
+			for _, s := range spans {
+				names = append(names, s.Name)
+				if hex.EncodeToString(s.TraceId) != parts[1] {
+					t.Errorf("span %q in trace %x, want %s", s.Name, s.TraceId, parts[1])
+				}
+				if s.Name == "WEBHOOK call" && hex.EncodeToString(s.SpanId) != parts[2] {
+					t.Errorf("WEBHOOK span id %x, traceparent names %s", s.SpanId, parts[2])
+				}
+			}
+			if !strings.Contains(strings.Join(names, ","), "run traced") {
+				t.Errorf("span names %v: no run span", names)
+			}
+		})
+	}
+}
+
+// serveOneRun starts serve with args, runs trigger → WEBHOOK to
+// completion, stops serve with SIGTERM (which flushes the spans) and
+// returns the traceparent the WEBHOOK receiver saw.
+func serveOneRun(t *testing.T, args ...string) string {
+	t.Helper()
 	var tpMu sync.Mutex
 	var traceparent string
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -82,7 +130,7 @@ func TestServeExportsTracesOverOTLP(t *testing.T) {
 	t.Cleanup(hook.Close)
 
 	dir := t.TempDir()
-	srv := startServer(t, "--data-dir", dir, "--otlp-endpoint", col.URL)
+	srv := startServer(t, append([]string{"--data-dir", dir}, args...)...)
 	adminID, adminSecret := credentials(t, srv.banner)
 	admin, code := srv.token(t, adminID, adminSecret)
 	if code != http.StatusOK {
@@ -127,30 +175,9 @@ func TestServeExportsTracesOverOTLP(t *testing.T) {
 	if err := srv.stop(syscall.SIGTERM); err != nil {
 		t.Fatalf("serve exited with %v: %s", err, srv.logs())
 	}
-	spans := col.got()
-	if len(spans) != 3 {
-		t.Fatalf("collector got %d spans, want 3 (run, trigger, call)\n%s", len(spans), srv.logs())
-	}
 	tpMu.Lock()
-	tp := traceparent
-	tpMu.Unlock()
-	parts := strings.Split(tp, "-")
-	if len(parts) != 4 {
-		t.Fatalf("webhook got traceparent %q", tp)
-	}
-	var names []string
-	for _, s := range spans {
-		names = append(names, s.Name)
-		if hex.EncodeToString(s.TraceId) != parts[1] {
-			t.Errorf("span %q in trace %x, want %s", s.Name, s.TraceId, parts[1])
-		}
-		if s.Name == "WEBHOOK call" && hex.EncodeToString(s.SpanId) != parts[2] {
-			t.Errorf("WEBHOOK span id %x, traceparent names %s", s.SpanId, parts[2])
-		}
-	}
-	if !strings.Contains(strings.Join(names, ","), "run traced") {
-		t.Errorf("span names %v: no run span", names)
-	}
+	defer tpMu.Unlock()
+	return traceparent
 }
 
 // A bad --otlp-endpoint (or SLUICE_OTLP_ENDPOINT) stops serve before it
