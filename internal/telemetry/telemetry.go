@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -50,6 +51,11 @@ const (
 	AttrNodeResult      = "sluice.node_run.result"
 	AttrLogLevel        = "sluice.log.level"
 )
+
+// MaxAttributeBytes bounds a string attribute, event attribute or status
+// message (a log line, an error): longer ones are cut, ending with "…". A
+// span keeps at most 128 events (log lines) and counts the ones it drops.
+const MaxAttributeBytes = 4096
 
 // Options configure a Tracer.
 type Options struct {
@@ -97,8 +103,13 @@ func New(opts Options) (*Tracer, error) {
 	if opts.Sync {
 		spOpt = sdktrace.WithSyncer(exp)
 	}
+	// A log line or an error may be long; collectors refuse huge spans.
+	// Cutting text that is already redacted reveals nothing.
+	limits := sdktrace.NewSpanLimits()
+	limits.AttributeValueLengthLimit = MaxAttributeBytes
 	tp := sdktrace.NewTracerProvider(
 		spOpt,
+		sdktrace.WithRawSpanLimits(limits),
 		sdktrace.WithResource(resource.NewSchemaless(attrs...)),
 		sdktrace.WithIDGenerator(derivedIDs{}),
 		sdktrace.WithSampler(sdktrace.AlwaysSample()),
@@ -199,10 +210,10 @@ func (t *Tracer) NodeRun(n engine.NodeSpan) {
 	for _, l := range n.Logs {
 		sp.AddEvent("log", trace.WithTimestamp(l.At), trace.WithAttributes(
 			attribute.String(AttrLogLevel, l.Level),
-			attribute.String("message", l.Message.String()),
+			attribute.String("message", cut(l.Message.String())),
 		))
 	}
-	if msg := n.Error.String(); msg != "" {
+	if msg := cut(n.Error.String()); msg != "" {
 		// As RecordError would, from the redacted text only.
 		sp.AddEvent("exception", trace.WithTimestamp(n.End), trace.WithAttributes(
 			attribute.String("exception.type", "sluice.NodeFailed"),
@@ -285,6 +296,20 @@ func randomSpanID() trace.SpanID {
 
 // Interface check.
 var _ engine.Tracer = (*Tracer)(nil)
+
+// cut shortens s to at most MaxAttributeBytes, at a character boundary,
+// ending with "…". s is redacted text: cutting it reveals nothing.
+func cut(s string) string {
+	if len(s) <= MaxAttributeBytes {
+		return s
+	}
+	const ellipsis = "…"
+	i := MaxAttributeBytes - len(ellipsis)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + ellipsis
+}
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)

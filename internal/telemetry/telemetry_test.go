@@ -568,3 +568,25 @@ func TestResumedRunContinuesTheTrace(t *testing.T) {
 		t.Errorf("traceparents %q, want twice %q", tps, want)
 	}
 }
+
+// A long log line is cut to MaxAttributeBytes on the span (the store keeps
+// it whole).
+func TestLongLogLineIsCut(t *testing.T) {
+	long := strings.Repeat("x", 3*telemetry.MaxAttributeBytes)
+	h := newHarness(t, nil, map[string]node.Executor{workflow.TypeKafka: funcExec(func(_ context.Context, req *node.Request) (node.Result, error) {
+		req.Log(node.LevelInfo, long)
+		return node.Result{Output: map[string]any{}}, nil
+	})}, true)
+	h.run(t, `{"identifier": "long", "nodes": [`+trigger+`,
+		{"identifier": "pub", "config": {"type": "KAFKA", "payload": {"a": 1}}}],
+		"connections": [{"sourceIdentifier": "trigger", "targetIdentifier": "pub"}]}`)
+	for _, s := range h.exp.GetSpans() {
+		for _, ev := range s.Events {
+			for _, kv := range ev.Attributes {
+				if n := len(kv.Value.Emit()); n > telemetry.MaxAttributeBytes {
+					t.Errorf("span %q event %q: %s is %d bytes", s.Name, ev.Name, kv.Key, n)
+				}
+			}
+		}
+	}
+}
