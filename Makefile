@@ -15,12 +15,12 @@ STATICCHECK ?= v0.8.2
 RACE_PKGS := ./internal/engine/... ./internal/tmpl/... ./internal/redact/... ./internal/secret/... ./internal/api/... ./internal/auth/... ./internal/node/kafka/... ./internal/node/input/... ./internal/catalog/... ./internal/autostart/... ./internal/node/integration/... \
 	./internal/store/sqlite/... ./internal/store/postgres/... ./internal/node/webhook/... ./internal/cli/... ./test/leak/... ./internal/runevents/... \
 	./internal/ui/... ./internal/node/ai/... \
-	./internal/retention/...
+	./internal/retention/... ./internal/telemetry/...
 
 # Fuzz targets, as package:Target.
 FUZZ := ./internal/api:FuzzParseWait ./internal/workflow:FuzzParse ./internal/tmpl:FuzzCompile ./internal/redact:FuzzRedact ./internal/redact:FuzzJSONBytes ./internal/credscan:FuzzScan ./internal/catalog:FuzzSearchQuery ./internal/node/integration:FuzzProviderAnswer \
 	./internal/ui:FuzzFormFields ./internal/node/ai:FuzzModelAnswer \
-	./internal/cli:FuzzReadConfigFile ./internal/retention:FuzzParsePeriod
+	./internal/cli:FuzzReadConfigFile ./internal/retention:FuzzParsePeriod ./internal/telemetry:FuzzEndpointURL
 
 .PHONY: build test unit unit-rest race fuzz lint bench bench-postgres bench-load test-postgres demo clean dist
 

@@ -102,6 +102,8 @@ type Options struct {
 	// which sees the runs this process drives. A source that also hears
 	// other processes (PostgreSQL LISTEN/NOTIFY) plugs in here.
 	Events runevents.Source
+	// Tracer is the engine's option of that name (nil: no tracing).
+	Tracer engine.Tracer
 }
 
 // DefaultSweepInterval is Options.SweepInterval when it is 0.
@@ -226,7 +228,7 @@ func New(opts Options) (*Server, error) {
 	}
 	eo := engine.Options{Store: opts.Store, Nodes: opts.Nodes, Logger: s.log, OnEvent: onEvent, Now: opts.Now, ProcessRedactor: opts.ProcessRedactor,
 		MaxAttempts: opts.MaxAttempts, RetryFor: opts.RetryFor, MaxTemplateBytes: opts.MaxTemplateBytes,
-		MaxDefinitions: opts.MaxDefinitions}
+		MaxDefinitions: opts.MaxDefinitions, Tracer: opts.Tracer}
 	if opts.Secrets != nil {
 		eo.Secrets = opts.Secrets
 	}

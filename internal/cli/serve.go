@@ -47,6 +47,7 @@ type serveFlags struct {
 	smtp           smtpFlags
 	config         string
 	retain         retainFlags // retain.go
+	otlpEndpoint   string
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -118,6 +119,7 @@ within about a second of its deadline, across restarts.`,
 	fl.StringVar(&f.config, "config", "", "config file (YAML, or TOML for .toml; else SLUICE_CONFIG): keys named as these flags; order flag > SLUICE_<FLAG> > file > default")
 	fl.DurationVar(&f.autostartEvery, "autostart-interval", api.DefaultAutostartInterval, "how often serve looks for due schedules, entity timers and catalog events written by other processes (this process's catalog writes are seen at once); 10ms to 30s")
 	fl.StringVar(&f.literalCreds, "literal-credentials", api.LiteralCredentialsReject, "a definition saved with a credential as literal text: reject, warn (save, and warn callers who may manage secrets) or allow")
+	fl.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", "OpenTelemetry collector's OTLP/HTTP URL (http://127.0.0.1:4318) to export a trace per run to; off when empty (docs/operating.md)")
 	return c
 }
 
@@ -164,6 +166,9 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		return invalid("--literal-credentials: must be reject, warn or allow, got %q", f.literalCreds)
 	}
 	if err := checkAutostartInterval(f.autostartEvery); err != nil {
+		return err
+	}
+	if err := checkOTLPEndpoint(f.otlpEndpoint); err != nil {
 		return err
 	}
 	key, err := a.signingKey(f.signingKeyFile)
@@ -261,8 +266,14 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		cacheTTL = -1 // the flag's 0 disables the cache
 	}
 	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL, CacheTTL: cacheTTL})
+	// Traces (--otlp-endpoint): flushed at exit, after the runs' last steps.
+	tracer, stopTracing, err := a.tracer(f.otlpEndpoint, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds, MaxTemplateBytes: f.maxTmplBytes,
-		Catalog: cat, MaxRunning: f.maxRunning, AutostartInterval: f.autostartEvery})
+		Catalog: cat, MaxRunning: f.maxRunning, AutostartInterval: f.autostartEvery, Tracer: tracer})
 	if err != nil {
 		return err
 	}

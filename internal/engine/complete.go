@@ -164,6 +164,8 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 		e.forget(run.Identifier)
 		e.emit(Event{Kind: NodeFinished, RunID: run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: store.ResultCancelled})
 		e.emit(Event{Kind: RunFinished, RunID: run.Identifier, Result: store.ResultCancelled})
+		e.traceNode(st, n, nr, store.ResultCancelled, now, logs, "")
+		e.traceRun(run)
 		return run, nil
 	case store.ResultFailed:
 		msg := "the node was reported FAILED"
@@ -187,7 +189,11 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 	if !ok {
 		// finish reports the node's end (before the run's) once committed,
 		// and ErrNotInProgress when another completion or a cancel won.
-		return e.finish(ctx, st, &t, &finished)
+		run, err := e.finish(ctx, st, &t, &finished)
+		if err == nil {
+			e.traceNode(st, n, nr, out.completion.Result, out.completion.CompletedAt, out.logs, out.errText)
+		}
+		return run, err
 	}
 	// The node is executed by the Execute the caller starts next, which
 	// counts its attempt then.
@@ -199,6 +205,7 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 	}
 	// Reported once committed: a completion that lost a race reports nothing.
 	e.emit(finished)
+	e.traceNode(st, n, nr, out.completion.Result, out.completion.CompletedAt, out.logs, out.errText)
 	return st.run, nil
 }
 
@@ -256,6 +263,7 @@ func (e *Engine) Cancel(ctx context.Context, runID string) (store.Run, error) {
 		run.Status, run.Result, run.CompletedAt, run.UpdatedAt = store.StatusCompleted, store.ResultCancelled, &now, now
 		e.forget(runID)
 		e.emit(Event{Kind: RunFinished, RunID: runID, Result: store.ResultCancelled})
+		e.traceCancel(ctx, run, t.Complete, nrs[len(nrs)-1])
 		return run, nil
 	}
 }

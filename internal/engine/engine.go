@@ -64,6 +64,9 @@ type Options struct {
 	// (Engine.ExecuteIfIdle). 0 means DefaultRetryFor; a negative value
 	// disables the retries.
 	RetryFor time.Duration
+	// Tracer, when set, is told of every node run and run that ends
+	// (trace.go); nil traces nothing.
+	Tracer Tracer
 }
 
 // DefaultMaxAttempts is Options.MaxAttempts when it is 0.
@@ -118,6 +121,7 @@ type Engine struct {
 	// limits bound every render of the engine's templates.
 	limits   tmpl.Limits
 	retryFor time.Duration
+	tracer   Tracer // nil: no tracing
 
 	defs    *defCache // compiled workflow versions, least recently used evicted
 	started sync.Map  // run identifier → *runState, from Start to Execute
@@ -151,6 +155,7 @@ func New(opts Options) *Engine {
 		onEvent: opts.OnEvent,
 		now:     opts.Now,
 		procRed: opts.ProcessRedactor,
+		tracer:  opts.Tracer,
 		// Runs of the same workflows register the same patterns; 256
 		// matchers cover many workflows and stay small.
 		redCache: redact.NewCache(256),

@@ -138,6 +138,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 	e.started.Store(run.Identifier, st)
 	e.redactors.Store(run.Identifier, st.red)
 	e.emit(Event{Kind: NodeFinished, RunID: run.Identifier, NodeID: trig.Identifier, NodeRunID: first.Identifier, Type: trig.Type, Result: store.ResultSuccess})
+	e.traceNode(st, trig, first, store.ResultSuccess, now, nil, "")
 	return run, nil
 }
 
@@ -610,6 +611,7 @@ func (e *Engine) finish(ctx context.Context, st *runState, pending *store.Transi
 		e.emit(*done)
 	}
 	e.emit(Event{Kind: RunFinished, RunID: st.run.Identifier, Result: result})
+	e.traceRun(st.run)
 	return st.run, nil
 }
 
@@ -785,6 +787,7 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 				return st.run, fmt.Errorf("mark node run %s waiting: %w", nr.Identifier, err)
 			}
 			e.emit(Event{Kind: NodeWaiting, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Duration: time.Since(began)})
+			e.traceNode(st, n, nr, "", e.now().UTC(), out.logs, "")
 			return st.run, nil
 		}
 		if err := st.setOutput(n.Identifier, out.completion.Output); err != nil {
@@ -798,7 +801,11 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 		nextID, ok := e.successor(st, n, nr, out.outlet)
 		t := store.Transition{RunID: st.run.Identifier, Complete: &out.completion, Logs: out.logs}
 		if !ok {
-			return lostRace(e.finish(ctx, st, &t, &done))
+			run, err := e.finish(ctx, st, &t, &done)
+			if err == nil {
+				e.traceNode(st, n, nr, out.completion.Result, out.completion.CompletedAt, out.logs, out.errText)
+			}
+			return lostRace(run, err)
 		}
 		nextNR, err := e.startNext(ctx, st, nextID, &t, true)
 		if err != nil {
@@ -809,6 +816,7 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 		}
 		// Reported once committed: a step that lost to a cancel reports nothing.
 		e.emit(done)
+		e.traceNode(st, n, nr, out.completion.Result, out.completion.CompletedAt, out.logs, out.errText)
 		n, nr, counted = st.wf.Node(nextID), nextNR, true
 	}
 }
@@ -932,7 +940,7 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 	e.mu.Lock()
 	e.cancels[st.run.Identifier] = cancel
 	e.mu.Unlock()
-	res, err := exec.Execute(runCtx, &node.Request{
+	res, err := exec.Execute(e.traceContext(runCtx, st, nr), &node.Request{
 		WorkflowID:      st.wf.Identifier,
 		WorkflowVersion: st.run.WorkflowVersion,
 		RunID:           st.run.Identifier,

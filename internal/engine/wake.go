@@ -175,7 +175,7 @@ func (e *Engine) wake(ctx context.Context, w store.DueWake) (moved bool, err err
 	if !ok {
 		err = fmt.Errorf("node type %s cannot be polled by this version of sluice", n.Type)
 	} else {
-		res, err = poller.Poll(ctx, &node.Request{
+		res, err = poller.Poll(e.traceContext(ctx, st, *nr), &node.Request{
 			WorkflowID:      st.wf.Identifier,
 			WorkflowVersion: st.run.WorkflowVersion,
 			RunID:           st.run.Identifier,

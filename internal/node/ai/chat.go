@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-run/sluice/internal/node"
 )
 
 // The wire types of the OpenAI chat completions API
@@ -181,6 +183,7 @@ func (c *caller) once(ctx context.Context, body []byte) (*chatResponse, time.Dur
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("Accept", "application/json")
+	node.SetTraceparent(ctx, hr.Header)
 	if c.key != "" {
 		hr.Header.Set("Authorization", "Bearer "+c.key)
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-run/sluice/internal/node"
 )
 
 // maxBody bounds what is read of a provider's answer.
@@ -98,6 +100,7 @@ func (c *caller) do(ctx context.Context, method, url, path string, header http.H
 			req.Header.Set("Content-Type", "application/json")
 		}
 		req.Header.Set("User-Agent", "sluice")
+		node.SetTraceparent(ctx, req.Header)
 		resp, err := c.hc.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {

@@ -348,6 +348,8 @@ func (e *Executor) newRequest(ctx context.Context, req *node.Request, c *config)
 	}
 	hr.Header.Set(HeaderWorkflowRun, req.RunID)
 	hr.Header.Set(HeaderNodeRun, req.NodeRunID)
+	// W3C Trace Context, when tracing is on, unless the config sets its own.
+	node.SetTraceparent(ctx, hr.Header)
 	if len(e.key) > 0 {
 		ts := strconv.FormatInt(time.Now().Unix(), 10)
 		hr.Header.Set(HeaderTimestamp, ts)
