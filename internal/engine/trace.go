@@ -16,7 +16,7 @@ import (
 // it has ended and its end is committed, with the times the store holds, so
 // that a run resumed after a restart, or ended from outside (a completion,
 // a cancel) in another process, reports the same way: identities are
-// derived from the run and node run identifiers (decision 017).
+// derived from the run and node run identifiers (decision 018).
 //
 // The seam carries run data only as redact types: the string fields of
 // NodeSpan, RunSpan and SpanLog hold identifiers from the definition and the

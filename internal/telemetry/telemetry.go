@@ -4,7 +4,7 @@
 // Collector). It implements engine.Tracer; the engine itself does not depend
 // on OpenTelemetry.
 //
-// Identities are derived, not stored (docs/decisions/017-trace-identity.md):
+// Identities are derived, not stored (docs/decisions/018-trace-identity.md):
 // a run's trace id and its span id are hashes of the run identifier, a node
 // run's span id a hash of the node run identifier. So whichever process
 // reports a node run or a run (the one that started it, the one that resumed
