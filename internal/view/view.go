@@ -7,6 +7,7 @@ package view
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -44,18 +45,24 @@ type RunVariables struct {
 	Outputs map[string]json.RawMessage `json:"outputs"`
 }
 
-// NodeRun is a node run as the API shows it.
+// NodeRun is a node run as the API shows it. NodeTitle, NodeIcon and
+// NodeConfigType are Port's display fields (port-labs/port-docs
+// docs/workflows/runs.md, "Node run structure"), read from the workflow
+// version the run ran; null when that version does not set them.
 type NodeRun struct {
-	Identifier  string          `json:"identifier"`
-	Node        NodeRef         `json:"node"`
-	Status      string          `json:"status"`
-	Result      *string         `json:"result"`
-	Output      json.RawMessage `json:"output"`
-	Links       []string        `json:"links"`
-	NodeRunLogs []Log           `json:"nodeRunLogs"`
-	CreatedAt   time.Time       `json:"createdAt"`
-	UpdatedAt   time.Time       `json:"updatedAt"`
-	CompletedAt *time.Time      `json:"completedAt"`
+	Identifier     string          `json:"identifier"`
+	Node           NodeRef         `json:"node"`
+	NodeTitle      *string         `json:"nodeTitle"`
+	NodeIcon       *string         `json:"nodeIcon"`
+	NodeConfigType *string         `json:"nodeConfigType"`
+	Status         string          `json:"status"`
+	Result         *string         `json:"result"`
+	Output         json.RawMessage `json:"output"`
+	Links          []string        `json:"links"`
+	NodeRunLogs    []Log           `json:"nodeRunLogs"`
+	CreatedAt      time.Time       `json:"createdAt"`
+	UpdatedAt      time.Time       `json:"updatedAt"`
+	CompletedAt    *time.Time      `json:"completedAt"`
 }
 
 // Log is a node run log line.
@@ -71,6 +78,44 @@ type Reader interface {
 	GetRun(ctx context.Context, identifier string) (store.Run, error)
 	NodeRuns(ctx context.Context, runID string) ([]store.NodeRun, error)
 	Logs(ctx context.Context, nodeRunID string) ([]store.Log, error)
+	GetWorkflowVersion(ctx context.Context, identifier string, version int) (store.Workflow, error)
+}
+
+// nodeDisplay is what a node run shows of its node: Port's display fields.
+type nodeDisplay struct {
+	Title  *string `json:"title"`
+	Icon   *string `json:"icon"`
+	Config struct {
+		Type *string `json:"type"`
+	} `json:"config"`
+}
+
+// nodeDisplays reads the display fields of each node of the workflow
+// version a run ran, by node identifier. A version that is gone or cannot
+// be read (which the store never allows) leaves them null rather than
+// hiding the run.
+func nodeDisplays(ctx context.Context, st Reader, r store.Run) (map[string]nodeDisplay, error) {
+	wf, err := st.GetWorkflowVersion(ctx, r.WorkflowID, r.WorkflowVersion)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("workflow %s version %d of run %s: %w", r.WorkflowID, r.WorkflowVersion, r.Identifier, err)
+	}
+	var def struct {
+		Nodes []struct {
+			Identifier string `json:"identifier"`
+			nodeDisplay
+		} `json:"nodes"`
+	}
+	if json.Unmarshal(wf.Definition, &def) != nil {
+		return nil, nil
+	}
+	out := make(map[string]nodeDisplay, len(def.Nodes))
+	for _, n := range def.Nodes {
+		out[n.Identifier] = n.nodeDisplay
+	}
+	return out, nil
 }
 
 func optional(s string) *string {
@@ -117,6 +162,10 @@ func LoadWith(ctx context.Context, st Reader, runID string, opts LoadOptions) (R
 	if err != nil {
 		return Run{}, fmt.Errorf("node runs of %s: %w", runID, err)
 	}
+	nodes, err := nodeDisplays(ctx, st, r)
+	if err != nil {
+		return Run{}, err
+	}
 	v := Summary(r)
 	v.NodeRuns = make([]NodeRun, 0, len(nrs))
 	v.Variables = &RunVariables{Outputs: map[string]json.RawMessage{}}
@@ -138,6 +187,9 @@ func LoadWith(ctx context.Context, st Reader, runID string, opts LoadOptions) (R
 			CreatedAt:   nr.CreatedAt,
 			UpdatedAt:   nr.UpdatedAt,
 			CompletedAt: nr.CompletedAt,
+		}
+		if d, ok := nodes[nr.NodeID]; ok {
+			nv.NodeTitle, nv.NodeIcon, nv.NodeConfigType = d.Title, d.Icon, d.Config.Type
 		}
 		if !nr.Output.IsZero() {
 			nv.Output = json.RawMessage(nr.Output.Bytes())
