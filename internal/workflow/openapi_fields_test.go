@@ -3,6 +3,8 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -262,6 +264,36 @@ func TestOpenAPIConfigSchemas(t *testing.T) {
 			// only what the document accepts must parse.
 			if _, probs := Parse([]byte(tt.def)); tt.valid && probs.Err() != nil {
 				t.Fatalf("the parser rejects it: %v", probs.Err())
+			}
+		})
+	}
+}
+
+// TestOpenAPIAcceptsPortCorpus checks every real Port definition the parser
+// accepts (TestPortCorpus) against the document's Definition schema: a
+// client validating with the document accepts what the server does.
+func TestOpenAPIAcceptsPortCorpus(t *testing.T) {
+	definition := loadOpenAPI(t).Components.Schemas["Definition"].Value
+	files, err := filepath.Glob(filepath.Join(portCorpus, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		name := filepath.Base(file)
+		if _, reject := corpusRejects[name]; reject {
+			continue
+		}
+		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v any
+			if err := json.Unmarshal(data, &v); err != nil {
+				t.Fatal(err)
+			}
+			if err := definition.VisitJSON(v, openapi3.MultiErrors()); err != nil {
+				t.Fatalf("the OpenAPI document rejects a definition the server accepts: %v", err)
 			}
 		})
 	}
