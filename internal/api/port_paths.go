@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/sluice-run/sluice/internal/authz"
+	"github.com/sluice-run/sluice/internal/view"
 )
 
 // portRoutes serves the other forms of Port's paths that its documentation
@@ -38,4 +40,11 @@ func (s *Server) completeNodeRunOfRun(w http.ResponseWriter, r *http.Request, a 
 		return notFound("workflow node run %s not found in run %s", nodeRunID, r.PathValue("wfr"))
 	}
 	return s.completeNodeRun(w, r, a)
+}
+
+// loadRun shapes a run as the API answers it (view.LoadWith), taking its
+// nodes' display fields from the engine's cache of compiled definitions
+// rather than reading the workflow version again for every answer.
+func (s *Server) loadRun(ctx context.Context, runID string, logs bool) (view.Run, error) {
+	return view.LoadWith(ctx, s.st, runID, view.LoadOptions{Logs: logs, Definition: s.eng.Definition})
 }

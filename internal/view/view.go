@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/workflow"
 )
 
 // Run is a workflow run as the API shows it.
@@ -81,20 +82,31 @@ type Reader interface {
 	GetWorkflowVersion(ctx context.Context, identifier string, version int) (store.Workflow, error)
 }
 
-// nodeDisplay is what a node run shows of its node: Port's display fields.
+// nodeDisplay is what a node run shows of its node: Port's display
+// fields, nil when the version does not set them.
 type nodeDisplay struct {
-	Title  *string `json:"title"`
-	Icon   *string `json:"icon"`
-	Config struct {
-		Type *string `json:"type"`
-	} `json:"config"`
+	title, icon, configType *string
 }
 
 // nodeDisplays reads the display fields of each node of the workflow
 // version a run ran, by node identifier. A version that is gone or cannot
-// be read (which the store never allows) leaves them null rather than
-// hiding the run.
-func nodeDisplays(ctx context.Context, st Reader, r store.Run) (map[string]nodeDisplay, error) {
+// be read as a definition (which the store never allows) leaves them null
+// rather than hiding the run.
+func nodeDisplays(ctx context.Context, st Reader, r store.Run, opts LoadOptions) (map[string]nodeDisplay, error) {
+	if opts.Definition != nil {
+		wf, err := opts.Definition(ctx, r.WorkflowID, r.WorkflowVersion)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && wf == nil) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("workflow %s version %d of run %s: %w", r.WorkflowID, r.WorkflowVersion, r.Identifier, err)
+		}
+		out := make(map[string]nodeDisplay, len(wf.Nodes))
+		for _, n := range wf.Nodes {
+			out[n.Identifier] = nodeDisplay{optional(n.Title), optional(n.Icon), optional(n.Type)}
+		}
+		return out, nil
+	}
 	wf, err := st.GetWorkflowVersion(ctx, r.WorkflowID, r.WorkflowVersion)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -105,7 +117,11 @@ func nodeDisplays(ctx context.Context, st Reader, r store.Run) (map[string]nodeD
 	var def struct {
 		Nodes []struct {
 			Identifier string `json:"identifier"`
-			nodeDisplay
+			Title      string `json:"title"`
+			Icon       string `json:"icon"`
+			Config     struct {
+				Type string `json:"type"`
+			} `json:"config"`
 		} `json:"nodes"`
 	}
 	if json.Unmarshal(wf.Definition, &def) != nil {
@@ -113,7 +129,7 @@ func nodeDisplays(ctx context.Context, st Reader, r store.Run) (map[string]nodeD
 	}
 	out := make(map[string]nodeDisplay, len(def.Nodes))
 	for _, n := range def.Nodes {
-		out[n.Identifier] = n.nodeDisplay
+		out[n.Identifier] = nodeDisplay{optional(n.Title), optional(n.Icon), optional(n.Config.Type)}
 	}
 	return out, nil
 }
@@ -150,6 +166,10 @@ type LoadOptions struct {
 	// Logs reads every node run's log lines; without it nodeRunLogs are
 	// empty (present, so that the shape stays Port's) and no log is read.
 	Logs bool
+	// Definition, when set, gives the compiled workflow version a run ran
+	// (the engine's cache, engine.Definition), for the node runs' display
+	// fields; without it the version is read from the store and decoded.
+	Definition func(ctx context.Context, identifier string, version int) (*workflow.Workflow, error)
 }
 
 // LoadWith is Load with options.
@@ -162,7 +182,7 @@ func LoadWith(ctx context.Context, st Reader, runID string, opts LoadOptions) (R
 	if err != nil {
 		return Run{}, fmt.Errorf("node runs of %s: %w", runID, err)
 	}
-	nodes, err := nodeDisplays(ctx, st, r)
+	nodes, err := nodeDisplays(ctx, st, r, opts)
 	if err != nil {
 		return Run{}, err
 	}
@@ -189,7 +209,7 @@ func LoadWith(ctx context.Context, st Reader, runID string, opts LoadOptions) (R
 			CompletedAt: nr.CompletedAt,
 		}
 		if d, ok := nodes[nr.NodeID]; ok {
-			nv.NodeTitle, nv.NodeIcon, nv.NodeConfigType = d.Title, d.Icon, d.Config.Type
+			nv.NodeTitle, nv.NodeIcon, nv.NodeConfigType = d.title, d.icon, d.configType
 		}
 		if !nr.Output.IsZero() {
 			nv.Output = json.RawMessage(nr.Output.Bytes())
