@@ -289,6 +289,7 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /v1/ai/providers/{name}", s.authed(s.deleteAIProvider))
 	m.HandleFunc("POST /v1/workflows/runs/claim-pending", s.authed(s.claimPending))
 	m.HandleFunc("PATCH /v1/workflows/runs/ack", s.authed(s.ackNodeRun))
+	s.portRoutes()
 }
 
 // Handler returns the server's HTTP handler.

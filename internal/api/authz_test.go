@@ -185,6 +185,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"complete node run", func(anyone bool) call {
 			return call{"PATCH", "/v1/workflows/nodes/runs/" + e.waiting(newRun(anyone)), map[string]any{"status": "COMPLETED", "result": "SUCCESS", "output": map[string]any{"done": true}}}
 		}, updateNodeRun},
+		{"complete node run under its run (Port's other path)", func(anyone bool) call {
+			run := newRun(anyone)
+			return call{"PATCH", "/v1/workflows/runs/" + run + "/nodes/" + e.waiting(run), map[string]any{"status": "COMPLETED", "result": "SUCCESS"}}
+		}, updateNodeRun},
 		{"add node run logs", func(anyone bool) call {
 			return call{"POST", "/v1/workflows/nodes/runs/" + e.waiting(newRun(anyone)) + "/logs", map[string]any{"logs": []any{map[string]any{"level": "INFO", "message": "step 1"}}}}
 		}, updateNodeRun},
@@ -218,6 +222,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}, all(http.StatusForbidden)},
 		{"ack", func(bool) call {
 			return call{"PATCH", "/v1/workflows/runs/ack", map[string]any{"nodeRunIdentifier": "wfnr_0000000000000000"}}
+		}, all(http.StatusNotFound)},
+		{"claim pending (Port's organization path)", func(bool) call {
+			return call{"POST", "/v1/org/org_1/workflows/runs/claim-pending", map[string]any{"installationId": "agents", "limit": 1, "visibilityTimeoutMs": 1000}}
+		}, all(http.StatusForbidden)},
+		{"ack (Port's organization path)", func(bool) call {
+			return call{"PATCH", "/v1/org/org_1/workflows/runs/ack", map[string]any{"nodeRunIdentifier": "wfnr_0000000000000000"}}
 		}, all(http.StatusNotFound)},
 	}
 

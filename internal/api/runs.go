@@ -104,7 +104,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	s.metrics.runsStarted.Inc()
 	// The run as created, with Port's nodeRuns (the trigger's) and
 	// variables, read before it is driven on.
-	created, err := view.Load(r.Context(), s.st, run.Identifier)
+	created, err := s.loadRun(r.Context(), run.Identifier, true)
 	if err != nil {
 		created = view.Summary(run)
 	}
@@ -449,7 +449,7 @@ func (s *Server) completeNodeRun(w http.ResponseWriter, r *http.Request, a authz
 // variables and links render over other nodes' outputs and the run's
 // inputs, and its logs hold what the node's executor wrote.
 func (s *Server) answerNodeRun(w http.ResponseWriter, ctx context.Context, nr store.NodeRun, canView bool) error {
-	v, err := view.Load(ctx, s.st, nr.RunID)
+	v, err := s.loadRun(ctx, nr.RunID, true)
 	if err != nil {
 		return err
 	}

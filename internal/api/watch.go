@@ -134,7 +134,7 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request, a authz.Actor) e
 			return err
 		}
 	}
-	v, err := view.LoadWith(r.Context(), s.st, runID, view.LoadOptions{Logs: logs})
+	v, err := s.loadRun(r.Context(), runID, logs)
 	if err != nil {
 		return err
 	}

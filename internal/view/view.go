@@ -7,10 +7,12 @@ package view
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/workflow"
 )
 
 // Run is a workflow run as the API shows it.
@@ -44,18 +46,24 @@ type RunVariables struct {
 	Outputs map[string]json.RawMessage `json:"outputs"`
 }
 
-// NodeRun is a node run as the API shows it.
+// NodeRun is a node run as the API shows it. NodeTitle, NodeIcon and
+// NodeConfigType are Port's display fields (port-labs/port-docs
+// docs/workflows/runs.md, "Node run structure"), read from the workflow
+// version the run ran; null when that version does not set them.
 type NodeRun struct {
-	Identifier  string          `json:"identifier"`
-	Node        NodeRef         `json:"node"`
-	Status      string          `json:"status"`
-	Result      *string         `json:"result"`
-	Output      json.RawMessage `json:"output"`
-	Links       []string        `json:"links"`
-	NodeRunLogs []Log           `json:"nodeRunLogs"`
-	CreatedAt   time.Time       `json:"createdAt"`
-	UpdatedAt   time.Time       `json:"updatedAt"`
-	CompletedAt *time.Time      `json:"completedAt"`
+	Identifier     string          `json:"identifier"`
+	Node           NodeRef         `json:"node"`
+	NodeTitle      *string         `json:"nodeTitle"`
+	NodeIcon       *string         `json:"nodeIcon"`
+	NodeConfigType *string         `json:"nodeConfigType"`
+	Status         string          `json:"status"`
+	Result         *string         `json:"result"`
+	Output         json.RawMessage `json:"output"`
+	Links          []string        `json:"links"`
+	NodeRunLogs    []Log           `json:"nodeRunLogs"`
+	CreatedAt      time.Time       `json:"createdAt"`
+	UpdatedAt      time.Time       `json:"updatedAt"`
+	CompletedAt    *time.Time      `json:"completedAt"`
 }
 
 // Log is a node run log line.
@@ -71,6 +79,59 @@ type Reader interface {
 	GetRun(ctx context.Context, identifier string) (store.Run, error)
 	NodeRuns(ctx context.Context, runID string) ([]store.NodeRun, error)
 	Logs(ctx context.Context, nodeRunID string) ([]store.Log, error)
+	GetWorkflowVersion(ctx context.Context, identifier string, version int) (store.Workflow, error)
+}
+
+// nodeDisplay is what a node run shows of its node: Port's display
+// fields, nil when the version does not set them.
+type nodeDisplay struct {
+	title, icon, configType *string
+}
+
+// nodeDisplays reads the display fields of each node of the workflow
+// version a run ran, by node identifier. A version that is gone or cannot
+// be read as a definition (which the store never allows) leaves them null
+// rather than hiding the run.
+func nodeDisplays(ctx context.Context, st Reader, r store.Run, opts LoadOptions) (map[string]nodeDisplay, error) {
+	if opts.Definition != nil {
+		wf, err := opts.Definition(ctx, r.WorkflowID, r.WorkflowVersion)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && wf == nil) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("workflow %s version %d of run %s: %w", r.WorkflowID, r.WorkflowVersion, r.Identifier, err)
+		}
+		out := make(map[string]nodeDisplay, len(wf.Nodes))
+		for _, n := range wf.Nodes {
+			out[n.Identifier] = nodeDisplay{optional(n.Title), optional(n.Icon), optional(n.Type)}
+		}
+		return out, nil
+	}
+	wf, err := st.GetWorkflowVersion(ctx, r.WorkflowID, r.WorkflowVersion)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("workflow %s version %d of run %s: %w", r.WorkflowID, r.WorkflowVersion, r.Identifier, err)
+	}
+	var def struct {
+		Nodes []struct {
+			Identifier string `json:"identifier"`
+			Title      string `json:"title"`
+			Icon       string `json:"icon"`
+			Config     struct {
+				Type string `json:"type"`
+			} `json:"config"`
+		} `json:"nodes"`
+	}
+	if json.Unmarshal(wf.Definition, &def) != nil {
+		return nil, nil
+	}
+	out := make(map[string]nodeDisplay, len(def.Nodes))
+	for _, n := range def.Nodes {
+		out[n.Identifier] = nodeDisplay{optional(n.Title), optional(n.Icon), optional(n.Config.Type)}
+	}
+	return out, nil
 }
 
 func optional(s string) *string {
@@ -105,6 +166,10 @@ type LoadOptions struct {
 	// Logs reads every node run's log lines; without it nodeRunLogs are
 	// empty (present, so that the shape stays Port's) and no log is read.
 	Logs bool
+	// Definition, when set, gives the compiled workflow version a run ran
+	// (the engine's cache, engine.Definition), for the node runs' display
+	// fields; without it the version is read from the store and decoded.
+	Definition func(ctx context.Context, identifier string, version int) (*workflow.Workflow, error)
 }
 
 // LoadWith is Load with options.
@@ -116,6 +181,10 @@ func LoadWith(ctx context.Context, st Reader, runID string, opts LoadOptions) (R
 	nrs, err := st.NodeRuns(ctx, runID)
 	if err != nil {
 		return Run{}, fmt.Errorf("node runs of %s: %w", runID, err)
+	}
+	nodes, err := nodeDisplays(ctx, st, r, opts)
+	if err != nil {
+		return Run{}, err
 	}
 	v := Summary(r)
 	v.NodeRuns = make([]NodeRun, 0, len(nrs))
@@ -138,6 +207,9 @@ func LoadWith(ctx context.Context, st Reader, runID string, opts LoadOptions) (R
 			CreatedAt:   nr.CreatedAt,
 			UpdatedAt:   nr.UpdatedAt,
 			CompletedAt: nr.CompletedAt,
+		}
+		if d, ok := nodes[nr.NodeID]; ok {
+			nv.NodeTitle, nv.NodeIcon, nv.NodeConfigType = d.title, d.icon, d.configType
 		}
 		if !nr.Output.IsZero() {
 			nv.Output = json.RawMessage(nr.Output.Bytes())

@@ -86,6 +86,9 @@ type finding struct {
 type report struct {
 	pos      map[string]int64
 	findings []finding
+	// describe, when set, makes object list its fields instead of checking
+	// a value (describe.go).
+	describe func(path string, f field)
 }
 
 func newReport() *report { return &report{pos: map[string]int64{}} }

@@ -58,6 +58,10 @@ func (fs fields) names() []string {
 // required members are present, and checks each member. It reports whether v
 // is an object.
 func object(r *report, path string, v *jv, fs fields) bool {
+	if r.describe != nil {
+		describeObject(r, path, fs)
+		return false
+	}
 	if !isKind(r, path, v, jObject) {
 		return false
 	}

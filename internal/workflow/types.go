@@ -465,6 +465,9 @@ func init() {
 // jqOr accepts {"jqQuery": "..."} or a value that passes check.
 func jqOr(c check) check {
 	return func(r *report, path string, v *jv) {
+		if r.describe != nil {
+			describeObject(r, path, jqQueryFields)
+		}
 		if v.kind == jObject && v.get("jqQuery") != nil {
 			object(r, path, v, jqQueryFields)
 			return
