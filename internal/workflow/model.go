@@ -223,11 +223,14 @@ type InputProperty struct {
 	// ExclusiveMinimum and ExclusiveMaximum bound number inputs strictly.
 	ExclusiveMinimum *float64
 	ExclusiveMaximum *float64
-	// MinItems, MaxItems and UniqueItems constrain array inputs (literal
-	// bounds only; bounds written as jq only shape Port's UI).
+	// MinItems, MaxItems and UniqueItems constrain array inputs.
 	MinItems    *int
 	MaxItems    *int
 	UniqueItems bool
+	// Computed holds the constraints written as {"jqQuery": ...} (enum,
+	// pattern, minItems, maxItems): evaluated over the form when a run is
+	// created, then enforced like literal ones (computed.go).
+	Computed *ComputedConstraints
 
 	re *regexp.Regexp // Pattern, compiled
 }
