@@ -6,6 +6,7 @@ package workflow
 import (
 	"regexp"
 
+	"github.com/sluice-run/sluice/internal/catalog"
 	"github.com/sluice-run/sluice/internal/tmpl"
 )
 
@@ -147,6 +148,12 @@ type Permissions struct {
 	Roles []string
 	Users []string
 	Teams []string
+	// Policy is a trigger's dynamic permission (nil when none): one more
+	// way to be allowed, evaluated when a run is created (policy.go).
+	Policy *Policy
+	// UsersQuery is an INPUT node's search over the _user blueprint that
+	// names more responders (nil when none).
+	UsersQuery *catalog.Query
 }
 
 // UserInputs is a trigger's (or an INPUT node's) input schema.
