@@ -197,7 +197,7 @@ func (p *parser) policyQuery(path string, v *jv, depth int) *PolicyQuery {
 		}
 		rule.Property = ref
 		val := rv.get("value")
-		if val != nil && val.kind == jObject && val.get("context") != nil {
+		if val != nil && val.kind == jObject && (val.get("context") != nil || val.get("property") != nil) {
 			vr, ok := p.policyRef(rpath+".value", val)
 			if !ok {
 				continue
@@ -233,7 +233,10 @@ func arrayRef(ref PolicyRef) bool {
 
 // policyRef reads {"context", "property"} at path.
 func (p *parser) policyRef(path string, v *jv) (PolicyRef, bool) {
-	if v != nil && v.kind == jString {
+	if v == nil {
+		return PolicyRef{}, false // a missing property was reported by the rule's shape
+	}
+	if v.kind == jString {
 		p.r.errorf(path, `must name its context: {"context": "user", "property": %q} (contexts: %s)`, v.s, strings.Join(policyContexts, ", "))
 		return PolicyRef{}, false
 	}
