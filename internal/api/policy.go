@@ -10,13 +10,7 @@ import (
 // dynamic decides Port's dynamic permissions (a trigger's policy, an INPUT
 // node's usersQuery) over the server's catalog, or over the caller's own
 // identity alone when the server has none.
-func (s *Server) dynamic() *authz.Dynamic {
-	d := &authz.Dynamic{}
-	if s.catalog != nil {
-		d.Catalog = s.catalog
-	}
-	return d
-}
+func (s *Server) dynamic() *authz.Dynamic { return authz.NewDynamic(s.catalog) }
 
 // policyTrigger returns the trigger a run would start from (id, or the
 // only self-serve trigger when id is ""), or nil.

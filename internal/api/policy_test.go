@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-run/sluice/internal/node/input"
+	"github.com/sluice-run/sluice/internal/node/input/smtptest"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
@@ -243,5 +245,34 @@ func TestUsersQueryResponders(t *testing.T) {
 			nr := e.waiting(run)
 			e.do("POST", respondPath(nr), tt.token, map[string]any{"button": "decline", "inputs": map[string]any{"reason": "not now"}}).expect(t, tt.status)
 		})
+	}
+}
+
+// TestUsersQueryEmail mails the users a usersQuery names, with the
+// catalog's _user properties taken into account, and not the Admins that
+// responders naming nobody would mean.
+func TestUsersQueryEmail(t *testing.T) {
+	e := newCatalogEnv(t)
+	mail := smtptest.New(t)
+	e.reg.Register(workflow.TypeInput, input.New(input.Options{Store: e.st, Users: e.st, BaseURL: e.hs.URL,
+		Mailer: &input.Mailer{Addr: mail.Addr, From: "sluice@example.com"}, Responders: e.srv.dynamic()}))
+	e.do("POST", "/v1/blueprints", e.admin, map[string]any{"identifier": "_user", "title": "User",
+		"schema": map[string]any{"properties": map[string]any{"department": map[string]any{"type": "string"}}}}).expect(t, http.StatusCreated)
+	e.do("POST", "/v1/blueprints/_user/entities", e.admin, map[string]any{"identifier": "lead@example.com", "properties": map[string]any{"department": "sre"}}).expect(t, http.StatusCreated)
+	e.user("lead@example.com", store.RoleMember)
+	e.user("other@example.com", store.RoleMember)
+	e.user("root@example.com", store.RoleAdmin)
+	requester := e.user("req@example.com", store.RoleMember)
+	def := approvalDef("mailq", true, "https://example.com", 1, map[string]any{"usersQuery": and(
+		map[string]any{"property": "department", "operator": "=", "value": "sre"})})
+	e.createWorkflow(withNotifications(def, []any{map[string]any{"target": "email"}}))
+	e.waiting(e.startRun("mailq", requester))
+	select {
+	case m := <-mail.Messages:
+		if strings.Join(m.To, ",") != "lead@example.com" {
+			t.Errorf("mail to %v, want lead@example.com only", m.To)
+		}
+	case <-time.After(20 * time.Second): // a hang guard, not a timing assertion
+		t.Fatal("no mail")
 	}
 }

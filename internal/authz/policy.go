@@ -61,6 +61,16 @@ type Dynamic struct {
 	Now func() time.Time
 }
 
+// NewDynamic returns a Dynamic over the catalog service c; nil means a
+// server without a catalog.
+func NewDynamic(c *catalog.Service) *Dynamic {
+	d := &Dynamic{}
+	if c != nil {
+		d.Catalog = c
+	}
+	return d
+}
+
 // PolicyRequest is what a trigger's policy is decided over.
 type PolicyRequest struct {
 	Trigger *workflow.Node

@@ -2,6 +2,7 @@ package input
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sluice-run/sluice/internal/authz"
 	"github.com/sluice-run/sluice/internal/workflow"
@@ -26,4 +27,28 @@ func (s *Service) isResponder(ctx context.Context, a authz.Actor, r *workflow.Pe
 		return authz.CanRespond(a, r), nil
 	}
 	return s.responders.IsResponder(ctx, a, r)
+}
+
+// queryRecipients adds the emails of the users r.UsersQuery names.
+func (e *Executor) queryRecipients(ctx context.Context, r *workflow.Permissions, add func(string)) error {
+	var match Responders = authz.NewDynamic(nil)
+	if e.opts.Responders != nil {
+		match = e.opts.Responders
+	}
+	users, err := e.opts.Users.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("list the users a usersQuery may name: %w", err)
+	}
+	only := &workflow.Permissions{UsersQuery: r.UsersQuery}
+	for _, u := range users {
+		a := authz.Actor{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Role: u.Role, Teams: u.Teams}
+		ok, err := match.IsResponder(ctx, a, only)
+		if err != nil {
+			return fmt.Errorf("match user %s against the usersQuery: %w", u.Email, err)
+		}
+		if ok {
+			add(u.Email)
+		}
+	}
+	return nil
 }
