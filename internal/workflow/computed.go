@@ -126,7 +126,7 @@ func (ip *InputProperty) withComputed(eval func(*tmpl.Expr) (any, error)) (*Inpu
 // kindOf names the JSON kind of a jq result for messages (never its
 // value, which may come from a confidential input).
 func kindOf(v any) string {
-	switch v.(type) {
+	switch x := v.(type) {
 	case nil:
 		return "null"
 	case bool:
@@ -134,7 +134,7 @@ func kindOf(v any) string {
 	case string:
 		return "a string"
 	case []any:
-		if len(v.([]any)) == 0 {
+		if len(x) == 0 {
 			return "an empty array"
 		}
 		return "an array"
