@@ -234,6 +234,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.eng = engine.New(eo)
 	s.inputs, _ = input.NewService(opts.Store, s.eng, opts.Now)
+	if s.inputs != nil {
+		s.inputs.SetResponders(s.dynamic()) // usersQuery (policy.go)
+	}
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	s.initAutostart(opts.AutostartInterval)
 	s.routes()

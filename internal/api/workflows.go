@@ -174,7 +174,7 @@ func (s *Server) listWorkflows(w http.ResponseWriter, r *http.Request, a authz.A
 			if err != nil {
 				return err
 			}
-			if !authz.CanExecute(a, wf) {
+			if !authz.CanTry(a, wf) {
 				continue
 			}
 		}

@@ -202,9 +202,10 @@ func CanExecute(a Actor, wf *workflow.Workflow) bool {
 }
 
 // CanSeeWorkflow reports whether a may see wf at all: those who may read
-// every workflow, and those who may execute it.
+// every workflow, and those who may execute it or whom a trigger's policy
+// may allow (CanTry).
 func CanSeeWorkflow(a Actor, wf *workflow.Workflow) bool {
-	return CanManageWorkflows(a, Read) || CanExecute(a, wf)
+	return CanManageWorkflows(a, Read) || CanTry(a, wf)
 }
 
 // CanViewRun reports whether a may view run, whose workflow version is wf

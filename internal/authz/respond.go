@@ -13,13 +13,14 @@ import (
 // r.Teams. Being an Admin grants nothing by itself: an Admin responds only
 // when named, by email, by the role "Admin" or by a team. Omitted or empty
 // responders mean the role Admin (as a trigger's omitted permissions do),
-// so that a node nobody named can still be answered. Machine clients never
+// so that a node nobody named can still be answered; a usersQuery names
+// responders too (Dynamic.IsResponder). Machine clients never
 // respond: a response is a person's decision, recorded with who they are.
 func CanRespond(a Actor, r *workflow.Permissions) bool {
 	if a.ID == "" || a.Machine {
 		return false
 	}
-	if r == nil || len(r.Users)+len(r.Roles)+len(r.Teams) == 0 {
+	if r == nil || len(r.Users)+len(r.Roles)+len(r.Teams) == 0 && r.UsersQuery == nil {
 		return a.Role == store.RoleAdmin
 	}
 	if a.Role != "" && slices.Contains(r.Roles, a.Role) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-run/sluice/internal/api"
 	"github.com/sluice-run/sluice/internal/auth"
+	"github.com/sluice-run/sluice/internal/authz"
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/node/condition"
 	"github.com/sluice-run/sluice/internal/node/input"
@@ -260,7 +261,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	// A store without responses leaves Store nil: INPUT nodes then fail
 	// saying so. Both stores keep them.
 	inputs, _ := st.(store.InputStore)
-	input.Register(reg, input.Options{Store: inputs, Users: st, SigningKey: key, Mailer: mailer, BaseURL: url})
+	input.Register(reg, input.Options{Store: inputs, Users: st, SigningKey: key, Mailer: mailer, BaseURL: url, Responders: authz.NewDynamic(cat)})
 	cacheTTL := f.tokenCacheTTL
 	if cacheTTL == 0 {
 		cacheTTL = -1 // the flag's 0 disables the cache

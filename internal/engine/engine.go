@@ -231,6 +231,12 @@ type StartRequest struct {
 	// SCHEDULE_TRIGGER: Trigger must name one), is the trigger's output;
 	// such triggers take no inputs.
 	Output map[string]any
+	// Authorize, when set, is called with the trigger's output (the inputs
+	// validated, defaults applied) before anything is stored: an error it
+	// returns is Start's, and no run is created. The API decides a
+	// trigger's permission policy here, since it reads the form. It must
+	// not keep or change the form.
+	Authorize func(ctx context.Context, form map[string]any) error
 	// RunID, when set, is the run's identifier (see DerivedRunID): starting
 	// the same run twice then fails with an error matching store.ErrExists
 	// and starts nothing.

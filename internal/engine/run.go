@@ -76,6 +76,11 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 			return store.Run{}, &InputError{Problems: problems}
 		}
 		output = form
+		if req.Authorize != nil {
+			if err := req.Authorize(ctx, form); err != nil {
+				return store.Run{}, err
+			}
+		}
 	}
 	e.Remember(wf, req.Version)
 

@@ -197,13 +197,7 @@ func (p *parser) inputProperty(path string, v *jv, why string) *InputProperty {
 		Disabled:    p.cond(path+".disabled", v.get("disabled"), why),
 	}
 	p.cond(path+".readOnly", v.get("readOnly"), why)
-	for _, k := range []string{"enum", "pattern", "minItems", "maxItems"} {
-		if jq := v.get(k); jq != nil && jq.kind == jObject {
-			// Computed by Port's UI as the form is filled; sluice checks
-			// the jq and keeps it, and enforces only literal constraints.
-			p.formExpr(path+"."+k+".jqQuery", jq.get("jqQuery"), why)
-		}
-	}
+	ip.Computed = p.computedConstraints(path, v, why)
 	if ip.Format == "entity" && ip.Blueprint == "" && ip.Type == "string" {
 		p.r.errorf(path+".blueprint", "required for an input of format entity: it names the blueprint the entity is taken from")
 	}
@@ -467,7 +461,15 @@ func (u *UserInputs) ValidateFor(inputs map[string]any, env FormEnv) (map[string
 		}
 	}
 	for name, val := range form {
-		if msg := props[name].check(val); msg != "" {
+		ip, fails := props[name].withComputed(func(x *tmpl.Expr) (any, error) { return x.Eval(ctx()) })
+		for _, f := range fails {
+			probs = append(probs, Problem{Path: joinKey("inputs", name), Message: f})
+			bad[name] = true
+		}
+		if len(fails) > 0 {
+			continue
+		}
+		if msg := ip.check(val); msg != "" {
 			if !given[name] || hidden[name] {
 				msg = "its default " + msg
 			}

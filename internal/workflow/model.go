@@ -6,6 +6,7 @@ package workflow
 import (
 	"regexp"
 
+	"github.com/sluice-run/sluice/internal/catalog"
 	"github.com/sluice-run/sluice/internal/tmpl"
 )
 
@@ -147,6 +148,12 @@ type Permissions struct {
 	Roles []string
 	Users []string
 	Teams []string
+	// Policy is a trigger's dynamic permission (nil when none): one more
+	// way to be allowed, evaluated when a run is created (policy.go).
+	Policy *Policy
+	// UsersQuery is an INPUT node's search over the _user blueprint that
+	// names more responders (nil when none).
+	UsersQuery *catalog.Query
 }
 
 // UserInputs is a trigger's (or an INPUT node's) input schema.
@@ -223,11 +230,14 @@ type InputProperty struct {
 	// ExclusiveMinimum and ExclusiveMaximum bound number inputs strictly.
 	ExclusiveMinimum *float64
 	ExclusiveMaximum *float64
-	// MinItems, MaxItems and UniqueItems constrain array inputs (literal
-	// bounds only; bounds written as jq only shape Port's UI).
+	// MinItems, MaxItems and UniqueItems constrain array inputs.
 	MinItems    *int
 	MaxItems    *int
 	UniqueItems bool
+	// Computed holds the constraints written as {"jqQuery": ...} (enum,
+	// pattern, minItems, maxItems): evaluated over the form when a run is
+	// created, then enforced like literal ones (computed.go).
+	Computed *ComputedConstraints
 
 	re *regexp.Regexp // Pattern, compiled
 }

@@ -452,6 +452,9 @@ func finishSelfServe(p *parser, n *Node, path string, cfg *jv) {
 		n.UserInputs = p.userInputs(path+".userInputs", ui, false, whyTrigger)
 	}
 	n.Permissions = permissionsOf(cfg.get("permissions"))
+	if n.Permissions != nil {
+		n.Permissions.Policy = p.policy(path+".permissions.policy", cfg.get("permissions").get("policy"))
+	}
 	p.contexts(path+".contexts", cfg.get("contexts"), n.UserInputs)
 }
 
@@ -702,6 +705,9 @@ func finishInput(p *parser, n *Node, path string, cfg *jv) {
 		n.UserInputs = p.userInputs(path+".userInputs", ui, true, whyInput)
 	}
 	n.Responders = permissionsOf(cfg.get("responders"))
+	if n.Responders != nil {
+		n.Responders.UsersQuery = p.usersQuery(path+".responders.usersQuery", cfg.get("responders").get("usersQuery"))
+	}
 	p.notifications(path+".notifications", cfg.get("notifications"))
 	arr, apath := p.outlets(path, cfg)
 	if arr == nil || arr.kind != jArray {

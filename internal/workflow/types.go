@@ -115,7 +115,7 @@ var permissionsFields = fields{
 
 // triggerPermissionsFields adds Port's dynamic RBAC policy to a trigger's
 // permissions (terraform-provider-port-labs port/workflow, "policy").
-var triggerPermissionsFields = permissionsFields.with(fields{"policy": {check: ruleQuery}})
+var triggerPermissionsFields = permissionsFields.with(fields{"policy": {check: policyShape}})
 
 // respondersFields adds the _user entity search that resolves more
 // responders of an INPUT node ("usersQuery").

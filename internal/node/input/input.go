@@ -45,6 +45,10 @@ type Options struct {
 	// Users resolves responders named by role or team to emails; nil
 	// notifies only those named by email.
 	Users UserLister
+	// Responders decides which users a responders' usersQuery names, to
+	// notify them by email too; nil matches the query against what sluice
+	// knows of each user, without the catalog (authz.Dynamic).
+	Responders Responders
 	// Client posts webhook notifications; nil is a client with a 10 s
 	// timeout.
 	Client *http.Client

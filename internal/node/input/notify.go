@@ -235,12 +235,17 @@ func (e *Executor) recipients(ctx context.Context, req *node.Request) ([]string,
 		return nil, nil
 	}
 	r := req.Node.Responders
-	if r == nil || len(r.Users)+len(r.Roles)+len(r.Teams) == 0 {
+	if r == nil || len(r.Users)+len(r.Roles)+len(r.Teams) == 0 && r.UsersQuery == nil {
 		// No responders named: Admins respond (authz.CanRespond).
 		r = &workflow.Permissions{Roles: []string{store.RoleAdmin}}
 	}
 	for _, u := range r.Users {
 		add(u)
+	}
+	if r.UsersQuery != nil && e.opts.Users != nil {
+		if err := e.queryRecipients(ctx, r, add); err != nil {
+			return nil, err
+		}
 	}
 	if (len(r.Roles) > 0 || len(r.Teams) > 0) && e.opts.Users != nil {
 		users, err := e.opts.Users.ListUsers(ctx)

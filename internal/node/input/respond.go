@@ -29,6 +29,8 @@ type Service struct {
 	in  store.InputStore
 	eng Engine
 	now func() time.Time
+	// responders decides the responders a usersQuery names (responders.go).
+	responders Responders
 }
 
 // NewService returns the service over st, or ok false when st does not
@@ -115,11 +117,15 @@ func (s *Service) Respond(ctx context.Context, a authz.Actor, nodeRunID string, 
 		}
 		return Outcome{}, fmt.Errorf("workflow node run %s: %w", nodeRunID, ErrHidden)
 	}
-	switch authz.DecideRespond(a, run, wf, n.Responders) {
-	case authz.Hidden:
-		return Outcome{}, fmt.Errorf("workflow node run %s: %w", nodeRunID, ErrHidden)
-	case authz.Forbidden:
+	responder, err := s.isResponder(ctx, a, n.Responders)
+	switch {
+	case err != nil:
+		return Outcome{}, fmt.Errorf("decide the responders of node run %s: %w", nodeRunID, err)
+	case responder:
+	case authz.CanViewRun(a, run, wf):
 		return Outcome{}, fmt.Errorf("node %s of run %s names its responders, and you are not one of them: %w", n.Identifier, run.Identifier, ErrForbidden)
+	default:
+		return Outcome{}, fmt.Errorf("workflow node run %s: %w", nodeRunID, ErrHidden)
 	}
 	out := Outcome{NodeRun: nr, CanView: authz.CanViewRun(a, run, wf)}
 	if run.Status != store.StatusInProgress || nr.Status != store.StatusInProgress {
@@ -248,7 +254,12 @@ func (s *Service) Pending(ctx context.Context, a authz.Actor, limit int) ([]Pend
 			continue
 		}
 		n := wf.Node(nr.NodeID)
-		if n == nil || !authz.CanRespond(a, n.Responders) {
+		if n == nil {
+			continue
+		}
+		if ok, err := s.isResponder(ctx, a, n.Responders); err != nil {
+			return nil, fmt.Errorf("decide the responders of node run %s: %w", req.NodeRunID, err)
+		} else if !ok {
 			continue
 		}
 		d, err := s.in.Responses(ctx, req.NodeRunID)
