@@ -17,9 +17,10 @@ awk '
 		cnt[key]++
 	}
 }
+function num(v) { return v >= 1000 ? sprintf("%.0f", v) : sprintf("%g", v) }
 END {
 	for (j = 1; j <= n; j++) {
 		k = order[j]; split(k, p, "\t")
-		printf "%-60s %-18s %g-%g (%d samples)\n", p[1], p[2], lo[k], hi[k], cnt[k]
+		printf "%-60s %-18s %s-%s (%d samples)\n", p[1], p[2], num(lo[k]), num(hi[k]), cnt[k]
 	}
 }' "$@"
