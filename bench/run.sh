@@ -6,6 +6,8 @@
 #
 #   bench/run.sh            # default: -count 5
 #   COUNT=10 bench/run.sh   # more samples (feed bench/out/*.txt to benchstat)
+#   ONLY="store redact" bench/run.sh   # only those groups
+#   bench/ranges.sh bench/results/store.txt   # the min-max of each figure
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT="${COUNT:-5}"
@@ -14,6 +16,8 @@ mkdir -p "$out"
 
 run() { # name package pattern [benchtime]
 	local name=$1 pkg=$2 pattern=$3 bt=${4:-1s}
+	# ONLY="store redact" runs only those groups.
+	if [[ -n "${ONLY:-}" && " $ONLY " != *" $name "* ]]; then return 0; fi
 	echo "== $name ($pkg $pattern)"
 	go test -run '^$' -bench "$pattern" -benchmem -benchtime "$bt" -count "$COUNT" "$pkg" | tee "$out/$name.txt" | grep -E '^Benchmark' || true
 }

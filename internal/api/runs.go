@@ -167,8 +167,8 @@ func oneOf(key string, vals []string, allowed ...string) error {
 }
 
 // runListParams are the query parameters GET /v1/workflows/runs takes:
-// Port's, plus limit and offset.
-var runListParams = []string{"limit", "offset", "workflowIdentifiers", "workflowRunIdentifiers", "workflowVersions", "statuses", "results", "createdBy"}
+// Port's, plus limit and offset, and sluice's cursor.
+var runListParams = []string{"limit", "offset", "cursor", "workflowIdentifiers", "workflowRunIdentifiers", "workflowVersions", "statuses", "results", "createdBy"}
 
 // onlyParams refuses a query parameter that is not allowed, naming it: a
 // misspelt filter must not silently list every run.
@@ -218,13 +218,26 @@ func runFilter(q url.Values) (store.RunFilter, error) {
 	if err := oneOf("statuses", f.Statuses, store.StatusInProgress, store.StatusCompleted); err != nil {
 		return f, err
 	}
-	return f, oneOf("results", f.Results, store.ResultSuccess, store.ResultFailed, store.ResultCancelled)
+	if err := oneOf("results", f.Results, store.ResultSuccess, store.ResultFailed, store.ResultCancelled); err != nil {
+		return f, err
+	}
+	// The cursor is read last: its filter digest is checked against the
+	// filters read above. offset then counts from the cursor.
+	if _, given := q["cursor"]; given {
+		c, err := decodeRunCursor(q.Get("cursor"), f)
+		if err != nil {
+			return f, err
+		}
+		f.Before = &c
+	}
+	return f, nil
 }
 
-// listRuns lists runs newest first with the total that match. Callers who
-// may view every run get the store's page; for others the store is read in
-// batches and filtered, so that the page and the total count only the runs
-// they may view (offset counts visible runs too).
+// listRuns lists runs newest first with the total that match, and the
+// cursor of the next page (next) when a run follows. Callers who may view
+// every run get the store's page; for others the store keeps only the runs
+// they may view, so that the page and the total count only those (offset
+// counts visible runs too).
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
 	f, err := runFilter(r.URL.Query())
 	if err != nil {
@@ -236,9 +249,9 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	if !authz.CanViewAllRuns(a) {
 		f.Viewer = &store.RunViewer{ActorID: a.ID}
 	}
-	runs, total, err := s.st.ListRuns(r.Context(), f)
+	runs, total, next, err := s.runPage(r.Context(), f)
 	if err != nil {
-		return fmt.Errorf("list runs: %w", err)
+		return err
 	}
 	out := make([]view.Run, 0, len(runs))
 	for _, run := range runs {
@@ -246,8 +259,43 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	}
 	answer := ok("workflowRuns", out)
 	answer["total"] = total
+	if next != "" {
+		answer["next"] = next
+	}
 	writeJSON(w, http.StatusOK, answer)
 	return nil
+}
+
+// runPage reads one page of the run list and, when a run follows it, the
+// cursor of the page after (next): the position of the page's last run.
+// The store is asked for one run more than the page, which tells whether
+// one follows in the same read; at the largest limit, which the store
+// caps, a second read of one run past the page tells it.
+func (s *Server) runPage(ctx context.Context, f store.RunFilter) ([]store.Run, int, string, error) {
+	limit := f.Limit
+	probe := f
+	probe.Limit = limit + 1
+	runs, total, err := s.st.ListRuns(ctx, probe)
+	if err != nil {
+		return nil, 0, "", fmt.Errorf("list runs: %w", err)
+	}
+	more := len(runs) > limit
+	if more {
+		runs = runs[:limit]
+	} else if len(runs) == limit && limit == maxRunLimit {
+		after := f
+		c := store.RunCursorOf(runs[len(runs)-1])
+		after.Before, after.Offset, after.Limit = &c, 0, 1
+		rest, _, err := s.st.ListRuns(ctx, after)
+		if err != nil {
+			return nil, 0, "", fmt.Errorf("list runs: whether a run follows the page: %w", err)
+		}
+		more = len(rest) > 0
+	}
+	if !more || len(runs) == 0 {
+		return runs, total, "", nil
+	}
+	return runs, total, encodeRunCursor(store.RunCursorOf(runs[len(runs)-1]), f), nil
 }
 
 // viewableRun returns a run the actor may view; a 404 for one that is

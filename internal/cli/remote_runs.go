@@ -344,12 +344,12 @@ SUCCESS, 1 FAILED or CANCELLED, 3 still in progress after --timeout.`,
 
 func (a *app) runsListCmd() *cobra.Command {
 	var (
-		f                connFlags
-		workflow, status string
-		limit            int
+		f                        connFlags
+		workflow, status, cursor string
+		limit                    int
 	)
 	c := &cobra.Command{
-		Use:     "list [--workflow W] [--status S] [--limit N]",
+		Use:     "list [--workflow W] [--status S] [--limit N] [--cursor C]",
 		GroupID: groupClient,
 		Short:   "List the runs of a running server, newest first",
 		Args:    args(cobra.NoArgs),
@@ -372,15 +372,23 @@ func (a *app) runsListCmd() *cobra.Command {
 			if status != "" {
 				q.Set("statuses", strings.ToUpper(status))
 			}
+			if cursor != "" {
+				q.Set("cursor", cursor)
+			}
 			var ans struct {
 				Runs  []view.Run `json:"workflowRuns"`
 				Total int        `json:"total"`
+				Next  string     `json:"next"`
 			}
 			if err := cl.Do(c.Context(), http.MethodGet, "/v1/workflows/runs?"+q.Encode(), nil, &ans); err != nil {
 				return a.apiError("list runs", err)
 			}
 			if out.JSON() {
-				return out.json(map[string]any{"workflowRuns": ans.Runs, "total": ans.Total})
+				v := map[string]any{"workflowRuns": ans.Runs, "total": ans.Total}
+				if ans.Next != "" {
+					v["next"] = ans.Next
+				}
+				return out.json(v)
 			}
 			rows := make([][]string, 0, len(ans.Runs))
 			for _, r := range ans.Runs {
@@ -389,8 +397,8 @@ func (a *app) runsListCmd() *cobra.Command {
 			if err := out.table([]string{"RUN", "WORKFLOW", "VERSION", "STATUS", "RESULT", "CREATED BY", "CREATED"}, rows); err != nil {
 				return err
 			}
-			if ans.Total > len(ans.Runs) {
-				fmt.Fprintf(a.io.Stderr, "%d of %d runs shown (--limit)\n", len(ans.Runs), ans.Total)
+			if ans.Next != "" {
+				fmt.Fprintf(a.io.Stderr, "%d of %d runs shown (--limit); the next ones: --cursor %s\n", len(ans.Runs), ans.Total, ans.Next)
 			}
 			return nil
 		},
@@ -400,6 +408,7 @@ func (a *app) runsListCmd() *cobra.Command {
 	fl.StringVar(&workflow, "workflow", "", "only the runs of these workflows (comma-separated)")
 	fl.StringVar(&status, "status", "", "only the runs with these statuses: IN_PROGRESS, COMPLETED (comma-separated)")
 	fl.IntVar(&limit, "limit", 20, "most runs listed (1-1000)")
+	fl.StringVar(&cursor, "cursor", "", "list the runs after a previous list's last one: the cursor it printed (\"next\" with -o json), with the same --workflow and --status")
 	return c
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -141,6 +142,38 @@ func TestClientCommands(t *testing.T) {
 	}
 	if v := runJSON(t, mustRun("runs", "list", "--status", "completed", "-o", "json")); v["total"] != float64(3) {
 		t.Errorf("runs list --status completed: total %v", v["total"])
+	}
+	// Paging by --cursor lists every run once, in the order of one list.
+	ids := func(v map[string]any) []string {
+		var out []string
+		for _, x := range v["workflowRuns"].([]any) {
+			out = append(out, x.(map[string]any)["identifier"].(string))
+		}
+		return out
+	}
+	whole := runJSON(t, mustRun("runs", "list", "-o", "json"))
+	if _, ok := whole["next"]; ok {
+		t.Errorf("runs list -o json of every run has a next: %v", whole)
+	}
+	var walked []string
+	r = mustRun("runs", "list", "--limit", "2")
+	if !strings.Contains(r.stderr, "the next ones: --cursor ") {
+		t.Errorf("runs list --limit 2 does not say how to list the next runs:\n%s", r.stderr)
+	}
+	for args := []string{"runs", "list", "--limit", "2", "-o", "json"}; ; {
+		v := runJSON(t, mustRun(args...))
+		walked = append(walked, ids(v)...)
+		next, ok := v["next"].(string)
+		if !ok || len(walked) > 50 {
+			break
+		}
+		args = []string{"runs", "list", "--limit", "2", "-o", "json", "--cursor", next}
+	}
+	if want := ids(whole); len(want) < 3 || !slices.Equal(walked, want) {
+		t.Errorf("runs list --limit 2 --cursor ... listed %v, want %v", walked, want)
+	}
+	if r = run("runs", "list", "--cursor", "bogus!"); r.code != ExitInvalid || !strings.Contains(r.stderr, "cursor: not a cursor") {
+		t.Errorf("runs list --cursor bogus!: exit %d, stderr %s", r.code, r.stderr)
 	}
 	r = mustRun("runs", "get", okRun[1], "--logs")
 	if !regexp.MustCompile(`(?m)^hook +\S+ +COMPLETED +SUCCESS`).MatchString(r.stdout) {

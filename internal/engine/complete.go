@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/sluice-run/sluice/internal/node"
+	"github.com/sluice-run/sluice/internal/redact"
 	"github.com/sluice-run/sluice/internal/store"
 )
 
@@ -102,11 +103,11 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 		if level == "" {
 			level = node.LevelInfo
 		}
-		var tags map[string]string
+		var tags map[redact.Text]redact.Text
 		if l := c.Logs[i]; len(l.Tags) > 0 {
-			tags = make(map[string]string, len(l.Tags))
+			tags = make(map[redact.Text]redact.Text, len(l.Tags))
 			for k, v := range l.Tags {
-				tags[st.red.Text(k).String()] = st.red.Text(v).String()
+				tags[st.red.Text(k)] = st.red.Text(v)
 			}
 		}
 		logs = append(logs, store.Log{NodeRunID: nr.Identifier, Level: level, Message: text, Tags: tags, CreatedAt: e.now().UTC()})

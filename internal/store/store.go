@@ -102,8 +102,21 @@ type Log struct {
 	NodeRunID string
 	Level     string // DEBUG | INFO | WARN | ERROR
 	Message   redact.Text
-	Tags      map[string]string // keys and values written by the program, never run data
+	// Tags are Port's log tags. Keys and values are caller text, so both
+	// are redacted: the compiler refuses a tag that has not passed through
+	// a Redactor, as it refuses such a Message.
+	Tags      map[redact.Text]redact.Text
 	CreatedAt time.Time
+}
+
+// TagStrings returns log tags as plain strings, to encode or show them: a
+// new map, empty (not nil) when tags is.
+func TagStrings(tags map[redact.Text]redact.Text) map[string]string {
+	out := make(map[string]string, len(tags))
+	for k, v := range tags {
+		out[k.String()] = v.String()
+	}
+	return out
 }
 
 // Transition is one atomic step of a run: what the engine commits before it

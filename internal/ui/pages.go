@@ -26,12 +26,21 @@ type workflowRow struct {
 }
 
 func (u *UI) listRuns(r *http.Request, s *session, q url.Values) ([]runSummary, int, error) {
-	var out struct {
-		WorkflowRuns []runSummary `json:"workflowRuns"`
-		Total        int          `json:"total"`
-	}
+	l, err := u.listRunPage(r, s, q)
+	return l.WorkflowRuns, l.Total, err
+}
+
+// runList is the API's answer to a run list.
+type runList struct {
+	WorkflowRuns []runSummary `json:"workflowRuns"`
+	Total        int          `json:"total"`
+	Next         string       `json:"next"` // the cursor of the next page; "" on the last
+}
+
+func (u *UI) listRunPage(r *http.Request, s *session, q url.Values) (runList, error) {
+	var out runList
 	err := u.call(r, s, http.MethodGet, "/v1/workflows/runs?"+q.Encode(), nil, &out)
-	return out.WorkflowRuns, out.Total, err
+	return out, err
 }
 
 func (u *UI) getDefinition(r *http.Request, s *session, id string) (definition, json.RawMessage, error) {
@@ -169,11 +178,17 @@ func (u *UI) runs(w http.ResponseWriter, r *http.Request, s *session) error {
 	p := runsPage{Workflow: q.Get("workflow"), Status: q.Get("status"), Result: q.Get("result"),
 		Statuses: []string{store.StatusInProgress, store.StatusCompleted},
 		Results:  []string{store.ResultSuccess, store.ResultFailed, store.ResultCancelled}}
-	p.Page, _ = strconv.Atoi(q.Get("page"))
-	if p.Page < 1 {
-		p.Page = 1
+	// Pages go on by the API's cursor, so that runs started while someone
+	// reads the list neither shift nor repeat the older pages; page is
+	// only the number shown, and counts only with a cursor.
+	p.Page = 1
+	api := url.Values{"limit": {strconv.Itoa(runsPerPage)}}
+	if c := q.Get("cursor"); c != "" {
+		api.Set("cursor", c)
+		if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 {
+			p.Page = n
+		}
 	}
-	api := url.Values{"limit": {strconv.Itoa(runsPerPage)}, "offset": {strconv.Itoa((p.Page - 1) * runsPerPage)}}
 	if p.Workflow != "" {
 		api.Set("workflowIdentifiers", p.Workflow)
 	}
@@ -183,26 +198,34 @@ func (u *UI) runs(w http.ResponseWriter, r *http.Request, s *session) error {
 	if p.Result != "" {
 		api.Set("results", p.Result)
 	}
-	var err error
-	if p.Runs, p.Total, err = u.listRuns(r, s, api); err != nil {
+	list, err := u.listRunPage(r, s, api)
+	if err != nil {
 		return err
 	}
+	p.Runs, p.Total = list.WorkflowRuns, list.Total
 	p.Pages = (p.Total + runsPerPage - 1) / runsPerPage
-	page := func(n int) string {
+	page := func(n int, cursor string) string {
 		v := url.Values{}
 		for k, x := range map[string]string{"workflow": p.Workflow, "status": p.Status, "result": p.Result} {
 			if x != "" {
 				v.Set(k, x)
 			}
 		}
-		v.Set("page", strconv.Itoa(n))
+		if cursor != "" {
+			v.Set("cursor", cursor)
+			v.Set("page", strconv.Itoa(n))
+		}
 		return "?" + v.Encode()
 	}
+	// A cursor leads only to older runs: back is to the newest page.
 	if p.Page > 1 {
-		p.PrevQuery = page(p.Page - 1)
+		p.PrevQuery = page(1, "")
 	}
-	if p.Page < p.Pages {
-		p.NextQuery = page(p.Page + 1)
+	if list.Next != "" {
+		p.NextQuery = page(p.Page+1, list.Next)
+		if p.Pages <= p.Page {
+			p.Pages = 0 // more runs than when counted: no "of N"
+		}
 	}
 	var wfs struct {
 		Workflows []definition `json:"workflows"`

@@ -218,10 +218,7 @@ func LoadWith(ctx context.Context, st Reader, runID string, opts LoadOptions) (R
 			nv.Links = append(nv.Links, l.String())
 		}
 		for _, l := range logs {
-			tags := l.Tags
-			if tags == nil {
-				tags = map[string]string{}
-			}
+			tags := store.TagStrings(l.Tags)
 			nv.NodeRunLogs = append(nv.NodeRunLogs, Log{LogLevel: l.Level, Log: l.Message.String(), Tags: tags, CreatedAt: l.CreatedAt})
 		}
 		if nr.Status == store.StatusCompleted && nr.Result != store.ResultCancelled {

@@ -180,7 +180,7 @@ func queueLogs(w *batch, logs []store.Log, now time.Time) error {
 	for i, l := range logs {
 		var tags []byte
 		if len(l.Tags) > 0 {
-			b, err := json.Marshal(l.Tags)
+			b, err := json.Marshal(store.TagStrings(l.Tags))
 			if err != nil {
 				return fmt.Errorf("log %d of node run %s: encode tags: %w", i, l.NodeRunID, err)
 			}
@@ -440,8 +440,14 @@ func (s *Store) Logs(ctx context.Context, nodeRunID string) ([]store.Log, error)
 		// Messages were redacted when they were written.
 		l.Message = redact.TrustedText(message)
 		if len(tags) > 0 {
-			if err := json.Unmarshal(tags, &l.Tags); err != nil {
+			var m map[string]string
+			if err := json.Unmarshal(tags, &m); err != nil {
 				return store.Log{}, fmt.Errorf("decode tags: %w", err)
+			}
+			// Tags were redacted when they were written, as messages.
+			l.Tags = make(map[redact.Text]redact.Text, len(m))
+			for k, v := range m {
+				l.Tags[redact.TrustedText(k)] = redact.TrustedText(v)
 			}
 		}
 		return l, nil

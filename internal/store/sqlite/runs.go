@@ -140,7 +140,7 @@ func (s *Store) insertLogs(ctx context.Context, tx *sql.Tx, logs []store.Log, no
 	for i, l := range logs {
 		var tags sql.NullString
 		if len(l.Tags) > 0 {
-			b, err := json.Marshal(l.Tags)
+			b, err := json.Marshal(store.TagStrings(l.Tags))
 			if err != nil {
 				return fmt.Errorf("log %d of node run %s: encode tags: %w", i, l.NodeRunID, err)
 			}
@@ -474,8 +474,14 @@ func (s *Store) Logs(ctx context.Context, nodeRunID string) ([]store.Log, error)
 		// Messages were redacted when they were written.
 		l.Message = redact.TrustedText(message)
 		if tags.Valid {
-			if err := json.Unmarshal([]byte(tags.String), &l.Tags); err != nil {
+			var m map[string]string
+			if err := json.Unmarshal([]byte(tags.String), &m); err != nil {
 				return store.Log{}, fmt.Errorf("decode tags: %w", err)
+			}
+			// Tags were redacted when they were written, as messages.
+			l.Tags = make(map[redact.Text]redact.Text, len(m))
+			for k, v := range m {
+				l.Tags[redact.TrustedText(k)] = redact.TrustedText(v)
 			}
 		}
 		l.CreatedAt = fromTS(created)

@@ -81,7 +81,7 @@ func testRuns(t *testing.T, open opener) {
 		r := newRun("wfr_1", "deploy", "ann", 0)
 		first := newNodeRun("wfnr_1", "wfr_1", "trigger", 0, 0)
 		logs := []store.Log{
-			{NodeRunID: "wfnr_1", Level: "INFO", Message: redact.TrustedText("triggered"), Tags: map[string]string{"by": "ann"}, CreatedAt: at(0)},
+			{NodeRunID: "wfnr_1", Level: "INFO", Message: redact.TrustedText("triggered"), Tags: map[redact.Text]redact.Text{redact.TrustedText("by"): redact.TrustedText("ann")}, CreatedAt: at(0)},
 			logLine("wfnr_1", "inputs accepted", 1),
 		}
 		must(t, "CreateRun", s.CreateRun(ctx(t), r, first, logs))
