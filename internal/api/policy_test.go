@@ -197,7 +197,8 @@ func TestPolicyDefinitionRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			def := policyDef("p", "https://example.com/x", map[string]any{"policy": tt.policy})
-			r := e.do("POST", "/v1/workflows", e.admin, def)
+			// Bad on purpose: the server, not the document, must say where.
+			r := e.do("POST", "/v1/workflows", e.admin, def, skipRequestValidation, "1")
 			if r.status != http.StatusUnprocessableEntity && r.status != http.StatusBadRequest {
 				t.Fatalf("status %d: %s", r.status, r.raw)
 			}

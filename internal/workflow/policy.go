@@ -78,14 +78,20 @@ const maxPolicyDepth = 8
 // policyShape checks the shape of a policy: either {combinator, rules} or
 // {queries, conditions}, never both.
 func policyShape(r *report, path string, v *jv) {
+	queries := fields{
+		"queries":    {required: true, check: anyObject},
+		"conditions": {required: true, check: stringList},
+	}
+	if r.describe != nil { // Fields (describe.go): both shapes
+		describeObject(r, path, queries)
+		ruleQuery(r, path, v)
+		return
+	}
 	if !isKind(r, path, v, jObject) {
 		return
 	}
 	if v.get("queries") != nil || v.get("conditions") != nil {
-		object(r, path, v, fields{
-			"queries":    {required: true, check: anyObject},
-			"conditions": {required: true, check: stringList},
-		})
+		object(r, path, v, queries)
 		return
 	}
 	ruleQuery(r, path, v)
