@@ -16,7 +16,7 @@ RACE_PKGS := ./internal/engine/... ./internal/tmpl/... ./internal/redact/... ./i
 	./internal/ui/...
 
 # Fuzz targets, as package:Target.
-FUZZ := ./internal/api:FuzzParseWait ./internal/workflow:FuzzParse ./internal/tmpl:FuzzCompile ./internal/redact:FuzzRedact ./internal/redact:FuzzJSONBytes ./internal/credscan:FuzzScan ./internal/catalog:FuzzSearchQuery ./internal/node/integration:FuzzProviderAnswer \
+FUZZ := ./internal/api:FuzzParseWait ./internal/secret:FuzzOpenRun ./internal/workflow:FuzzParse ./internal/tmpl:FuzzCompile ./internal/redact:FuzzRedact ./internal/redact:FuzzJSONBytes ./internal/credscan:FuzzScan ./internal/catalog:FuzzSearchQuery ./internal/node/integration:FuzzProviderAnswer \
 	./internal/ui:FuzzFormFields
 
 .PHONY: build test unit unit-rest race fuzz lint bench bench-postgres bench-load test-postgres demo clean dist

@@ -111,3 +111,31 @@ func TestRotateReseals(t *testing.T) {
 		t.Errorf("unfinishedRotation after rotating = %q, %v; want finished", pending, err)
 	}
 }
+
+// FuzzOpenRun: whatever bytes a sealed row holds, OpenRun returns an error
+// or the values sealed for that run, and never panics.
+func FuzzOpenRun(f *testing.F) {
+	ring, err := NewKeyRing(make([]byte, 32))
+	if err != nil {
+		f.Fatal(err)
+	}
+	svc := NewService(nil, ring)
+	keyID, sealed, err := svc.SealRun("wfr_a", RunValues{Values: []string{"value-0123456789"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sealed, "wfr_a")
+	f.Add([]byte{}, "wfr_a")
+	f.Add(sealed[:12], "wfr_b")
+	f.Fuzz(func(t *testing.T, data []byte, runID string) {
+		v, err := svc.OpenRun(runID, keyID, data)
+		if err != nil {
+			return
+		}
+		// Every worker seals with a fresh nonce: what opens is a seal of
+		// the same values for the same run, never another run's.
+		if runID != "wfr_a" || !slices.Equal(v.Values, []string{"value-0123456789"}) {
+			t.Fatalf("OpenRun(%q, %x) opened %+v", runID, data, v)
+		}
+	})
+}
