@@ -37,4 +37,5 @@ run secret   ./internal/secret          'Resolve3'
 run api      ./internal/api             'Runs$' 200x
 run api-listruns ./internal/api         'MemberRunList' 20x
 run catalog-write ./internal/autostart   'CatalogWrite' 500x
+run waiting-memory ./internal/engine     'WaitingRunMemory' 10000x
 echo "results in $out/; machine: $(tr '\n' ' ' < "$out/machine.txt")"

@@ -88,7 +88,7 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 	if n == nil {
 		return st.run, fmt.Errorf("node run %s: node %s is not in workflow %s version %d", nodeRunID, nr.NodeID, st.wf.Identifier, st.run.WorkflowVersion)
 	}
-	if _, ok := e.degraded.Load(st.run.Identifier); ok {
+	if _, ok := e.degraded.Load(st.run.Identifier); ok || st.degraded {
 		c = maskConservatively(c)
 	}
 	// The call's lines are redacted as one batch: a value split across

@@ -67,6 +67,11 @@ type Options struct {
 	// Tracer, when set, is told of every node run and run that ends
 	// (trace.go); nil traces nothing.
 	Tracer Tracer
+	// Sealer, when set (else Secrets when it implements Sealer) and the
+	// store implements store.SealStore, seals every value a run's redactor
+	// knows into the store with the step that used it, so that a waiting
+	// run keeps no redactor in memory (seal.go).
+	Sealer Sealer
 }
 
 // DefaultMaxAttempts is Options.MaxAttempts when it is 0.
@@ -134,6 +139,9 @@ type Engine struct {
 	// without every value the waiting node derived (re-derivation failed):
 	// their completions are masked whole (maskConservatively).
 	degraded sync.Map // run identifier → struct{}
+	// sealer and seals, both set when sealing is on (initSeal).
+	sealer Sealer
+	seals  store.SealStore
 
 	mu      sync.Mutex
 	locks   map[string]*runLock // run identifier → lock, while a run is driven
@@ -173,6 +181,7 @@ func New(opts Options) *Engine {
 		e.nodes = node.NewRegistry()
 	}
 	e.limits = renderLimits(opts.MaxTemplateBytes)
+	e.initSeal(opts)
 	e.maxAttempts = opts.MaxAttempts
 	if e.maxAttempts <= 0 {
 		e.maxAttempts = DefaultMaxAttempts

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/sluice-run/sluice/internal/node"
@@ -34,6 +35,12 @@ type runState struct {
 	// its steps are retried while the store is unavailable. A request
 	// (an outside completion) is answered at once instead.
 	retry bool
+	// pending holds the values registered since the last committed step,
+	// sealed with the next one (seal.go); degraded is set when the
+	// redactor was rebuilt without every value the run used.
+	pending  *sealBuf
+	sealOnce sync.Once
+	degraded bool
 }
 
 // nonEmpty is s, or nil (JSON null) when it is empty.
@@ -102,6 +109,10 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 	st := e.newState(run, wf)
 	st.by = map[string]any{"email": nonEmpty(req.Actor.Email), "firstName": nonEmpty(req.Actor.FirstName), "lastName": nonEmpty(req.Actor.LastName)}
 	st.runCtx["trigger"] = map[string]any{"identifier": run.TriggerNode, "by": st.by}
+	if e.sealing() && len(referencedSecrets(wf)) > 0 {
+		// The first step seals what Start registers, marked as the origin.
+		st.sealBuf().origin = true
+	}
 	// Every secret the workflow references anywhere is registered before
 	// anything of the run is stored, so a secret value typed into an input
 	// is masked too.
@@ -286,6 +297,9 @@ func (e *Engine) register(st *runState, v string) {
 	if e.procRed != nil {
 		e.procRed.Add(v)
 	}
+	if e.sealing() {
+		st.sealBuf().add(v, false)
+	}
 }
 
 // referencedSecrets lists every secret name a workflow's templates read.
@@ -347,6 +361,14 @@ func (e *Engine) load(ctx context.Context, runID string) (*runState, []store.Nod
 	case run.Status != store.StatusInProgress:
 		// A finished run runs nothing more: no secret to resolve, and no
 		// redactor to keep.
+	case e.sealing():
+		// Rebuilt from the run's sealed values, kept by nobody: a waiting
+		// run costs no memory (keep shares it while the run is driven).
+		complete, err := e.rebuild(ctx, st, nrs)
+		if err != nil {
+			return nil, nil, err
+		}
+		st.degraded = !complete
 	default:
 		if err := e.registerAll(ctx, st, ""); err != nil {
 			return nil, nil, err
@@ -409,7 +431,7 @@ func (e *Engine) rederive(ctx context.Context, st *runState, nrs []store.NodeRun
 			Workflow:        st.wfCtx,
 			WorkflowRun:     st.runCtx,
 			WorkflowNodeRun: map[string]any{"identifier": nr.Identifier, "createdAt": nr.CreatedAt.UTC().Format(time.RFC3339Nano)},
-			Derived:         st.red.AddDerived,
+			Derived:         e.deriver(st),
 		})
 		if err != nil {
 			complete = false
@@ -519,6 +541,7 @@ func (e *Engine) execute(ctx context.Context, runID string) (store.Run, error) {
 			return st.run, nil
 		}
 		last = nrs[len(nrs)-1]
+		e.keep(st)
 		for _, nr := range nrs {
 			if nr.Result == store.ResultFailed {
 				if n := st.wf.Node(nr.NodeID); n != nil && n.OnFailure != workflow.OnFailureContinue {
@@ -531,6 +554,7 @@ func (e *Engine) execute(ctx context.Context, runID string) (store.Run, error) {
 	if last.Status == store.StatusInProgress {
 		if last.Waiting {
 			// Completed from outside, through CompleteNodeRun.
+			e.drop(st)
 			return st.run, nil
 		}
 		// The process stopped while this node ran, or the node was started
@@ -665,7 +689,15 @@ func (e *Engine) startNext(ctx context.Context, st *runState, nextID string, pen
 // store refuses as unavailable is retried (see retry): nothing of a refused
 // transition was applied, so a retry never applies it twice.
 func (e *Engine) apply(ctx context.Context, st *runState, t store.Transition) error {
-	return e.retry(ctx, st, func() error { return e.store.Apply(ctx, t) })
+	commit, err := e.attachSeal(st, &t)
+	if err != nil {
+		return fmt.Errorf("seal the values of run %s: %w", st.run.Identifier, err)
+	}
+	if err := e.retry(ctx, st, func() error { return e.store.Apply(ctx, t) }); err != nil {
+		return err
+	}
+	commit()
+	return nil
 }
 
 // retry calls fn, and while st is driven in the background and fn fails with
@@ -793,6 +825,7 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 			}
 			e.emit(Event{Kind: NodeWaiting, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Duration: time.Since(began)})
 			e.traceNode(st, n, nr, "", e.now().UTC(), out.logs, "")
+			e.drop(st)
 			return st.run, nil
 		}
 		if err := st.setOutput(n.Identifier, out.completion.Output); err != nil {
@@ -833,6 +866,12 @@ func (e *Engine) reload(ctx context.Context, st *runState) (store.Run, error) {
 	}
 	if run.Status != store.StatusInProgress {
 		e.forget(run.Identifier)
+		return run, nil
+	}
+	// A step that lost a race (an outside completion won) did not seal what
+	// its node registered: seal it on its own.
+	if err := e.flushSeal(ctx, st); err != nil && !errors.Is(err, store.ErrConflict) {
+		return run, err
 	}
 	return run, nil
 }
@@ -910,7 +949,7 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 		Workflow:        st.wfCtx,
 		WorkflowRun:     st.runCtx,
 		WorkflowNodeRun: nodeCtx,
-		Derived:         st.red.AddDerived,
+		Derived:         e.deriver(st),
 	}
 	var config map[string]any
 	if n.ConfigTemplate != nil {

@@ -148,6 +148,10 @@ func (e *Engine) wake(ctx context.Context, w store.DueWake) (moved bool, err err
 	if st.run.Status != store.StatusInProgress {
 		return false, ErrNotInProgress
 	}
+	// The completion below masks with this redactor, which the poll's
+	// secrets join; the run waits again (or goes on) without it.
+	e.keep(st)
+	defer e.drop(st)
 	var nr *store.NodeRun
 	for i := range nrs {
 		if nrs[i].Identifier == w.NodeRunID {
@@ -196,6 +200,9 @@ func (e *Engine) wake(ctx context.Context, w store.DueWake) (moved bool, err err
 			Output: map[string]any{"error": map[string]any{"message": msg}}, Logs: lines})
 		return cerr == nil, cerr
 	}
+	if err := e.flushSeal(ctx, st); err != nil {
+		return false, err
+	}
 	if !res.Pending {
 		_, cerr := e.CompleteNodeRun(ctx, nr.Identifier, Completion{Status: store.StatusCompleted, Result: store.ResultSuccess, Output: res.Output, Logs: lines})
 		return cerr == nil, cerr
@@ -212,7 +219,7 @@ func (e *Engine) wake(ctx context.Context, w store.DueWake) (moved bool, err err
 	for i, text := range st.red.Lines(msgs) {
 		logs = append(logs, store.Log{NodeRunID: nr.Identifier, Level: lines[i].Level, Message: text, CreatedAt: e.now().UTC()})
 	}
-	err = e.store.Apply(ctx, store.Transition{RunID: st.run.Identifier, Wait: nr.Identifier, WaitUntil: res.WaitUntil, WaitContinue: res.OnTimeoutContinue,
+	err = e.apply(ctx, st, store.Transition{RunID: st.run.Identifier, Wait: nr.Identifier, WaitUntil: res.WaitUntil, WaitContinue: res.OnTimeoutContinue,
 		WakeAt: out.wakeAt, WaitState: out.waitState, WaitFor: out.waitFor, Logs: logs})
 	return false, err
 }
@@ -263,6 +270,11 @@ func (e *Engine) NodeRunConfig(ctx context.Context, nodeRunID string) (map[strin
 	rendered, err := n.ConfigTemplate.Render(tc)
 	if err != nil {
 		return nil, nr, fmt.Errorf("render the config of node %s: %s", n.Identifier, st.red.Error(err).String())
+	}
+	// Sealed before the config leaves: the integration may echo what it
+	// derived in its completion.
+	if err := e.flushSeal(ctx, st); err != nil {
+		return nil, nr, err
 	}
 	m, ok := rendered.(map[string]any)
 	if !ok {

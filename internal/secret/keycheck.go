@@ -106,6 +106,11 @@ func (s *Service) check(ctx context.Context) error {
 			problems = append(problems, problem(id, reason, group))
 		}
 	}
+	sealProblems, err := s.checkSealKeys(ctx, byKey)
+	if err != nil {
+		return err
+	}
+	problems = append(problems, sealProblems...)
 	if len(problems) > 0 {
 		return &KeyMismatchError{Problems: problems, Advice: s.mismatchAdvice()}
 	}

@@ -464,6 +464,17 @@ func (s *Service) unfinishedRotation(ctx context.Context) (string, error) {
 			return fmt.Sprintf("secret %s is written with key %s", sec.Name, sec.KeyID), nil
 		}
 	}
+	if ss, ok := s.st.(store.SealStore); ok {
+		ids, err := ss.SealKeyIDs(ctx)
+		if err != nil {
+			return "", fmt.Errorf("list the keys of sealed run values: %w", err)
+		}
+		for _, id := range ids {
+			if id != primary {
+				return fmt.Sprintf("values of waiting runs are sealed with key %s", id), nil
+			}
+		}
+	}
 	recs, err := s.st.ListSecretKeys(ctx)
 	if err != nil {
 		return "", fmt.Errorf("list key records: %w", err)
@@ -547,6 +558,15 @@ func (s *Service) reencrypt(ctx context.Context, actor, target string, old *keyS
 		if done {
 			n++
 		}
+	}
+	// The sealed values of waiting runs move to the new key too: the
+	// retired key could not open them any more.
+	m, err := s.resealRuns(ctx, target, old)
+	if err != nil {
+		return n, fmt.Errorf("after %d secrets: %w", n, err)
+	}
+	if m > 0 {
+		s.logger.Info("re-encrypted the sealed values of waiting runs", "keyId", target, "rows", m)
 	}
 	return n, nil
 }

@@ -163,6 +163,10 @@ type Transition struct {
 	WaitFor   string
 	// Audit events (secret resolutions by this step) are recorded with it.
 	Audit []AuditEvent
+	// Seal, kept by a store that implements SealStore, is appended to the
+	// run's sealed rows with the step, unless Finish is set: Finish deletes
+	// every sealed row of the run instead, in the same transaction.
+	Seal *SealedValues
 }
 
 // NodeRunCompletion finishes a node run.

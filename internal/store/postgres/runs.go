@@ -307,6 +307,7 @@ func (s *Store) apply(ctx context.Context, t store.Transition) error {
 		return err
 	}
 	queueAudit(&w, t.Audit, now)
+	queueSeal(&w, t, now)
 	return s.send(ctx, &w)
 }
 

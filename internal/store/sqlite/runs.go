@@ -300,7 +300,10 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, t store.Transition) error
 	if err := s.insertLogs(ctx, tx, t.Logs, now); err != nil {
 		return err
 	}
-	return s.insertAudit(ctx, tx, t.Audit, now)
+	if err := s.insertAudit(ctx, tx, t.Audit, now); err != nil {
+		return err
+	}
+	return s.sealStep(ctx, tx, t, now)
 }
 
 // waitNodeRun marks node run t.Wait of run t.RunID as waiting, with

@@ -1,0 +1,201 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/sluice-run/sluice/internal/redact"
+	"github.com/sluice-run/sluice/internal/secret"
+	"github.com/sluice-run/sluice/internal/store"
+)
+
+// Sealer seals what a run's redactor knows for the store, and opens it
+// again: secret.Service, with the master key ring
+// (docs/decisions/022-sealed-run-values.md).
+type Sealer interface {
+	SealRun(runID string, v secret.RunValues) (keyID string, sealed []byte, err error)
+	OpenRun(runID, keyID string, sealed []byte) (secret.RunValues, error)
+}
+
+// sealBuf holds the values registered with a run's redactor since its last
+// committed step: the next step seals them in its own transaction. Node
+// executors may resolve secrets from several goroutines, hence the lock.
+type sealBuf struct {
+	mu sync.Mutex
+	v  secret.RunValues
+	// origin is set until the run's first sealed row is committed: that
+	// row marks the run as sealed from its start (store.SealedValues.Origin).
+	origin bool
+}
+
+func (b *sealBuf) add(v string, derived bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	list := &b.v.Values
+	if derived {
+		list = &b.v.Derived
+	}
+	if !slices.Contains(*list, v) {
+		*list = append(*list, v)
+	}
+}
+
+// initSeal turns sealing on when the store keeps sealed values and a
+// sealer is at hand (Options.Sealer, else Options.Secrets when it seals).
+func (e *Engine) initSeal(opts Options) {
+	sealer := opts.Sealer
+	if sealer == nil {
+		sealer, _ = opts.Secrets.(Sealer)
+	}
+	if ss, ok := opts.Store.(store.SealStore); ok && sealer != nil {
+		e.sealer, e.seals = sealer, ss
+	}
+}
+
+// sealing reports whether the engine seals what runs' redactors know, and
+// so keeps no redactor for a run that waits.
+func (e *Engine) sealing() bool { return e.seals != nil }
+
+// deriver is the Derived hook of a render for st: the value is registered
+// with the run's redactor and sealed with the next step.
+func (e *Engine) deriver(st *runState) func(string) {
+	return func(v string) {
+		st.red.AddDerived(v)
+		if e.sealing() && len(v) >= redact.MinLen {
+			st.sealBuf().add(v, true)
+		}
+	}
+}
+
+// sealBuf returns st's buffer of values to seal.
+func (st *runState) sealBuf() *sealBuf {
+	st.sealOnce.Do(func() {
+		if st.pending == nil {
+			st.pending = &sealBuf{}
+		}
+	})
+	return st.pending
+}
+
+// attachSeal seals the values registered since st's last committed step
+// into t, unless t finishes the run (the store then deletes the run's rows).
+// commit, called once t is committed, empties the buffer of what it sealed.
+func (e *Engine) attachSeal(st *runState, t *store.Transition) (commit func(), err error) {
+	nothing := func() {}
+	if !e.sealing() || t.Finish != nil || st.pending == nil {
+		return nothing, nil
+	}
+	b := st.pending
+	b.mu.Lock()
+	v := secret.RunValues{Values: slices.Clone(b.v.Values), Derived: slices.Clone(b.v.Derived)}
+	origin := b.origin
+	b.mu.Unlock()
+	if len(v.Values) == 0 && len(v.Derived) == 0 && !origin {
+		return nothing, nil
+	}
+	keyID, sealed, err := e.sealer.SealRun(st.run.Identifier, v)
+	if err != nil {
+		return nil, err
+	}
+	t.Seal = &store.SealedValues{RunID: st.run.Identifier, Origin: origin, KeyID: keyID, Sealed: sealed, CreatedAt: e.now().UTC()}
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.v.Values = b.v.Values[len(v.Values):]
+		b.v.Derived = b.v.Derived[len(v.Derived):]
+		if origin {
+			b.origin = false
+		}
+	}, nil
+}
+
+// flushSeal commits, in a step of their own, the values registered with
+// st's redactor outside a step (a re-render for an integration, a poll's
+// secrets) before anything that may hold them is stored.
+func (e *Engine) flushSeal(ctx context.Context, st *runState) error {
+	t := store.Transition{RunID: st.run.Identifier}
+	commit, err := e.attachSeal(st, &t)
+	if err != nil {
+		return fmt.Errorf("seal the values of run %s: %w", st.run.Identifier, err)
+	}
+	if t.Seal == nil {
+		return nil
+	}
+	if err := e.store.Apply(ctx, t); err != nil {
+		return fmt.Errorf("seal the values of run %s: %w", st.run.Identifier, err)
+	}
+	commit()
+	return nil
+}
+
+// rebuild registers with st's new redactor what the run's sealed rows hold.
+// It reports whether they hold every value the run used: the rows include
+// the one its first step wrote (Origin) and all of them open. Otherwise
+// (a run started before sealing, or a key the ring lacks) it falls back
+// to the secrets as they are now plus a re-render of the waiting nodes
+// (rederive), whose completeness it then reports.
+func (e *Engine) rebuild(ctx context.Context, st *runState, nrs []store.NodeRun) (complete bool, err error) {
+	rows, err := e.seals.RunSeals(ctx, st.run.Identifier)
+	if err != nil {
+		return false, fmt.Errorf("load the sealed values of run %s: %w", st.run.Identifier, err)
+	}
+	exact := false
+	for _, r := range rows {
+		v, err := e.sealer.OpenRun(st.run.Identifier, r.KeyID, r.Sealed)
+		if err != nil {
+			var de *secret.DecryptError
+			if !errors.As(err, &de) {
+				return false, fmt.Errorf("open the sealed values of run %s: %w", st.run.Identifier, err)
+			}
+			e.log.Warn("a sealed row of a run's values does not open; its completions will be masked whole",
+				"run", st.run.Identifier, "row", r.ID, "keyId", r.KeyID, "error", err.Error())
+			exact = false
+			break
+		}
+		exact = exact || r.Origin
+		for _, s := range v.Values {
+			st.red.Add(s)
+		}
+		for _, s := range v.Derived {
+			st.red.AddDerived(s)
+		}
+	}
+	if exact {
+		return true, nil
+	}
+	// Started before sealing existed: what it used before is not sealed.
+	if err := e.registerAll(ctx, st, ""); err != nil {
+		return false, err
+	}
+	return e.rederive(ctx, st, nrs), nil
+}
+
+// keep shares st's redactor with the other drivers of the run in this
+// process (a completion that arrives while a node executes) while st is
+// driven; drop forgets it again once the run waits.
+func (e *Engine) keep(st *runState) {
+	if !e.sealing() {
+		return
+	}
+	if red, loaded := e.redactors.LoadOrStore(st.run.Identifier, st.red); loaded {
+		st.red = red.(*redact.Redactor)
+	}
+	if st.degraded {
+		e.degraded.Store(st.run.Identifier, struct{}{})
+	}
+}
+
+// drop forgets a run's redactor and state once it waits on the outside or
+// a timer: with sealing, a completion, wake or expiry rebuilds them from
+// the store, so a waiting run costs no memory.
+func (e *Engine) drop(st *runState) {
+	if !e.sealing() {
+		return
+	}
+	if e.redactors.CompareAndDelete(st.run.Identifier, st.red) {
+		e.degraded.Delete(st.run.Identifier)
+	}
+}

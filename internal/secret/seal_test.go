@@ -1,0 +1,141 @@
+package secret
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/sluice-run/sluice/internal/store"
+)
+
+// sealStep stores v sealed for run runID, as the engine does with a step.
+func sealStep(t *testing.T, f *fixture, runID string, v RunValues) {
+	t.Helper()
+	ctx := t.Context()
+	run := store.Run{Identifier: runID, WorkflowID: "wf", WorkflowVersion: 1, CreatedBy: "u", TriggerNode: "trigger"}
+	first := store.NodeRun{Identifier: runID + "_0", RunID: runID, NodeID: "trigger", Status: store.StatusCompleted, Result: store.ResultSuccess}
+	if err := f.st.CreateRun(ctx, run, first, nil); err != nil {
+		t.Fatal(err)
+	}
+	keyID, sealed, err := f.svc.SealRun(runID, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.Apply(ctx, store.Transition{RunID: runID, Seal: &store.SealedValues{Origin: true, KeyID: keyID, Sealed: sealed}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSealRun(t *testing.T) {
+	f := newFixture(t)
+	want := RunValues{Values: []string{"value-0123456789"}, Derived: []string{"derived-0123456789"}}
+	keyID, sealed, err := f.svc.SealRun("wfr_a", want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keyID != f.svc.Ring().PrimaryKeyID() {
+		t.Errorf("sealed with %s, want the primary key %s", keyID, f.svc.Ring().PrimaryKeyID())
+	}
+	tests := []struct {
+		name   string
+		runID  string
+		keyID  string
+		sealed []byte
+		ok     bool
+	}{
+		{"its run", "wfr_a", keyID, sealed, true},
+		{"another run", "wfr_b", keyID, sealed, false},
+		{"tampered", "wfr_a", keyID, append(slices.Clone(sealed[:len(sealed)-1]), sealed[len(sealed)-1]^1), false},
+		{"truncated", "wfr_a", keyID, sealed[:5], false},
+		{"unknown key", "wfr_a", "k_missing", sealed, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := f.svc.OpenRun(tc.runID, tc.keyID, tc.sealed)
+			if tc.ok {
+				if err != nil || !slices.Equal(got.Values, want.Values) || !slices.Equal(got.Derived, want.Derived) {
+					t.Fatalf("OpenRun = %+v, %v; want %+v", got, err, want)
+				}
+				return
+			}
+			var de *DecryptError
+			if !errors.As(err, &de) {
+				t.Fatalf("OpenRun = %+v, %v; want a *DecryptError", got, err)
+			}
+		})
+	}
+}
+
+// TestSealedRowsAndTheKeyCheck: a ring that lacks the key of a run's
+// sealed values is refused, like one that lacks a secret's key.
+func TestSealedRowsAndTheKeyCheck(t *testing.T) {
+	f := newFixture(t)
+	sealStep(t, f, "wfr_a", RunValues{Values: []string{"value-0123456789"}})
+	other, err := NewKeyRing(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(t.Context(), f.st, other)
+	var mismatch *KeyMismatchError
+	if !errors.As(err, &mismatch) || len(mismatch.Problems) != 1 || mismatch.Problems[0].KeyID != f.svc.Ring().PrimaryKeyID() {
+		t.Fatalf("Open with another ring = %v, want a *KeyMismatchError naming the seal's key", err)
+	}
+	if _, err := Open(t.Context(), f.st, f.svc.Ring()); err != nil {
+		t.Errorf("Open with the right ring: %v", err)
+	}
+}
+
+// TestRotateReseals: a rotation moves the sealed values of waiting runs to
+// the new key, and they still open.
+func TestRotateReseals(t *testing.T) {
+	f := newFixture(t)
+	want := RunValues{Values: []string{"value-0123456789"}}
+	sealStep(t, f, "wfr_a", want)
+	old := f.svc.Ring().PrimaryKeyID()
+	res, err := f.svc.Rotate(t.Context(), "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.st.RunSeals(t.Context(), "wfr_a")
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("RunSeals = %+v, %v", rows, err)
+	}
+	if rows[0].KeyID != res.NewKeyID || rows[0].KeyID == old {
+		t.Fatalf("sealed row under %s after the rotation from %s to %s", rows[0].KeyID, old, res.NewKeyID)
+	}
+	got, err := f.svc.OpenRun("wfr_a", rows[0].KeyID, rows[0].Sealed)
+	if err != nil || !slices.Equal(got.Values, want.Values) {
+		t.Fatalf("OpenRun after rotation = %+v, %v", got, err)
+	}
+	if pending, err := f.svc.unfinishedRotation(t.Context()); err != nil || pending != "" {
+		t.Errorf("unfinishedRotation after rotating = %q, %v; want finished", pending, err)
+	}
+}
+
+// FuzzOpenRun: whatever bytes a sealed row holds, OpenRun returns an error
+// or the values sealed for that run, and never panics.
+func FuzzOpenRun(f *testing.F) {
+	ring, err := NewKeyRing(make([]byte, 32))
+	if err != nil {
+		f.Fatal(err)
+	}
+	svc := NewService(nil, ring)
+	keyID, sealed, err := svc.SealRun("wfr_a", RunValues{Values: []string{"value-0123456789"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sealed, "wfr_a")
+	f.Add([]byte{}, "wfr_a")
+	f.Add(sealed[:12], "wfr_b")
+	f.Fuzz(func(t *testing.T, data []byte, runID string) {
+		v, err := svc.OpenRun(runID, keyID, data)
+		if err != nil {
+			return
+		}
+		// Every worker seals with a fresh nonce: what opens is a seal of
+		// the same values for the same run, never another run's.
+		if runID != "wfr_a" || !slices.Equal(v.Values, []string{"value-0123456789"}) {
+			t.Fatalf("OpenRun(%q, %x) opened %+v", runID, data, v)
+		}
+	})
+}
