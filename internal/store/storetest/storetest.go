@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Catalog", func(t *testing.T) { testCatalog(t, fresh) })
 	t.Run("AIProviders", func(t *testing.T) { testAIProviders(t, fresh) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, fresh) })
+	t.Run("Leases", func(t *testing.T) { testLeases(t, fresh) })
 }
 
 // opener opens a fresh store for one subtest.
