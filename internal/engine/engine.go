@@ -64,6 +64,13 @@ type Options struct {
 	// (Engine.ExecuteIfIdle). 0 means DefaultRetryFor; a negative value
 	// disables the retries.
 	RetryFor time.Duration
+	// LeaseOwner, when set on a store that implements store.LeaseStore,
+	// makes the engine lease each run it drives to this owner (one per
+	// process, see NewLeaseOwner), so that several processes can share the
+	// store (lease.go, docs/decisions/017-leases-and-takeover.md).
+	// LeaseTTL is the leases' length; 0 means DefaultLeaseTTL.
+	LeaseOwner string
+	LeaseTTL   time.Duration
 }
 
 // DefaultMaxAttempts is Options.MaxAttempts when it is 0.
@@ -131,6 +138,9 @@ type Engine struct {
 	// their completions are masked whole (maskConservatively).
 	degraded sync.Map // run identifier → struct{}
 
+	// leases is nil unless the engine leases the runs it drives.
+	leases *leases
+
 	mu      sync.Mutex
 	locks   map[string]*runLock // run identifier → lock, while a run is driven
 	cancels map[string]context.CancelFunc
@@ -168,6 +178,7 @@ func New(opts Options) *Engine {
 		e.nodes = node.NewRegistry()
 	}
 	e.limits = renderLimits(opts.MaxTemplateBytes)
+	e.leases = newLeases(opts.Store, opts.LeaseOwner, opts.LeaseTTL)
 	e.maxAttempts = opts.MaxAttempts
 	if e.maxAttempts <= 0 {
 		e.maxAttempts = DefaultMaxAttempts
