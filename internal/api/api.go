@@ -102,6 +102,15 @@ type Options struct {
 	// which sees the runs this process drives. A source that also hears
 	// other processes (PostgreSQL LISTEN/NOTIFY) plugs in here.
 	Events runevents.Source
+	// LeaseOwner, when set on a store with store.LeaseStore, makes the
+	// server share its store with other processes: it leases the runs it
+	// drives (engine.Options.LeaseOwner, LeaseTTL) and, from Resume on,
+	// claims every ClaimInterval (0: DefaultClaimInterval) the runs no
+	// live process drives, instead of resuming and sweeping every
+	// IN_PROGRESS run (leases.go).
+	LeaseOwner    string
+	LeaseTTL      time.Duration
+	ClaimInterval time.Duration
 }
 
 // DefaultSweepInterval is Options.SweepInterval when it is 0.
@@ -153,6 +162,10 @@ type Server struct {
 	// where those requests subscribe (the hub unless Options.Events).
 	hub    *runevents.Hub
 	events runevents.Source
+	// Leases (leases.go): the claim interval, and the heartbeat started by
+	// Resume.
+	claimEvery time.Duration
+	beatDone   chan struct{}
 }
 
 // New returns a Server. It builds the engine over opts.Store and
@@ -226,11 +239,14 @@ func New(opts Options) (*Server, error) {
 	}
 	eo := engine.Options{Store: opts.Store, Nodes: opts.Nodes, Logger: s.log, OnEvent: onEvent, Now: opts.Now, ProcessRedactor: opts.ProcessRedactor,
 		MaxAttempts: opts.MaxAttempts, RetryFor: opts.RetryFor, MaxTemplateBytes: opts.MaxTemplateBytes,
-		MaxDefinitions: opts.MaxDefinitions}
+		MaxDefinitions: opts.MaxDefinitions, LeaseOwner: opts.LeaseOwner, LeaseTTL: opts.LeaseTTL}
 	if opts.Secrets != nil {
 		eo.Secrets = opts.Secrets
 	}
 	s.eng = engine.New(eo)
+	if s.claimEvery = opts.ClaimInterval; s.claimEvery <= 0 {
+		s.claimEvery = DefaultClaimInterval
+	}
 	s.inputs, _ = input.NewService(opts.Store, s.eng, opts.Now)
 	s.bgCtx, s.bgCancel = context.WithCancel(context.Background())
 	s.initAutostart(opts.AutostartInterval)
@@ -483,6 +499,9 @@ func (s *Server) executeWait(runID string) bool {
 // sweeps every Options.SweepInterval for runs whose driver stopped (it gave
 // up on an unavailable store) and drives them again.
 func (s *Server) Resume(ctx context.Context) (int, error) {
+	if s.leasing() {
+		return s.resumeLeased(), nil
+	}
 	runs, err := s.st.ListInProgressRuns(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("list runs to resume: %w", err)
@@ -582,10 +601,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 		s.bgCancel()
+		s.stopLeases()
 		return nil
 	case <-ctx.Done():
 		s.bgCancel()
 		<-done
+		s.stopLeases()
 		return ctx.Err()
 	}
 }

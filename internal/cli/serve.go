@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-run/sluice/internal/api"
 	"github.com/sluice-run/sluice/internal/auth"
+	"github.com/sluice-run/sluice/internal/engine"
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/node/condition"
 	"github.com/sluice-run/sluice/internal/node/input"
@@ -42,6 +43,7 @@ type serveFlags struct {
 	kafka          kafkaFlags
 	smtp           smtpFlags
 	config         string
+	leaseTTL       time.Duration
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -108,6 +110,7 @@ within about a second of its deadline, across restarts.`,
 	fl.StringVar(&f.signingKeyFile, "webhook-signing-key-file", "", "file holding the key that signs WEBHOOK requests (else SLUICE_WEBHOOK_SIGNING_KEY)")
 	f.smtp.add(fl)
 	fl.StringVar(&f.config, "config", "", "config file (YAML, or TOML for .toml; else SLUICE_CONFIG): keys named as these flags; order flag > SLUICE_<FLAG> > file > default")
+	fl.DurationVar(&f.leaseTTL, "lease-ttl", engine.DefaultLeaseTTL, "how long a run stays leased to a process that stopped renewing it (renewed every third of it); another process sharing the database takes the run over after it")
 	fl.StringVar(&f.literalCreds, "literal-credentials", api.LiteralCredentialsReject, "a definition saved with a credential as literal text: reject, warn (save, and warn callers who may manage secrets) or allow")
 	return c
 }
@@ -147,6 +150,9 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	if f.maxRunning <= 0 {
 		return invalid("--max-running: must be positive, got %d", f.maxRunning)
+	}
+	if f.leaseTTL < 3*time.Second {
+		return invalid("--lease-ttl: must be at least 3s, got %s", f.leaseTTL)
 	}
 	if !api.ValidLiteralCredentials(f.literalCreds) || f.literalCreds == "" {
 		return invalid("--literal-credentials: must be reject, warn or allow, got %q", f.literalCreds)
@@ -247,7 +253,8 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL, CacheTTL: cacheTTL})
 	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds, MaxTemplateBytes: f.maxTmplBytes,
-		Catalog: cat, MaxRunning: f.maxRunning})
+		Catalog: cat, MaxRunning: f.maxRunning,
+		LeaseOwner: engine.NewLeaseOwner(), LeaseTTL: f.leaseTTL})
 	if err != nil {
 		return err
 	}
