@@ -261,3 +261,18 @@ func (e *Engine) executeLeased(ctx context.Context, runID string) (store.Run, er
 	}
 	return run, err
 }
+
+// leaseForPoll leases a waiting run for the time of one poll of its due
+// wake, so that of several processes whose wait loops list the same due
+// wake, one polls the provider: the others get ErrConflict, as for a wake
+// served meanwhile. release drops the lease. A no-op when leasing is off.
+func (e *Engine) leaseForPoll(ctx context.Context, runID string) (release func(), err error) {
+	_, done, err := e.leaseRun(ctx, runID, false)
+	if errors.Is(err, errLeaseHeld) {
+		return nil, fmt.Errorf("run %s: %w: %w", runID, errLeaseHeld, store.ErrConflict)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func() { done() }, nil
+}

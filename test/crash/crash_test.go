@@ -69,7 +69,11 @@ type lockedWriter struct {
 	w  io.Writer
 }
 
-func (l lockedWriter) Write(b []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.w.Write(b) }
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
 
 // start runs `sluice serve` on dir and the database, and returns once it
 // listens.
@@ -406,4 +410,3 @@ func tail(s string) string {
 	}
 	return s
 }
-
