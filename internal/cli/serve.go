@@ -252,9 +252,14 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		cacheTTL = -1 // the flag's 0 disables the cache
 	}
 	authn := auth.New(st, auth.Options{TokenTTL: f.tokenTTL, CacheTTL: cacheTTL})
+	events, onEvent, stopEvents, err := a.runEvents(ctx, st, logger)
+	if err != nil {
+		return err
+	}
+	defer stopEvents()
 	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds, MaxTemplateBytes: f.maxTmplBytes,
 		Catalog: cat, MaxRunning: f.maxRunning,
-		LeaseOwner: engine.NewLeaseOwner(), LeaseTTL: f.leaseTTL})
+		LeaseOwner: engine.NewLeaseOwner(), LeaseTTL: f.leaseTTL, Events: events, OnEvent: onEvent})
 	if err != nil {
 		return err
 	}
@@ -286,6 +291,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	// Long polls and event streams end at once when shutting down.
 	hs.RegisterOnShutdown(srv.StopWaiting)
+	hs.RegisterOnShutdown(stopEvents)
 	fmt.Fprintf(a.io.Stdout, "sluice listening on %s\n", url)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
