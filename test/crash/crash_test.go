@@ -79,7 +79,14 @@ func (l lockedWriter) Write(b []byte) (int, error) {
 // listens.
 func start(t *testing.T, name, dir, dbURL string) *proc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--database-url", dbURL, "--shutdown-grace", "1s")
+	return startCmd(t, name, listeningRe, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--database-url", dbURL, "--shutdown-grace", "1s")
+}
+
+// startCmd runs sluice with args and returns once a line of its stdout
+// matches ready (its first group, if any, is the process's url).
+func startCmd(t *testing.T, name string, ready *regexp.Regexp, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), mainEnv+"=1")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -95,8 +102,11 @@ func start(t *testing.T, name, dir, dbURL string) *proc {
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		banner.WriteString(sc.Text() + "\n")
-		if m := listeningRe.FindStringSubmatch(sc.Text()); m != nil {
-			p.url = m[1]
+		if m := ready.FindStringSubmatch(sc.Text()); m != nil {
+			p.url = m[0]
+			if len(m) > 1 {
+				p.url = m[1]
+			}
 			break
 		}
 	}
