@@ -111,6 +111,11 @@ type Options struct {
 	LeaseOwner    string
 	LeaseTTL      time.Duration
 	ClaimInterval time.Duration
+	// ExclusiveStore says that no other process uses the store (serve on
+	// SQLite holds the data dir's lock): Resume then takes over the runs
+	// leased by a previous process at once instead of when their leases
+	// expire.
+	ExclusiveStore bool
 }
 
 // DefaultSweepInterval is Options.SweepInterval when it is 0.
@@ -166,6 +171,7 @@ type Server struct {
 	// Resume.
 	claimEvery time.Duration
 	beatDone   chan struct{}
+	exclusive  bool
 }
 
 // New returns a Server. It builds the engine over opts.Store and
@@ -244,6 +250,7 @@ func New(opts Options) (*Server, error) {
 		eo.Secrets = opts.Secrets
 	}
 	s.eng = engine.New(eo)
+	s.exclusive = opts.ExclusiveStore
 	if s.claimEvery = opts.ClaimInterval; s.claimEvery <= 0 {
 		s.claimEvery = DefaultClaimInterval
 	}

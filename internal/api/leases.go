@@ -23,7 +23,7 @@ func (s *Server) leasing() bool { return s.eng.LeaseOwner() != "" }
 // Runs that wait on the outside are not claimed: whichever process receives
 // the completion, or whose wait loop ends or polls the wait, drives on.
 func (s *Server) resumeLeased() int {
-	n := s.claim()
+	n := s.claim(s.exclusive)
 	s.sweepOnce.Do(func() {
 		s.startWaitLoop()
 		s.startAutostart()
@@ -53,18 +53,23 @@ func (s *Server) claimLoop() {
 			return
 		case <-tick.C:
 		}
-		s.claim()
+		s.claim(false)
 	}
 }
 
 // claim leases as many runs as there are free run slots, and drives them;
-// it returns how many it claimed.
-func (s *Server) claim() int {
+// it returns how many it claimed. left also takes the runs whose lease has
+// not expired (Options.ExclusiveStore, at start).
+func (s *Server) claim(left bool) int {
 	free := cap(s.slots) - len(s.slots)
 	if free <= 0 {
 		return 0
 	}
-	ids, err := s.eng.ClaimRuns(s.bgCtx, free)
+	claim := s.eng.ClaimRuns
+	if left {
+		claim = s.eng.ClaimLeftRuns
+	}
+	ids, err := claim(s.bgCtx, free)
 	if err != nil {
 		if s.bgCtx.Err() == nil {
 			s.log.LogAttrs(s.bgCtx, slog.LevelWarn, "claiming runs no process drives failed; trying again later", slog.String("error", err.Error()))

@@ -259,7 +259,10 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	defer stopEvents()
 	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds, MaxTemplateBytes: f.maxTmplBytes,
 		Catalog: cat, MaxRunning: f.maxRunning,
-		LeaseOwner: engine.NewLeaseOwner(), LeaseTTL: f.leaseTTL, Events: events, OnEvent: onEvent})
+		LeaseOwner: engine.NewLeaseOwner(), LeaseTTL: f.leaseTTL, Events: events, OnEvent: onEvent,
+		// On SQLite the data dir's lock (held above) makes this process the
+		// only one: leases left in the store are a dead process's.
+		ExclusiveStore: a.storeURL() == ""})
 	if err != nil {
 		return err
 	}

@@ -144,3 +144,36 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestClaimLeftRuns: a process alone on its store (serve on SQLite, after a
+// restart) takes the runs a dead process leased without waiting for their
+// leases to expire; ClaimRuns waits them out.
+func TestClaimLeftRuns(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	wf, version := storeWorkflow(t, st, strings.Replace(attemptsDef, "%q", `"terminate"`, 1))
+	reg := node.NewRegistry()
+	ok := funcExec(func(context.Context, *node.Request) (node.Result, error) { return node.Result{Output: map[string]any{}}, nil })
+	reg.Register("WEBHOOK", ok)
+	reg.Register("UPSERT_ENTITY", ok)
+	dead := engine.New(engine.Options{Store: st, Nodes: reg, LeaseOwner: "proc-dead"})
+	run, err := dead.Start(ctx, engine.StartRequest{Workflow: wf, Version: version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := engine.New(engine.Options{Store: st, Nodes: reg, LeaseOwner: "proc-next"})
+	if ids, err := next.ClaimRuns(ctx, 0); err != nil || len(ids) != 0 {
+		t.Fatalf("ClaimRuns under a live lease = %v, %v; want none", ids, err)
+	}
+	ids, err := next.ClaimLeftRuns(ctx, 0)
+	if err != nil || len(ids) != 1 || ids[0] != run.Identifier {
+		t.Fatalf("ClaimLeftRuns = %v, %v; want [%s]", ids, err, run.Identifier)
+	}
+	if got, err := next.Execute(ctx, run.Identifier); err != nil || got.Status != store.StatusCompleted {
+		t.Fatalf("Execute after ClaimLeftRuns = %+v, %v", got, err)
+	}
+}
