@@ -157,7 +157,9 @@ func TestClaimLeftRuns(t *testing.T) {
 	defer st.Close()
 	wf, version := storeWorkflow(t, st, strings.Replace(attemptsDef, "%q", `"terminate"`, 1))
 	reg := node.NewRegistry()
-	ok := funcExec(func(context.Context, *node.Request) (node.Result, error) { return node.Result{Output: map[string]any{}}, nil })
+	ok := funcExec(func(context.Context, *node.Request) (node.Result, error) {
+		return node.Result{Output: map[string]any{}}, nil
+	})
 	reg.Register("WEBHOOK", ok)
 	reg.Register("UPSERT_ENTITY", ok)
 	dead := engine.New(engine.Options{Store: st, Nodes: reg, LeaseOwner: "proc-dead"})
