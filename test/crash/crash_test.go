@@ -20,6 +20,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -33,6 +34,7 @@ import (
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/postgres"
 	"github.com/sluice-run/sluice/internal/store/postgres/pgtest"
+	"github.com/sluice-run/sluice/internal/store/sqlite"
 )
 
 // mainEnv, set in the environment of the re-executed test binary, makes it
@@ -79,7 +81,11 @@ func (l lockedWriter) Write(b []byte) (int, error) {
 // listens.
 func start(t *testing.T, name, dir, dbURL string) *proc {
 	t.Helper()
-	return startCmd(t, name, listeningRe, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--database-url", dbURL, "--shutdown-grace", "1s")
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--shutdown-grace", "1s"}
+	if dbURL != "" {
+		args = append(args, "--database-url", dbURL)
+	}
+	return startCmd(t, name, listeningRe, args...)
 }
 
 // startCmd runs sluice with args and returns once a line of its stdout
@@ -180,12 +186,34 @@ func TestKillNineOnPostgres(t *testing.T) {
 		t.Skip("the crash test takes about a minute")
 	}
 	dbURL := pgtest.URL(t)
+	crash(t, dbURL, 2, func(ctx context.Context, dirs []string) (store.Store, error) { return postgres.Open(ctx, dbURL) })
+}
+
+// TestKillNineOnSQLite is the same with one serve on SQLite, killed and
+// restarted on its data dir: a restart takes the runs over at once.
+func TestKillNineOnSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the crash test takes a while")
+	}
+	crash(t, "", 1, func(ctx context.Context, dirs []string) (store.Store, error) {
+		return sqlite.Open(ctx, filepath.Join(dirs[0], "sluice.db"), sqlite.Options{})
+	})
+}
+
+// crash runs the crash test with n serve processes on dbURL ("" for the
+// embedded store; then n must be 1) and reads the outcome through open.
+func crash(t *testing.T, dbURL string, n int, open func(context.Context, []string) (store.Store, error)) {
 	rc := &receiver{seen: map[string][]time.Time{}}
 	hook := httptest.NewServer(rc)
 	defer hook.Close()
 
-	dirs := []string{t.TempDir(), t.TempDir()}
-	procs := []*proc{start(t, "a", dirs[0], dbURL), nil}
+	names := []string{"a", "b"}
+	dirs := make([]string, n)
+	procs := make([]*proc, n)
+	for i := range n {
+		dirs[i] = t.TempDir()
+	}
+	procs[0] = start(t, "a", dirs[0], dbURL)
 	id, secret := func() (string, string) {
 		m := credRe.FindStringSubmatch(procs[0].banner)
 		if m == nil {
@@ -193,7 +221,9 @@ func TestKillNineOnPostgres(t *testing.T) {
 		}
 		return m[1], m[2]
 	}()
-	procs[1] = start(t, "b", dirs[1], dbURL)
+	for i := 1; i < n; i++ {
+		procs[i] = start(t, names[i], dirs[i], dbURL)
+	}
 	c := &client{t: t, hc: &http.Client{Timeout: 10 * time.Second}}
 	code, v, err := c.post(procs[0].url, "/v1/auth/access_token", map[string]string{"clientId": id, "clientSecret": secret})
 	if err != nil || code != http.StatusOK {
@@ -230,13 +260,14 @@ func TestKillNineOnPostgres(t *testing.T) {
 		created = map[string]string{} // run id → its n
 		unknown atomic.Int32          // creations whose answer was lost
 	)
+	// up is a live process (nil when none is up).
 	up := func(i int) *proc {
 		procMu.Lock()
 		defer procMu.Unlock()
-		if p := procs[i%2]; p != nil {
+		if p := procs[i%n]; p != nil {
 			return p
 		}
-		return procs[(i+1)%2]
+		return procs[(i+1)%n]
 	}
 	// The killer: three SIGKILLs at random moments of the first 12 s, of
 	// either process (never both down), each restarted 1 to 2 s later.
@@ -250,7 +281,7 @@ func TestKillNineOnPostgres(t *testing.T) {
 			case <-stopKiller:
 				return
 			}
-			i := rand.IntN(2)
+			i := rand.IntN(n)
 			procMu.Lock()
 			victim := procs[i]
 			procs[i] = nil
@@ -271,6 +302,10 @@ func TestKillNineOnPostgres(t *testing.T) {
 		n := fmt.Sprint(i)
 		for attempt := 0; ; attempt++ {
 			p := up(i + attempt)
+			if p == nil {
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
 			code, v, err := c.post(p.url, "/v1/workflows/crash/runs", map[string]any{"inputs": map[string]any{"n": n}})
 			if err == nil && code == http.StatusCreated {
 				wr, _ := v["workflowRun"].(map[string]any)
@@ -293,12 +328,12 @@ func TestKillNineOnPostgres(t *testing.T) {
 	close(stopKiller)
 
 	// Every run ends, read straight from the store.
-	st, err := postgres.Open(context.Background(), dbURL)
+	ctx := context.Background()
+	st, err := open(ctx, dirs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	ctx := context.Background()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		left, err := st.ListInProgressRuns(ctx)
@@ -309,7 +344,7 @@ func TestKillNineOnPostgres(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d runs never completed (first %s)\n--- a ---\n%s\n--- b ---\n%s", len(left), left[0].Identifier, tail(up(0).logs()), tail(up(1).logs()))
+			t.Fatalf("%d runs never completed (first %s)\n--- a ---\n%s", len(left), left[0].Identifier, tail(up(0).logs()))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
