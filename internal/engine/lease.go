@@ -242,6 +242,13 @@ func (e *Engine) executeLeased(ctx context.Context, runID string) (store.Run, er
 	if v, ok := e.started.Load(runID); ok && e.leases != nil {
 		// Leased by Start a moment ago, in the transaction that created it.
 		fresh = e.now().Sub(v.(*runState).run.CreatedAt) < e.leases.ttl/3
+		if !fresh {
+			// Started long ago (no slot was free): its lease may have
+			// expired and another process may have driven it since, so
+			// the state kept from Start is not to be trusted; read it
+			// back.
+			e.forget(runID)
+		}
 	}
 	dctx, done, err := e.leaseRun(ctx, runID, fresh)
 	if err != nil {
