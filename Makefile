@@ -58,7 +58,7 @@ test: lint
 # test-postgres runs only the packages that use PostgreSQL, with a
 # throwaway server.
 test-postgres:
-	scripts/with-postgres.sh $(GO) test -count=1 ./internal/store/... ./internal/cli/
+	scripts/with-postgres.sh $(GO) test -count=1 ./internal/store/... ./internal/cli/ ./test/crash/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

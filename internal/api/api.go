@@ -104,6 +104,20 @@ type Options struct {
 	Events runevents.Source
 	// Tracer is the engine's option of that name (nil: no tracing).
 	Tracer engine.Tracer
+	// LeaseOwner, when set on a store with store.LeaseStore, makes the
+	// server share its store with other processes: it leases the runs it
+	// drives (engine.Options.LeaseOwner, LeaseTTL) and, from Resume on,
+	// claims every ClaimInterval (0: DefaultClaimInterval) the runs no
+	// live process drives, instead of resuming and sweeping every
+	// IN_PROGRESS run (leases.go).
+	LeaseOwner    string
+	LeaseTTL      time.Duration
+	ClaimInterval time.Duration
+	// ExclusiveStore says that no other process uses the store (serve on
+	// SQLite holds the data dir's lock): Resume then takes over the runs
+	// leased by a previous process at once instead of when their leases
+	// expire.
+	ExclusiveStore bool
 }
 
 // DefaultSweepInterval is Options.SweepInterval when it is 0.
@@ -155,6 +169,11 @@ type Server struct {
 	// where those requests subscribe (the hub unless Options.Events).
 	hub    *runevents.Hub
 	events runevents.Source
+	// Leases (leases.go): the claim interval, and the heartbeat started by
+	// Resume.
+	claimEvery time.Duration
+	beatDone   chan struct{}
+	exclusive  bool
 }
 
 // New returns a Server. It builds the engine over opts.Store and
@@ -228,11 +247,15 @@ func New(opts Options) (*Server, error) {
 	}
 	eo := engine.Options{Store: opts.Store, Nodes: opts.Nodes, Logger: s.log, OnEvent: onEvent, Now: opts.Now, ProcessRedactor: opts.ProcessRedactor,
 		MaxAttempts: opts.MaxAttempts, RetryFor: opts.RetryFor, MaxTemplateBytes: opts.MaxTemplateBytes,
-		MaxDefinitions: opts.MaxDefinitions, Tracer: opts.Tracer}
+		MaxDefinitions: opts.MaxDefinitions, Tracer: opts.Tracer, LeaseOwner: opts.LeaseOwner, LeaseTTL: opts.LeaseTTL}
 	if opts.Secrets != nil {
 		eo.Secrets = opts.Secrets
 	}
 	s.eng = engine.New(eo)
+	s.exclusive = opts.ExclusiveStore
+	if s.claimEvery = opts.ClaimInterval; s.claimEvery <= 0 {
+		s.claimEvery = DefaultClaimInterval
+	}
 	s.inputs, _ = input.NewService(opts.Store, s.eng, opts.Now)
 	if s.inputs != nil {
 		s.inputs.SetResponders(s.dynamic()) // usersQuery (policy.go)
@@ -489,6 +512,9 @@ func (s *Server) executeWait(runID string) bool {
 // sweeps every Options.SweepInterval for runs whose driver stopped (it gave
 // up on an unavailable store) and drives them again.
 func (s *Server) Resume(ctx context.Context) (int, error) {
+	if s.leasing() {
+		return s.resumeLeased(), nil
+	}
 	runs, err := s.st.ListInProgressRuns(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("list runs to resume: %w", err)
@@ -588,10 +614,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 		s.bgCancel()
+		s.stopLeases()
 		return nil
 	case <-ctx.Done():
 		s.bgCancel()
 		<-done
+		s.stopLeases()
 		return ctx.Err()
 	}
 }

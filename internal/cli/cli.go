@@ -134,7 +134,7 @@ func (a *app) rootCmd() *cobra.Command {
 		return nil
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.AddCommand(a.runCmd(), a.validateCmd(), a.secretsCmd(), a.keysCmd(), a.demoCmd(), a.serveCmd(), a.usersCmd(), a.clientsCmd(), a.workflowsCmd(), a.kafkaCmd(), a.runsCmd(), a.integrationsCmd(), a.aiCmd(), a.catalogCmd())
+	root.AddCommand(a.runCmd(), a.validateCmd(), a.secretsCmd(), a.keysCmd(), a.demoCmd(), a.serveCmd(), a.usersCmd(), a.clientsCmd(), a.workflowsCmd(), a.kafkaCmd(), a.runsCmd(), a.integrationsCmd(), a.aiCmd(), a.catalogCmd(), a.workerCmd())
 	a.addClientCmds(root)
 	root.AddCommand(a.backupCmd()) // backup.go
 	for _, c := range root.Commands() {

@@ -226,7 +226,13 @@ func (a *app) run(ctx context.Context, f runFlags) error {
 		Secrets: secret.Layered{fileSecrets, stored},
 		Logger:  a.logger,
 		OnEvent: p.event,
+		// Leased and renewed like a server's runs, so that a server
+		// sharing the store does not take this run over while it runs.
+		LeaseOwner: engine.NewLeaseOwner(),
 	})
+	beat, stopBeat := context.WithCancel(ctx)
+	defer stopBeat()
+	go eng.RunHeartbeat(beat)
 	run, err := eng.Start(ctx, engine.StartRequest{
 		Workflow: wf,
 		Version:  version,

@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-run/sluice/internal/api"
 	"github.com/sluice-run/sluice/internal/auth"
 	"github.com/sluice-run/sluice/internal/authz"
+	"github.com/sluice-run/sluice/internal/engine"
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/node/condition"
 	"github.com/sluice-run/sluice/internal/node/input"
@@ -49,6 +50,7 @@ type serveFlags struct {
 	config         string
 	retain         retainFlags // retain.go
 	otlpEndpoint   string
+	leaseTTL       time.Duration
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -63,9 +65,11 @@ with --database-url (or SLUICE_DATABASE_URL).
 Only one serve may run on a data dir: it holds an exclusive lock on
 <data-dir>/serve.lock (which names its pid and address) while it runs, and a
 second serve fails at once. Other commands stay allowed. The lock and the
-generated master key stay in the data dir with PostgreSQL too, and the lock
-only guards one machine: several serve processes on one PostgreSQL database
-are not supported yet (docs/operating.md).
+generated master key stay in the data dir with PostgreSQL too. Several serve
+(and sluice worker) processes, each with its own data dir and the same master
+key, may share one PostgreSQL database: each run is leased to the process
+that drives it and taken over by another after --lease-ttl when that process
+dies (docs/operating.md, "Several processes").
 
 Serve binds --addr first. Then, on the first start with no API client in the
 store, it creates an Admin machine client and prints its clientId and
@@ -119,6 +123,7 @@ within about a second of its deadline, across restarts.`,
 	f.retain.add(fl)
 	fl.StringVar(&f.config, "config", "", "config file (YAML, or TOML for .toml; else SLUICE_CONFIG): keys named as these flags; order flag > SLUICE_<FLAG> > file > default")
 	fl.DurationVar(&f.autostartEvery, "autostart-interval", api.DefaultAutostartInterval, "how often serve looks for due schedules, entity timers and catalog events written by other processes (this process's catalog writes are seen at once); 10ms to 30s")
+	fl.DurationVar(&f.leaseTTL, "lease-ttl", engine.DefaultLeaseTTL, "how long a run stays leased to a process that stopped renewing it (renewed every third of it); another process sharing the database takes the run over after it")
 	fl.StringVar(&f.literalCreds, "literal-credentials", api.LiteralCredentialsReject, "a definition saved with a credential as literal text: reject, warn (save, and warn callers who may manage secrets) or allow")
 	fl.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", "OpenTelemetry collector's OTLP/HTTP URL (http://127.0.0.1:4318) to export a trace per run to; off when empty (docs/operating.md)")
 	return c
@@ -162,6 +167,9 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	if f.uiSessionTTL < time.Minute {
 		return invalid("--ui-session-ttl: must be at least 1m, got %s", f.uiSessionTTL)
+	}
+	if f.leaseTTL < 3*time.Second {
+		return invalid("--lease-ttl: must be at least 3s, got %s", f.leaseTTL)
 	}
 	if !api.ValidLiteralCredentials(f.literalCreds) || f.literalCreds == "" {
 		return invalid("--literal-credentials: must be reject, warn or allow, got %q", f.literalCreds)
@@ -273,8 +281,17 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	defer stopTracing()
+	events, onEvent, stopEvents, err := a.runEvents(ctx, st, logger)
+	if err != nil {
+		return err
+	}
+	defer stopEvents()
 	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: authn, Logger: logger, MaxBodyBytes: f.maxBodyBytes, ProcessRedactor: procRed, LiteralCredentials: f.literalCreds, MaxTemplateBytes: f.maxTmplBytes,
-		Catalog: cat, MaxRunning: f.maxRunning, AutostartInterval: f.autostartEvery, Tracer: tracer})
+		Catalog: cat, MaxRunning: f.maxRunning, AutostartInterval: f.autostartEvery, Tracer: tracer,
+		LeaseOwner: engine.NewLeaseOwner(), LeaseTTL: f.leaseTTL, Events: events, OnEvent: onEvent,
+		// On SQLite the data dir's lock (held above) makes this process the
+		// only one: leases left in the store are a dead process's.
+		ExclusiveStore: a.storeURL() == ""})
 	if err != nil {
 		return err
 	}
@@ -312,6 +329,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	// Long polls and event streams end at once when shutting down.
 	hs.RegisterOnShutdown(srv.StopWaiting)
+	hs.RegisterOnShutdown(stopEvents)
 	fmt.Fprintf(a.io.Stdout, "sluice listening on %s\n", url)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()

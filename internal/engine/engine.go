@@ -72,6 +72,13 @@ type Options struct {
 	// knows into the store with the step that used it, so that a waiting
 	// run keeps no redactor in memory (seal.go).
 	Sealer Sealer
+	// LeaseOwner, when set on a store that implements store.LeaseStore,
+	// makes the engine lease each run it drives to this owner (one per
+	// process, see NewLeaseOwner), so that several processes can share the
+	// store (lease.go, docs/decisions/023-leases-and-takeover.md).
+	// LeaseTTL is the leases' length; 0 means DefaultLeaseTTL.
+	LeaseOwner string
+	LeaseTTL   time.Duration
 }
 
 // DefaultMaxAttempts is Options.MaxAttempts when it is 0.
@@ -143,6 +150,9 @@ type Engine struct {
 	sealer Sealer
 	seals  store.SealStore
 
+	// leases is nil unless the engine leases the runs it drives.
+	leases *leases
+
 	mu      sync.Mutex
 	locks   map[string]*runLock // run identifier → lock, while a run is driven
 	cancels map[string]context.CancelFunc
@@ -182,6 +192,7 @@ func New(opts Options) *Engine {
 	}
 	e.limits = renderLimits(opts.MaxTemplateBytes)
 	e.initSeal(opts)
+	e.leases = newLeases(opts.Store, opts.LeaseOwner, opts.LeaseTTL)
 	e.maxAttempts = opts.MaxAttempts
 	if e.maxAttempts <= 0 {
 		e.maxAttempts = DefaultMaxAttempts

@@ -144,7 +144,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 		UpdatedAt:   now,
 		CompletedAt: &now,
 	}
-	if err := e.store.CreateRun(ctx, run, first, nil); err != nil {
+	if err := e.createRun(ctx, run, first); err != nil {
 		return store.Run{}, fmt.Errorf("create run: %w", err)
 	}
 	if err := st.setOutput(trig.Identifier, out); err != nil {
@@ -489,7 +489,7 @@ func (st *runState) setOutput(nodeID string, out redact.JSON) error {
 func (e *Engine) Execute(ctx context.Context, runID string) (store.Run, error) {
 	unlock := e.lock(runID)
 	defer unlock()
-	return e.execute(ctx, runID)
+	return e.executeLeased(ctx, runID)
 }
 
 // ExecuteIfIdle drives a run as Execute does, unless a driver of this
@@ -515,7 +515,7 @@ func (e *Engine) ExecuteIfIdle(ctx context.Context, runID string) (run store.Run
 			}
 		}
 	}
-	run, err = e.execute(ctx, runID)
+	run, err = e.executeLeased(ctx, runID)
 	return run, true, err
 }
 

@@ -141,6 +141,11 @@ func (e *Engine) wakeAll(ctx context.Context, due []store.DueWake) ([]string, er
 func (e *Engine) wake(ctx context.Context, w store.DueWake) (moved bool, err error) {
 	unlock := e.lock(w.RunID)
 	defer unlock()
+	release, err := e.leaseForPoll(ctx, w.RunID)
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	st, nrs, err := e.load(ctx, w.RunID)
 	if err != nil {
 		return false, err

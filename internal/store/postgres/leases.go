@@ -1,0 +1,167 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sluice-run/sluice/internal/store"
+)
+
+var _ store.LeaseStore = (*Store)(nil)
+
+// sqlUpsertLease leases $1 to $2 until $3 when it has no lease, its lease
+// expired at or before $4, or $2 holds it already. ON CONFLICT re-checks
+// the WHERE against the newest committed row, so of two processes racing
+// for one lease exactly one gets a row back.
+const sqlUpsertLease = `INSERT INTO run_leases (run_id, owner, expires_at) VALUES ($1, $2, $3)
+	ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+	WHERE run_leases.owner = EXCLUDED.owner OR run_leases.expires_at <= $4
+	RETURNING run_id`
+
+// CreateRunLeased is CreateRun with the run's lease inserted in the same
+// implicit transaction (store.LeaseStore).
+func (s *Store) CreateRunLeased(ctx context.Context, run store.Run, first store.NodeRun, logs []store.Log, l store.Lease) error {
+	if run.Identifier == "" {
+		return errors.New("postgres: create run: empty identifier")
+	}
+	if l.Owner == "" {
+		return fmt.Errorf("postgres: create run %s: empty lease owner", run.Identifier)
+	}
+	now := time.Now()
+	status := run.Status
+	if status == "" {
+		status = store.StatusInProgress
+	}
+	created := ts(run.CreatedAt, now)
+	updated := created
+	if !run.UpdatedAt.IsZero() {
+		updated = run.UpdatedAt
+	}
+	var completed *time.Time
+	if run.CompletedAt != nil {
+		completed = new(ts(*run.CompletedAt, now))
+	}
+	var w batch
+	w.exec("insert", sqlInsertRun, run.Identifier, run.WorkflowID, run.WorkflowVersion, status, run.Result, run.CreatedBy, run.TriggerNode,
+		created, updated, completed)
+	err := queueNodeRun(&w, run.Identifier, &first, now)
+	if err == nil {
+		err = queueLogs(&w, logs, now)
+	}
+	if err == nil {
+		w.exec("lease", `INSERT INTO run_leases (run_id, owner, expires_at) VALUES ($1, $2, $3)`, run.Identifier, l.Owner, l.Until)
+		err = s.send(ctx, &w)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: create run %s: %w", run.Identifier, err)
+	}
+	return nil
+}
+
+// AcquireLease leases a run (store.LeaseStore): one upsert, and a read of
+// the run only when the upsert did not apply, to tell why.
+func (s *Store) AcquireLease(ctx context.Context, runID string, l store.Lease, now time.Time) (bool, error) {
+	if l.Owner == "" {
+		return false, fmt.Errorf("postgres: acquire lease on %s: empty owner", runID)
+	}
+	var status string
+	err := s.pool.QueryRow(ctx, `SELECT status FROM runs WHERE identifier = $1`, runID).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, fmt.Errorf("postgres: acquire lease on %s: %w", runID, store.ErrNotFound)
+	}
+	if err != nil {
+		return false, fmt.Errorf("postgres: acquire lease on %s: %w", runID, mapErr(err))
+	}
+	if status != store.StatusInProgress {
+		return false, fmt.Errorf("postgres: acquire lease on %s: the run is %s: %w", runID, status, store.ErrConflict)
+	}
+	var got string
+	err = s.pool.QueryRow(ctx, sqlUpsertLease, runID, l.Owner, l.Until, now).Scan(&got)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("postgres: acquire lease on %s: %w", runID, mapErr(err))
+	}
+	return true, nil
+}
+
+// RenewLeases extends owner's leases on runIDs in one UPDATE
+// (store.LeaseStore).
+func (s *Store) RenewLeases(ctx context.Context, owner string, runIDs []string, until time.Time) ([]string, error) {
+	if len(runIDs) == 0 {
+		return nil, nil
+	}
+	held, err := collect(ctx, s.pool, scanString, `UPDATE run_leases SET expires_at = $3
+		WHERE owner = $1 AND run_id = ANY($2) RETURNING run_id`, owner, runIDs, until)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: renew leases of %s: %w", owner, err)
+	}
+	return held, nil
+}
+
+// ReleaseLeases drops owner's leases (store.LeaseStore).
+func (s *Store) ReleaseLeases(ctx context.Context, owner string, runIDs []string) error {
+	var err error
+	if len(runIDs) == 0 {
+		_, err = s.pool.Exec(ctx, `DELETE FROM run_leases WHERE owner = $1`, owner)
+	} else {
+		_, err = s.pool.Exec(ctx, `DELETE FROM run_leases WHERE owner = $1 AND run_id = ANY($2)`, owner, runIDs)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: release leases of %s: %w", owner, mapErr(err))
+	}
+	return nil
+}
+
+// ClaimRuns leases unleased or expired runs that do not wait on the outside
+// (store.LeaseStore). The candidates are read FOR UPDATE SKIP LOCKED, so
+// concurrent claimers take different runs instead of queueing on the same
+// rows, and the upsert's WHERE settles any race left over.
+func (s *Store) ClaimRuns(ctx context.Context, l store.Lease, now time.Time, limit int) ([]string, error) {
+	if l.Owner == "" {
+		return nil, errors.New("postgres: claim runs: empty owner")
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	ids, err := collect(ctx, s.pool, scanString, `WITH c AS (
+		SELECT r.identifier FROM runs r
+		WHERE r.status = 'IN_PROGRESS'
+		AND NOT EXISTS (SELECT 1 FROM run_leases l WHERE l.run_id = r.identifier AND l.expires_at > $3)
+		AND NOT EXISTS (SELECT 1 FROM node_runs n WHERE n.run_id = r.identifier AND n.status = 'IN_PROGRESS' AND n.waiting)
+		ORDER BY r.created_at, r.seq LIMIT $4
+		FOR UPDATE OF r SKIP LOCKED)
+		INSERT INTO run_leases (run_id, owner, expires_at) SELECT identifier, $1, $2 FROM c
+		ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+		WHERE run_leases.expires_at <= $3
+		RETURNING run_id`, l.Owner, l.Until, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim runs: %w", err)
+	}
+	return ids, nil
+}
+
+// GetLease returns a run's lease (store.LeaseStore).
+func (s *Store) GetLease(ctx context.Context, runID string) (store.Lease, error) {
+	var l store.Lease
+	err := s.pool.QueryRow(ctx, `SELECT owner, expires_at FROM run_leases WHERE run_id = $1`, runID).Scan(&l.Owner, &l.Until)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, fmt.Errorf("postgres: lease of %s: %w", runID, store.ErrNotFound)
+	}
+	if err != nil {
+		return l, fmt.Errorf("postgres: lease of %s: %w", runID, mapErr(err))
+	}
+	l.Until = l.Until.UTC()
+	return l, nil
+}
+
+func scanString(row pgx.Row) (string, error) {
+	var s string
+	err := row.Scan(&s)
+	return s, err
+}

@@ -1,0 +1,199 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluice-run/sluice/internal/store"
+)
+
+var _ store.LeaseStore = (*Store)(nil)
+
+// sqlUpsertLease leases ?1 to ?2 until ?3 when it has no lease, its lease
+// expired at or before ?4, or ?2 holds it already.
+const sqlUpsertLease = `INSERT INTO run_leases (run_id, owner, expires_at) VALUES (?1, ?2, ?3)
+	ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+	WHERE run_leases.owner = excluded.owner OR run_leases.expires_at <= ?4
+	RETURNING run_id`
+
+// CreateRunLeased is CreateRun with the run's lease inserted in the same
+// (group-committed) transaction (store.LeaseStore).
+func (s *Store) CreateRunLeased(ctx context.Context, run store.Run, first store.NodeRun, logs []store.Log, l store.Lease) error {
+	if run.Identifier == "" {
+		return errors.New("sqlite: create run: empty identifier")
+	}
+	if l.Owner == "" {
+		return fmt.Errorf("sqlite: create run %s: empty lease owner", run.Identifier)
+	}
+	now := time.Now()
+	status := run.Status
+	if status == "" {
+		status = store.StatusInProgress
+	}
+	created := ts(run.CreatedAt, now)
+	updated := created
+	if !run.UpdatedAt.IsZero() {
+		updated = run.UpdatedAt.UnixNano()
+	}
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.StmtContext(ctx, s.rd.insertRun).ExecContext(ctx,
+			run.Identifier, run.WorkflowID, run.WorkflowVersion, status, run.Result, run.CreatedBy, run.TriggerNode,
+			created, updated, nullTS(run.CompletedAt, now))
+		if err != nil {
+			return fmt.Errorf("insert: %w", mapErr(err))
+		}
+		if err := s.insertNodeRun(ctx, tx, run.Identifier, &first, now); err != nil {
+			return err
+		}
+		if err := s.insertLogs(ctx, tx, logs, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO run_leases (run_id, owner, expires_at) VALUES (?, ?, ?)`, run.Identifier, l.Owner, l.Until.UnixNano()); err != nil {
+			return fmt.Errorf("lease: %w", mapErr(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create run %s: %w", run.Identifier, err)
+	}
+	return nil
+}
+
+// AcquireLease leases a run (store.LeaseStore), in one IMMEDIATE
+// transaction with the check of the run's status.
+func (s *Store) AcquireLease(ctx context.Context, runID string, l store.Lease, now time.Time) (bool, error) {
+	if l.Owner == "" {
+		return false, fmt.Errorf("sqlite: acquire lease on %s: empty owner", runID)
+	}
+	var ok bool
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var status string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM runs WHERE identifier = ?`, runID).Scan(&status); err != nil {
+			return notFound(err)
+		}
+		if status != store.StatusInProgress {
+			return fmt.Errorf("the run is %s: %w", status, store.ErrConflict)
+		}
+		var got string
+		err := tx.QueryRowContext(ctx, sqlUpsertLease, runID, l.Owner, l.Until.UnixNano(), now.UnixNano()).Scan(&got)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return mapErr(err)
+		}
+		ok = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: acquire lease on %s: %w", runID, err)
+	}
+	return ok, nil
+}
+
+// RenewLeases extends owner's leases on runIDs in one UPDATE
+// (store.LeaseStore).
+func (s *Store) RenewLeases(ctx context.Context, owner string, runIDs []string, until time.Time) ([]string, error) {
+	if len(runIDs) == 0 {
+		return nil, nil
+	}
+	ids, err := json.Marshal(runIDs)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: renew leases of %s: %w", owner, err)
+	}
+	var held []string
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		held = held[:0]
+		rows, err := tx.QueryContext(ctx, `UPDATE run_leases SET expires_at = ?
+			WHERE owner = ? AND run_id IN (SELECT value FROM json_each(?)) RETURNING run_id`, until.UnixNano(), owner, string(ids))
+		if err != nil {
+			return mapErr(err)
+		}
+		held, err = collect(rows, func(r scanner) (string, error) {
+			var id string
+			err := r.Scan(&id)
+			return id, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: renew leases of %s: %w", owner, err)
+	}
+	return held, nil
+}
+
+// ReleaseLeases drops owner's leases (store.LeaseStore).
+func (s *Store) ReleaseLeases(ctx context.Context, owner string, runIDs []string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if len(runIDs) == 0 {
+			_, err := tx.ExecContext(ctx, `DELETE FROM run_leases WHERE owner = ?`, owner)
+			return mapErr(err)
+		}
+		ids, err := json.Marshal(runIDs)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM run_leases WHERE owner = ? AND run_id IN (SELECT value FROM json_each(?))`, owner, string(ids))
+		return mapErr(err)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: release leases of %s: %w", owner, err)
+	}
+	return nil
+}
+
+// ClaimRuns leases unleased or expired runs that do not wait on the outside
+// (store.LeaseStore), in one statement of one IMMEDIATE transaction: SQLite
+// has one writer at a time, so two claimers never see the same candidate.
+func (s *Store) ClaimRuns(ctx context.Context, l store.Lease, now time.Time, limit int) ([]string, error) {
+	if l.Owner == "" {
+		return nil, errors.New("sqlite: claim runs: empty owner")
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	var ids []string
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `WITH c AS (
+			SELECT r.identifier FROM runs r
+			WHERE r.status = 'IN_PROGRESS'
+			AND NOT EXISTS (SELECT 1 FROM run_leases l WHERE l.run_id = r.identifier AND l.expires_at > ?3)
+			AND NOT EXISTS (SELECT 1 FROM node_runs n WHERE n.run_id = r.identifier AND n.status = 'IN_PROGRESS' AND n.waiting)
+			ORDER BY r.created_at, r.seq LIMIT ?4)
+			INSERT INTO run_leases (run_id, owner, expires_at) SELECT identifier, ?1, ?2 FROM c WHERE true
+			ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+			WHERE run_leases.expires_at <= ?3
+			RETURNING run_id`, l.Owner, l.Until.UnixNano(), now.UnixNano(), limit)
+		if err != nil {
+			return mapErr(err)
+		}
+		ids, err = collect(rows, func(r scanner) (string, error) {
+			var id string
+			err := r.Scan(&id)
+			return id, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim runs: %w", err)
+	}
+	return ids, nil
+}
+
+// GetLease returns a run's lease (store.LeaseStore).
+func (s *Store) GetLease(ctx context.Context, runID string) (store.Lease, error) {
+	var (
+		l     store.Lease
+		until int64
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT owner, expires_at FROM run_leases WHERE run_id = ?`, runID).Scan(&l.Owner, &until)
+	if err != nil {
+		return l, fmt.Errorf("sqlite: lease of %s: %w", runID, notFound(transient(err)))
+	}
+	l.Until = fromTS(until)
+	return l, nil
+}
