@@ -24,7 +24,7 @@ type ExternalRun struct {
 
 // ExternalRunStore is implemented by stores that keep the external run ids
 // of node runs. It is apart from Store, as IntegrationStore is
-// (docs/decisions/023-external-run-ids.md).
+// (docs/decisions/024-external-run-ids.md).
 type ExternalRunStore interface {
 	// SetExternalRunID records id as the external run id of a node run,
 	// replacing any earlier one: ErrNotFound when the node run does not

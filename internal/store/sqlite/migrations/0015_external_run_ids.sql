@@ -2,7 +2,7 @@
 -- external system gave the work it does for the node run, set by
 -- PATCH /v1/workflows/nodes/runs/{wfnr}, redacted as run data, and looked up
 -- by GET /v1/workflows/nodes/runs?external_run_id=. Deleted with its node
--- run. docs/decisions/023-external-run-ids.md.
+-- run. docs/decisions/024-external-run-ids.md.
 CREATE TABLE node_run_external_ids (
 	node_run_id     TEXT    PRIMARY KEY REFERENCES node_runs (identifier) ON DELETE CASCADE,
 	run_id          TEXT    NOT NULL,
