@@ -217,6 +217,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// Claims take a machine client with integration:<id>, which no
 		// actor of the matrix has (Admin users included: people never
 		// receive rendered secrets); an unclaimed node run is a 404.
+		// Everyone may ask; each sees only the node runs they may act for,
+		// and an unknown id is an empty list.
+		{"find node runs by external run id", func(bool) call {
+			return call{"GET", "/v1/workflows/nodes/runs?external_run_id=none&include=nodeConfig", nil}
+		}, all(http.StatusOK)},
 		{"claim pending", func(bool) call {
 			return call{"POST", "/v1/workflows/runs/claim-pending", map[string]any{"installationId": "agents", "limit": 1, "visibilityTimeoutMs": 1000}}
 		}, all(http.StatusForbidden)},

@@ -20,11 +20,15 @@ import (
 //     /v1/org/{orgId}/workflows/runs/ack: the claim and acknowledgement of an
 //     integration worker as running-and-inspecting.md writes them. sluice
 //     serves one organization, so any orgId names it.
+//   - GET /v1/workflows/nodes/runs?external_run_id=: the lookup of a node
+//     run by its external run id that Ocean's integrations make from a
+//     provider's webhook (externalruns.go).
 func (s *Server) portRoutes() {
 	m := s.mux
 	m.HandleFunc("PATCH /v1/workflows/runs/{wfr}/nodes/{wfnr}", s.authed(s.completeNodeRunOfRun))
 	m.HandleFunc("POST /v1/org/{orgId}/workflows/runs/claim-pending", s.authed(s.claimPending))
 	m.HandleFunc("PATCH /v1/org/{orgId}/workflows/runs/ack", s.authed(s.ackNodeRun))
+	m.HandleFunc("GET /v1/workflows/nodes/runs", s.authed(s.nodeRunsByExternalID))
 }
 
 // completeNodeRunOfRun is completeNodeRun under Port's older path, which

@@ -92,24 +92,3 @@ func TestPortNodeRunPath(t *testing.T) {
 	}
 	e.completed(runA)
 }
-
-// TestExternalRunIDNotServed pins what docs/api.md says of Ocean's external
-// run ids until they are stored: the PATCH field is a 422 naming it (never
-// dropped silently) and changes nothing, and the lookup is a 405 (its path
-// has the shape of POST /v1/workflows/{identifier}/runs).
-func TestExternalRunIDNotServed(t *testing.T) {
-	e := newEnv(t)
-	e.createWorkflow(workflowDef("ext", true, e.rcv.URL+"/async", nil, nil))
-	runID := e.start("ext", e.admin)
-	nodeRunID := e.waiting(runID)
-	got := e.do("PATCH", "/v1/workflows/nodes/runs/"+nodeRunID, e.admin,
-		map[string]any{"status": "IN_PROGRESS", "externalRunId": "12345", "links": []any{"https://ci.example/run/12345"}},
-		skipRequestValidation, "1").expect(t, http.StatusUnprocessableEntity)
-	if !strings.Contains(got.raw, "externalRunId") {
-		t.Errorf("the 422 does not name externalRunId: %s", got.raw)
-	}
-	if nr, err := e.st.GetNodeRun(t.Context(), nodeRunID); err != nil || len(nr.Links) != 0 {
-		t.Errorf("the refused PATCH changed the node run: %+v, %v", nr, err)
-	}
-	e.do("GET", "/v1/workflows/nodes/runs?external_run_id=12345&include=nodeConfig", e.admin, nil).expect(t, http.StatusMethodNotAllowed)
-}

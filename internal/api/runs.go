@@ -371,6 +371,9 @@ type completionBody struct {
 	Output any       `json:"output"`
 	Logs   []logLine `json:"logs"`
 	Links  []string  `json:"links"`
+	// ExternalRunID is Port's externalRunId: recorded on the node run
+	// (externalruns.go), alone or with the rest of the update.
+	ExternalRunID *string `json:"externalRunId"`
 }
 
 func checkLogs(ls []logLine) ([]engine.LogLine, error) {
@@ -490,6 +493,14 @@ func (s *Server) completeNodeRun(w http.ResponseWriter, r *http.Request, a authz
 	if err != nil {
 		return err
 	}
+	if body.ExternalRunID != nil {
+		if err := checkExternalRunID("externalRunId", *body.ExternalRunID); err != nil {
+			return schemaMismatch(invalidField("externalRunId", "%s", strings.TrimPrefix(err.Error(), "externalRunId: ")))
+		}
+		if err := s.setExternalRunID(r.Context(), nr, *body.ExternalRunID); err != nil {
+			return err
+		}
+	}
 	if err := s.complete(r.Context(), nodeRunID, engine.Completion{Status: body.Status, Result: body.Result, Output: body.Output, Logs: logs, Links: body.Links}); err != nil {
 		return err
 	}
@@ -515,7 +526,11 @@ func (s *Server) answerNodeRun(w http.ResponseWriter, ctx context.Context, nr st
 			if !canView {
 				n = stateOnly(n)
 			}
-			writeJSON(w, http.StatusOK, ok("workflowNodeRun", n))
+			e, err := s.withExternalRunID(ctx, n)
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, ok("workflowNodeRun", e))
 			return nil
 		}
 	}

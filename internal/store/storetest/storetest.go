@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Retention", func(t *testing.T) { testRetention(t, fresh) })
 	t.Run("Seals", func(t *testing.T) { testSeals(t, fresh) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, fresh) })
+	t.Run("ExternalRuns", func(t *testing.T) { testExternalRuns(t, fresh) })
 }
 
 // opener opens a fresh store for one subtest.
