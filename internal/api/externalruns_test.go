@@ -78,6 +78,10 @@ func TestOceanExternalRunFlow(t *testing.T) {
 		t.Fatalf("claimed %d node runs, want 1: %s", len(nrs), claimed.raw)
 	}
 	wfnr := nrs[0].(map[string]any)["identifier"].(string)
+	// Ocean's WorkflowNodeRun.WorkflowNode requires node.config.
+	if cfg, _ := nrs[0].(map[string]any)["node"].(map[string]any)["config"].(map[string]any); cfg["integrationInvocationType"] == nil || cfg["installationId"] != "agents" {
+		t.Errorf("claim-pending's node.config = %v, want the rendered config Ocean parses", cfg)
+	}
 	e.do("PATCH", "/v1/workflows/runs/ack", ocean, map[string]any{"nodeRunIdentifier": wfnr}).expect(t, http.StatusOK)
 
 	// update_run_started.

@@ -205,7 +205,9 @@ func (s *Server) claimPending(w http.ResponseWriter, r *http.Request, a authz.Ac
 			"nodeUid":               run.WorkflowID + "/" + nr.NodeID,
 			"status":                nr.Status,
 			"config":                cfg,
-			"node":                  map[string]any{"identifier": nr.NodeID},
+			// Ocean's WorkflowNodeRun.WorkflowNode requires config
+			// (port_ocean/core/models.py): the same rendered config.
+			"node":                  map[string]any{"identifier": nr.NodeID, "config": cfg},
 			"workflowRunIdentifier": nr.RunID,
 			"workflow":              map[string]any{"identifier": run.WorkflowID, "version": run.WorkflowVersion},
 			"claimedUntil":          until.UTC().Format(time.RFC3339Nano),
