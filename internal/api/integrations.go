@@ -201,10 +201,10 @@ func (s *Server) claimPending(w http.ResponseWriter, r *http.Request, a authz.Ac
 			Message: fmt.Sprintf("claimed by client %s until %s (claim %d)", a.ClientID, until.UTC().Format(time.RFC3339), c.Claims)}}})
 		run, _ := s.st.GetRun(r.Context(), nr.RunID)
 		out = append(out, map[string]any{
-			"identifier":            nr.Identifier,
-			"nodeUid":               run.WorkflowID + "/" + nr.NodeID,
-			"status":                nr.Status,
-			"config":                cfg,
+			"identifier": nr.Identifier,
+			"nodeUid":    run.WorkflowID + "/" + nr.NodeID,
+			"status":     nr.Status,
+			"config":     cfg,
 			// Ocean's WorkflowNodeRun.WorkflowNode requires config
 			// (port_ocean/core/models.py): the same rendered config.
 			"node":                  map[string]any{"identifier": nr.NodeID, "config": cfg},
