@@ -164,7 +164,21 @@ func (e *Engine) rebuild(ctx context.Context, st *runState, nrs []store.NodeRun)
 		}
 	}
 	if exact {
-		return true, nil
+		// A node run that began an attempt and does not wait was handed
+		// its config, whose derived values are sealed only with its step:
+		// the process stopped before that step committed (or another
+		// process drives it). Its config may have left, so re-derive it as
+		// a run without seals would; a failure masks the completion whole.
+		var executing []store.NodeRun
+		for _, nr := range nrs {
+			if nr.Status == store.StatusInProgress && !nr.Waiting && nr.Attempts > 0 {
+				executing = append(executing, nr)
+			}
+		}
+		if len(executing) == 0 {
+			return true, nil
+		}
+		return e.rederive(ctx, st, executing), nil
 	}
 	// Started before sealing existed: what it used before is not sealed.
 	if err := e.registerAll(ctx, st, ""); err != nil {
