@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sluice-run/sluice/internal/engine"
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/node/webhook"
+	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
@@ -90,5 +92,74 @@ func TestSealedBeforeConfigLeaves(t *testing.T) {
 				t.Errorf("the derived value is stored and shown in clear: %s", b)
 			}
 		})
+	}
+}
+
+// rotatingSealer seals with the service and starts a whole key rotation
+// while the step's sealed row is on its way to the store: the rotation a
+// busy server may run between a step's seal and its commit.
+type rotatingSealer struct {
+	t       *testing.T
+	svc     *secret.Service
+	once    sync.Once
+	rotated chan struct{}
+}
+
+func (r *rotatingSealer) SealRunHeld(runID string, v secret.RunValues) (string, []byte, func(), error) {
+	keyID, sealed, release, err := r.svc.SealRunHeld(runID, v)
+	r.once.Do(func() {
+		go func() {
+			defer close(r.rotated)
+			if _, err := r.svc.Rotate(context.Background(), "admin"); err != nil {
+				r.t.Errorf("rotate: %v", err)
+			}
+		}()
+	})
+	return keyID, sealed, release, err
+}
+
+func (r *rotatingSealer) OpenRun(runID, keyID string, sealed []byte) (secret.RunValues, error) {
+	return r.svc.OpenRun(runID, keyID, sealed)
+}
+
+// TestSealRacingRotation: a key rotation that runs while a step's sealed
+// values are on their way to the store must not leave them under the key
+// it retired: the key check would refuse the store (sluice would not start
+// again) and the run's completions would be masked whole.
+func TestSealRacingRotation(t *testing.T) {
+	ctx := context.Background()
+	rcv := newReceiver(t)
+	p := newSealed(t, nil)
+	reg := node.NewRegistry()
+	webhook.Register(reg, webhook.Options{})
+	rs := &rotatingSealer{t: t, svc: p.svc, rotated: make(chan struct{})}
+	p.eng = engine.New(engine.Options{Store: p.st, Nodes: reg, Secrets: p.svc, Sealer: rs})
+	before := p.svc.Ring().PrimaryKeyID()
+	runID := p.start(`{"identifier": "racing", "nodes": [` + trigger + `,
+		{"identifier": "wait", "config": {"type": "WEBHOOK", "url": "` + rcv.URL + `/accept", "synchronized": false,
+		  "headers": {"X-Token": "{{ .secrets.TOKEN | ascii_downcase }}"}}}],
+		"connections": [{"sourceIdentifier": "trigger", "targetIdentifier": "wait"}]}`)
+	select {
+	case <-rs.rotated:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the rotation never finished")
+	}
+	primary := p.svc.Ring().PrimaryKeyID()
+	if primary == before {
+		t.Fatal("the rotation did not run")
+	}
+	for _, r := range p.seals(runID) {
+		if r.KeyID != primary {
+			t.Errorf("sealed row %d is under key %s, which the rotation to %s retired", r.ID, r.KeyID, primary)
+		}
+	}
+	if err := p.svc.Check(ctx); err != nil {
+		t.Errorf("key check after the rotation: %v", err)
+	}
+	wait := p.view(runID).NodeRuns[1].Identifier
+	complete(t, p, wait, engine.Completion{Status: "COMPLETED", Result: "SUCCESS", Output: map[string]any{"echo": derived, "status": "deployed"}})
+	got := output(t, p.view(runID), "wait")
+	if got["echo"] != "***" || got["status"] != "deployed" {
+		t.Errorf("output = %v, want the echo masked and the rest readable", got)
 	}
 }
