@@ -53,13 +53,9 @@ docs/operating.md shows. Restoring: docs/operating.md.`,
 			if _, err := os.Stat(db); err != nil {
 				return invalid("--data-dir %s: no store to back up (%s: %w)", a.dataDir, db, errors.Unwrap(err))
 			}
-			st, err := sqlite.Open(c.Context(), db, sqlite.Options{})
-			if err != nil {
-				return fmt.Errorf("backup: %w", err)
-			}
-			defer st.Close()
-			var b store.Backuper = st
-			if err := b.Backup(c.Context(), to); err != nil {
+			// The file as it is, not opened as a store: opening would
+			// migrate it under a serve of another version.
+			if err := sqlite.BackupFile(c.Context(), db, to); err != nil {
 				if errors.Is(err, store.ErrExists) {
 					return invalid("--to %s: %w", to, err)
 				}

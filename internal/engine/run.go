@@ -689,15 +689,13 @@ func (e *Engine) startNext(ctx context.Context, st *runState, nextID string, pen
 // store refuses as unavailable is retried (see retry): nothing of a refused
 // transition was applied, so a retry never applies it twice.
 func (e *Engine) apply(ctx context.Context, st *runState, t store.Transition) error {
-	commit, err := e.attachSeal(st, &t)
+	done, err := e.attachSeal(st, &t)
 	if err != nil {
 		return fmt.Errorf("seal the values of run %s: %w", st.run.Identifier, err)
 	}
-	if err := e.retry(ctx, st, func() error { return e.store.Apply(ctx, t) }); err != nil {
-		return err
-	}
-	commit()
-	return nil
+	err = e.retry(ctx, st, func() error { return e.store.Apply(ctx, t) })
+	done(err == nil)
+	return err
 }
 
 // retry calls fn, and while st is driven in the background and fn fails with

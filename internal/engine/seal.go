@@ -15,8 +15,12 @@ import (
 // Sealer seals what a run's redactor knows for the store, and opens it
 // again: secret.Service, with the master key ring
 // (docs/decisions/022-sealed-run-values.md).
+//
+// SealRunHeld holds off key rotations until release is called, which the
+// engine does once the sealed row is committed or given up, so that no row
+// reaches the store under a key a rotation retired meanwhile.
 type Sealer interface {
-	SealRun(runID string, v secret.RunValues) (keyID string, sealed []byte, err error)
+	SealRunHeld(runID string, v secret.RunValues) (keyID string, sealed []byte, release func(), err error)
 	OpenRun(runID, keyID string, sealed []byte) (secret.RunValues, error)
 }
 
@@ -82,9 +86,11 @@ func (st *runState) sealBuf() *sealBuf {
 
 // attachSeal seals the values registered since st's last committed step
 // into t, unless t finishes the run (the store then deletes the run's rows).
-// commit, called once t is committed, empties the buffer of what it sealed.
-func (e *Engine) attachSeal(st *runState, t *store.Transition) (commit func(), err error) {
-	nothing := func() {}
+// done must be called once t is applied or given up (committed tells
+// which): it empties the buffer of what was committed, and lets key
+// rotations go on (Sealer).
+func (e *Engine) attachSeal(st *runState, t *store.Transition) (done func(committed bool), err error) {
+	nothing := func(bool) {}
 	if !e.sealing() || t.Finish != nil || st.pending == nil {
 		return nothing, nil
 	}
@@ -96,12 +102,17 @@ func (e *Engine) attachSeal(st *runState, t *store.Transition) (commit func(), e
 	if len(v.Values) == 0 && len(v.Derived) == 0 && !origin {
 		return nothing, nil
 	}
-	keyID, sealed, err := e.sealer.SealRun(st.run.Identifier, v)
+	keyID, sealed, release, err := e.sealer.SealRunHeld(st.run.Identifier, v)
 	if err != nil {
+		release()
 		return nil, err
 	}
 	t.Seal = &store.SealedValues{RunID: st.run.Identifier, Origin: origin, KeyID: keyID, Sealed: sealed, CreatedAt: e.now().UTC()}
-	return func() {
+	return func(committed bool) {
+		release()
+		if !committed {
+			return
+		}
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		b.v.Values = b.v.Values[len(v.Values):]
@@ -117,17 +128,19 @@ func (e *Engine) attachSeal(st *runState, t *store.Transition) (commit func(), e
 // secrets) before anything that may hold them is stored.
 func (e *Engine) flushSeal(ctx context.Context, st *runState) error {
 	t := store.Transition{RunID: st.run.Identifier}
-	commit, err := e.attachSeal(st, &t)
+	done, err := e.attachSeal(st, &t)
 	if err != nil {
 		return fmt.Errorf("seal the values of run %s: %w", st.run.Identifier, err)
 	}
 	if t.Seal == nil {
+		done(false)
 		return nil
 	}
-	if err := e.store.Apply(ctx, t); err != nil {
+	err = e.store.Apply(ctx, t)
+	done(err == nil)
+	if err != nil {
 		return fmt.Errorf("seal the values of run %s: %w", st.run.Identifier, err)
 	}
-	commit()
 	return nil
 }
 
@@ -164,7 +177,21 @@ func (e *Engine) rebuild(ctx context.Context, st *runState, nrs []store.NodeRun)
 		}
 	}
 	if exact {
-		return true, nil
+		// A node run that began an attempt and does not wait was handed
+		// its config, whose derived values are sealed only with its step:
+		// the process stopped before that step committed (or another
+		// process drives it). Its config may have left, so re-derive it as
+		// a run without seals would; a failure masks the completion whole.
+		var executing []store.NodeRun
+		for _, nr := range nrs {
+			if nr.Status == store.StatusInProgress && !nr.Waiting && nr.Attempts > 0 {
+				executing = append(executing, nr)
+			}
+		}
+		if len(executing) == 0 {
+			return true, nil
+		}
+		return e.rederive(ctx, st, executing), nil
 	}
 	// Started before sealing existed: what it used before is not sealed.
 	if err := e.registerAll(ctx, st, ""); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/sluice-run/sluice/internal/store"
 )
@@ -25,21 +26,36 @@ func sealAD(runID string) string { return "run-seal:" + runID }
 
 // SealRun encrypts v for run runID with the key ring's primary key
 // (AES-256-GCM, bound to the run id) and returns the key id and the
-// ciphertext, for store.SealedValues. It takes the rotation's read lock, so
-// no value is sealed with a key that a rotation is retiring.
+// ciphertext, for store.SealedValues. A caller that stores the result
+// should use SealRunHeld instead: a rotation may run between SealRun and
+// the row's commit.
 func (s *Service) SealRun(runID string, v RunValues) (keyID string, sealed []byte, err error) {
+	keyID, sealed, release, err := s.SealRunHeld(runID, v)
+	release()
+	return keyID, sealed, err
+}
+
+// SealRunHeld is SealRun that keeps the rotation's read lock until release
+// is called (once, also after an error), which the caller does once the
+// sealed row is committed or given up: a key rotation waits for it, so its
+// sweeps see the row and it is never left under a key the rotation
+// retired. The caller must not take the lock again (Create, Update,
+// Delete, SealRunHeld) before it releases.
+func (s *Service) SealRunHeld(runID string, v RunValues) (keyID string, sealed []byte, release func(), err error) {
 	pt, err := json.Marshal(v)
 	if err != nil {
-		return "", nil, fmt.Errorf("seal the values of run %s: %w", runID, err)
+		return "", nil, func() {}, fmt.Errorf("seal the values of run %s: %w", runID, err)
 	}
 	defer clear(pt)
 	s.rotMu.RLock()
-	defer s.rotMu.RUnlock()
+	var once sync.Once
+	release = func() { once.Do(s.rotMu.RUnlock) }
 	k, ct, err := s.ring.encrypt(sealAD(runID), pt)
 	if err != nil {
-		return "", nil, fmt.Errorf("seal the values of run %s: %w", runID, err)
+		release()
+		return "", nil, func() {}, fmt.Errorf("seal the values of run %s: %w", runID, err)
 	}
-	return k.id, ct, nil
+	return k.id, ct, release, nil
 }
 
 // OpenRun decrypts what SealRun sealed for run runID with key keyID. It

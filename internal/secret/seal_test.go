@@ -139,3 +139,24 @@ func FuzzOpenRun(f *testing.F) {
 		}
 	})
 }
+
+// TestSealRunHeldHoldsRotation: a rotation cannot start while a sealed row
+// is on its way to the store (the read lock is held until release), and
+// can once it is released; release may be called twice.
+func TestSealRunHeldHoldsRotation(t *testing.T) {
+	f := newFixture(t)
+	_, _, release, err := f.svc.SealRunHeld("wfr_a", RunValues{Values: []string{"value-0123456789"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.svc.rotMu.TryLock() {
+		f.svc.rotMu.Unlock()
+		t.Fatal("a rotation could take its lock while a sealed row was not yet stored")
+	}
+	release()
+	release()
+	if !f.svc.rotMu.TryLock() {
+		t.Fatal("a rotation cannot take its lock after release")
+	}
+	f.svc.rotMu.Unlock()
+}

@@ -22,6 +22,12 @@ func queueSeal(w *batch, t store.Transition, now time.Time) {
 		return
 	}
 	if v := t.Seal; v != nil {
+		if v.KeyID == "" || len(v.Sealed) == 0 {
+			// As the SQLite store: such a row never opens, and a key id ""
+			// would fail the key check at every start.
+			w.exec("", sqlRefuse, "seal: empty key id or ciphertext")
+			return
+		}
 		w.exec("insert sealed values", `INSERT INTO run_seals (run_id, origin, key_id, sealed, created_at) VALUES ($1, $2, $3, $4, $5)`,
 			t.RunID, v.Origin, v.KeyID, v.Sealed, ts(v.CreatedAt, now))
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/sluice-run/sluice/internal/redact"
 	"github.com/sluice-run/sluice/internal/store"
 )
 
@@ -73,6 +74,27 @@ func testSeals(t *testing.T, open opener) {
 			}
 			if got := rows(t, s, "wfr_a"); len(got) != 0 {
 				t.Errorf("RunSeals after refused steps = %+v, want none", got)
+			}
+		}},
+		{"EmptySealRefused", func(t *testing.T, s store.Store) {
+			// A row without a key id or ciphertext could never open, and a
+			// key id "" would fail the key check at every start.
+			started(t, s, "wfr_a")
+			for _, v := range []*store.SealedValues{
+				{Origin: true, Sealed: []byte("x"), CreatedAt: at(1)},
+				{Origin: true, KeyID: "k1", CreatedAt: at(1)},
+			} {
+				err := s.Apply(ctx(t), store.Transition{RunID: "wfr_a", Seal: v,
+					Logs: []store.Log{{NodeRunID: "wfr_a_1", Level: "INFO", Message: redact.TrustedText("kept?"), CreatedAt: at(2)}}})
+				if err == nil {
+					t.Errorf("Apply(seal %+v) succeeded, want it refused", v)
+				}
+			}
+			if got := rows(t, s, "wfr_a"); len(got) != 0 {
+				t.Errorf("RunSeals after refused seals = %+v, want none", got)
+			}
+			if ls, err := s.Logs(ctx(t), "wfr_a_1"); err != nil || len(ls) != 0 {
+				t.Errorf("Logs after refused seals = %+v, %v; want none (the step is refused whole)", ls, err)
 			}
 		}},
 		{"FinishDeletesTheRunsRows", func(t *testing.T, s store.Store) {
