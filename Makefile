@@ -8,7 +8,7 @@
 # how to start one, unless SLUICE_TEST_SKIP_POSTGRES=1 (never set in CI).
 GO        ?= go
 PKGS      := ./...
-FUZZTIME  ?= 5s
+FUZZTIME  ?= 3s
 STATICCHECK ?= v0.8.2
 # Packages whose tests run under the race detector (make test runs them only
 # that way; unit-rest runs the others without it).
