@@ -36,6 +36,7 @@ run webhook  ./internal/node/webhook    'Execute|RawNetHTTP'
 run secret   ./internal/secret          'Resolve3'
 run api      ./internal/api             'Runs$' 200x
 run api-listruns ./internal/api         'MemberRunList' 20x
+run api-getrun ./internal/api           'GetRun' 2000x
 run catalog-write ./internal/autostart   'CatalogWrite' 500x
 run waiting-memory ./internal/engine     'WaitingRunMemory' 10000x
 echo "results in $out/; machine: $(tr '\n' ' ' < "$out/machine.txt")"

@@ -411,13 +411,27 @@ func TestOperationalEndpoints(t *testing.T) {
 	}
 	e.createWorkflow(workflowDef("m", true, e.rcv.URL+"/sync", nil, nil))
 	e.completed(e.start("m", e.admin))
-	metrics := e.do("GET", "/metrics", "", nil).expect(t, http.StatusOK).raw
-	for _, want := range []string{
+	wants := []string{
 		"sluice_runs_started_total 1",
 		`sluice_runs_finished_total{result="SUCCESS"} 1`,
 		`sluice_node_duration_seconds_count{type="WEBHOOK"} 1`,
 		`sluice_http_requests_total{code="201",route="POST /v1/workflows/{identifier}/runs"} 1`,
-	} {
+	}
+	// The run is seen COMPLETED in the store as soon as it is committed;
+	// the metrics are counted by the event hook just after the commit, so
+	// they are read until they show it (a hang guard, not a timing check).
+	var metrics string
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		metrics = e.do("GET", "/metrics", "", nil).expect(t, http.StatusOK).raw
+		missing := false
+		for _, want := range wants {
+			missing = missing || !strings.Contains(metrics, want)
+		}
+		if !missing || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range wants {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}

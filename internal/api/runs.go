@@ -112,8 +112,10 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	}
 	s.metrics.runsStarted.Inc()
 	// The run as created, with Port's nodeRuns (the trigger's) and
-	// variables, read before it is driven on.
-	created, err := s.loadRun(r.Context(), run.Identifier, true)
+	// variables, read before it is driven on. A run is created without
+	// logs and nothing has run yet to write one, so they are not read
+	// (nodeRunLogs is empty either way; one SELECT less per run).
+	created, err := view.LoadWith(r.Context(), s.st, run.Identifier, view.LoadOptions{Definition: s.eng.Definition})
 	if err != nil {
 		created = view.Summary(run)
 	}

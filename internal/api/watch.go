@@ -129,12 +129,16 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request, a authz.Actor) e
 	if err != nil {
 		return err
 	}
+	var v view.Run
 	if wait > 0 && run.Status != store.StatusCompleted {
 		if err := s.awaitRun(r.Context(), sub, wait); err != nil {
 			return err
 		}
+		v, err = s.loadRun(r.Context(), runID, logs)
+	} else {
+		// Nothing waited: the run just read is the one to show.
+		v, err = view.LoadFrom(r.Context(), s.st, run, view.LoadOptions{Logs: logs, Definition: s.eng.Definition})
 	}
-	v, err := s.loadRun(r.Context(), runID, logs)
 	if err != nil {
 		return err
 	}

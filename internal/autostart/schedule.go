@@ -25,7 +25,12 @@ const maxCatchUp = 100_000
 // is skipped with a warning otherwise. Then the next tick after now is
 // stored, if no other process stored it first.
 func (r *Runner) FireSchedules(ctx context.Context) (int, error) {
-	trigs, err := r.triggers(ctx, workflow.TypeScheduleTrigger)
+	return r.fireSchedules(ctx, &triggerList{})
+}
+
+// fireSchedules is FireSchedules with the triggers listed in l.
+func (r *Runner) fireSchedules(ctx context.Context, l *triggerList) (int, error) {
+	trigs, err := r.triggers(ctx, l, workflow.TypeScheduleTrigger)
 	if err != nil {
 		return 0, err
 	}

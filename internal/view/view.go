@@ -178,6 +178,13 @@ func LoadWith(ctx context.Context, st Reader, runID string, opts LoadOptions) (R
 	if err != nil {
 		return Run{}, fmt.Errorf("run %s: %w", runID, err)
 	}
+	return LoadFrom(ctx, st, r, opts)
+}
+
+// LoadFrom is LoadWith for a run the caller has just read from st (as
+// GetRun returned it), which it does not read again.
+func LoadFrom(ctx context.Context, st Reader, r store.Run, opts LoadOptions) (Run, error) {
+	runID := r.Identifier
 	nrs, err := st.NodeRuns(ctx, runID)
 	if err != nil {
 		return Run{}, fmt.Errorf("node runs of %s: %w", runID, err)

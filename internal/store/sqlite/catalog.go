@@ -45,7 +45,7 @@ func (s *Store) CreateBlueprint(ctx context.Context, b store.Blueprint) error {
 		if !b.UpdatedAt.IsZero() {
 			updated = b.UpdatedAt.UnixNano()
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO blueprints (`+blueprintCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		_, err := s.prepared(tx).ExecContext(ctx, `INSERT INTO blueprints (`+blueprintCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
 			b.Identifier, b.Definition, b.CreatedBy, updatedBy, created, updated)
 		return mapErr(err)
 	})
@@ -61,13 +61,13 @@ func (s *Store) UpdateBlueprint(ctx context.Context, b store.Blueprint, ifUpdate
 	now := time.Now()
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var cur int64
-		if err := tx.QueryRowContext(ctx, `SELECT updated_at FROM blueprints WHERE identifier = ?`, b.Identifier).Scan(&cur); err != nil {
+		if err := s.prepared(tx).QueryRowContext(ctx, `SELECT updated_at FROM blueprints WHERE identifier = ?`, b.Identifier).Scan(&cur); err != nil {
 			return notFound(err)
 		}
 		if ifUpdatedAt.IsZero() || cur != ifUpdatedAt.UnixNano() {
 			return store.ErrConflict
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE blueprints SET definition = ?, updated_by = ?, updated_at = ? WHERE identifier = ?`,
+		_, err := s.prepared(tx).ExecContext(ctx, `UPDATE blueprints SET definition = ?, updated_by = ?, updated_at = ? WHERE identifier = ?`,
 			b.Definition, b.UpdatedBy, ts(b.UpdatedAt, now), b.Identifier)
 		return mapErr(err)
 	})
@@ -79,7 +79,7 @@ func (s *Store) UpdateBlueprint(ctx context.Context, b store.Blueprint, ifUpdate
 
 // GetBlueprint returns a blueprint (store.CatalogStore).
 func (s *Store) GetBlueprint(ctx context.Context, identifier string) (store.Blueprint, error) {
-	b, err := scanBlueprint(s.r.QueryRowContext(ctx, `SELECT `+blueprintCols+` FROM blueprints WHERE identifier = ?`, identifier))
+	b, err := scanBlueprint(s.preparedR().QueryRowContext(ctx, `SELECT `+blueprintCols+` FROM blueprints WHERE identifier = ?`, identifier))
 	if err != nil {
 		return store.Blueprint{}, fmt.Errorf("sqlite: get blueprint %s: %w", identifier, notFound(err))
 	}
@@ -88,7 +88,7 @@ func (s *Store) GetBlueprint(ctx context.Context, identifier string) (store.Blue
 
 // ListBlueprints returns every blueprint (store.CatalogStore).
 func (s *Store) ListBlueprints(ctx context.Context) ([]store.Blueprint, error) {
-	bs, err := queryAll(ctx, s.r, scanBlueprint, `SELECT `+blueprintCols+` FROM blueprints ORDER BY identifier`)
+	bs, err := queryAll(ctx, s.preparedR(), scanBlueprint, `SELECT `+blueprintCols+` FROM blueprints ORDER BY identifier`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list blueprints: %w", err)
 	}
@@ -99,13 +99,13 @@ func (s *Store) ListBlueprints(ctx context.Context) ([]store.Blueprint, error) {
 func (s *Store) DeleteBlueprint(ctx context.Context, identifier string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM entities WHERE blueprint = ?`, identifier).Scan(&n); err != nil {
+		if err := s.prepared(tx).QueryRowContext(ctx, `SELECT count(*) FROM entities WHERE blueprint = ?`, identifier).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
 			return fmt.Errorf("%w: the blueprint has %d entities", store.ErrConflict, n)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM blueprints WHERE identifier = ?`, identifier)
+		res, err := s.prepared(tx).ExecContext(ctx, `DELETE FROM blueprints WHERE identifier = ?`, identifier)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -141,7 +141,7 @@ func (s *Store) WriteEntity(ctx context.Context, w store.EntityWrite) error {
 	now := time.Now()
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var cur int64
-		err := tx.QueryRowContext(ctx, `SELECT updated_at FROM entities WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier).Scan(&cur)
+		err := s.prepared(tx).QueryRowContext(ctx, `SELECT updated_at FROM entities WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier).Scan(&cur)
 		exists := err == nil
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -158,7 +158,7 @@ func (s *Store) WriteEntity(ctx context.Context, w store.EntityWrite) error {
 		}
 		if w.Delete {
 			var ref store.EntityRef
-			err := tx.QueryRowContext(ctx, `SELECT blueprint, identifier FROM entity_refs WHERE to_blueprint = ? AND to_identifier = ?
+			err := s.prepared(tx).QueryRowContext(ctx, `SELECT blueprint, identifier FROM entity_refs WHERE to_blueprint = ? AND to_identifier = ?
 				AND NOT (blueprint = ? AND identifier = ?) LIMIT 1`, e.Blueprint, e.Identifier, e.Blueprint, e.Identifier).Scan(&ref.Blueprint, &ref.Identifier)
 			switch {
 			case err == nil:
@@ -166,7 +166,7 @@ func (s *Store) WriteEntity(ctx context.Context, w store.EntityWrite) error {
 			case !errors.Is(err, sql.ErrNoRows):
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM entities WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier); err != nil {
+			if _, err := s.prepared(tx).ExecContext(ctx, `DELETE FROM entities WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier); err != nil {
 				return mapErr(err)
 			}
 		} else {
@@ -177,43 +177,43 @@ func (s *Store) WriteEntity(ctx context.Context, w store.EntityWrite) error {
 			created := ts(e.CreatedAt, now)
 			updated := ts(e.UpdatedAt, now)
 			if exists {
-				_, err = tx.ExecContext(ctx, `UPDATE entities SET data = ?, updated_by = ?, updated_at = ? WHERE blueprint = ? AND identifier = ?`,
+				_, err = s.prepared(tx).ExecContext(ctx, `UPDATE entities SET data = ?, updated_by = ?, updated_at = ? WHERE blueprint = ? AND identifier = ?`,
 					e.Data, updatedBy, updated, e.Blueprint, e.Identifier)
 			} else {
-				_, err = tx.ExecContext(ctx, `INSERT INTO entities (`+entityCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				_, err = s.prepared(tx).ExecContext(ctx, `INSERT INTO entities (`+entityCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 					e.Blueprint, e.Identifier, e.Data, e.CreatedBy, updatedBy, created, updated)
 			}
 			if err != nil {
 				return mapErr(err)
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM entity_refs WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier); err != nil {
+			if _, err := s.prepared(tx).ExecContext(ctx, `DELETE FROM entity_refs WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier); err != nil {
 				return err
 			}
 			for _, r := range w.Refs {
 				var one int
-				err := tx.QueryRowContext(ctx, `SELECT 1 FROM entities WHERE blueprint = ? AND identifier = ?`, r.Blueprint, r.Identifier).Scan(&one)
+				err := s.prepared(tx).QueryRowContext(ctx, `SELECT 1 FROM entities WHERE blueprint = ? AND identifier = ?`, r.Blueprint, r.Identifier).Scan(&one)
 				if errors.Is(err, sql.ErrNoRows) {
 					return fmt.Errorf("%w: related entity %s of blueprint %s", store.ErrNotFound, r.Identifier, r.Blueprint)
 				} else if err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO entity_refs (blueprint, identifier, to_blueprint, to_identifier) VALUES (?, ?, ?, ?)`,
+				if _, err := s.prepared(tx).ExecContext(ctx, `INSERT OR IGNORE INTO entity_refs (blueprint, identifier, to_blueprint, to_identifier) VALUES (?, ?, ?, ?)`,
 					e.Blueprint, e.Identifier, r.Blueprint, r.Identifier); err != nil {
 					return err
 				}
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM entity_timers WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier); err != nil {
+			if _, err := s.prepared(tx).ExecContext(ctx, `DELETE FROM entity_timers WHERE blueprint = ? AND identifier = ?`, e.Blueprint, e.Identifier); err != nil {
 				return err
 			}
 			for _, t := range w.Timers {
-				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO entity_timers (blueprint, identifier, property, fire_at) VALUES (?, ?, ?, ?)`,
+				if _, err := s.prepared(tx).ExecContext(ctx, `INSERT OR REPLACE INTO entity_timers (blueprint, identifier, property, fire_at) VALUES (?, ?, ?, ?)`,
 					e.Blueprint, e.Identifier, t.Property, t.At.UnixNano()); err != nil {
 					return err
 				}
 			}
 		}
 		if w.Event != nil {
-			return insertEvent(ctx, tx, *w.Event, now)
+			return insertEvent(ctx, s.prepared(tx), *w.Event, now)
 		}
 		return nil
 	})
@@ -223,7 +223,7 @@ func (s *Store) WriteEntity(ctx context.Context, w store.EntityWrite) error {
 	return nil
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, ev store.CatalogEvent, now time.Time) error {
+func insertEvent(ctx context.Context, tx preparedTx, ev store.CatalogEvent, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO catalog_events (action, blueprint, entity, property, before, after, depth, source_run, source_node, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ev.Action, ev.Blueprint, ev.Entity, ev.Property, ev.Before, ev.After, ev.Depth, ev.SourceRun, ev.SourceNode, ts(ev.CreatedAt, now))
@@ -232,7 +232,7 @@ func insertEvent(ctx context.Context, tx *sql.Tx, ev store.CatalogEvent, now tim
 
 // GetEntity returns an entity (store.CatalogStore).
 func (s *Store) GetEntity(ctx context.Context, blueprint, identifier string) (store.Entity, error) {
-	e, err := scanEntity(s.r.QueryRowContext(ctx, `SELECT `+entityCols+` FROM entities WHERE blueprint = ? AND identifier = ?`, blueprint, identifier))
+	e, err := scanEntity(s.preparedR().QueryRowContext(ctx, `SELECT `+entityCols+` FROM entities WHERE blueprint = ? AND identifier = ?`, blueprint, identifier))
 	if err != nil {
 		return store.Entity{}, fmt.Errorf("sqlite: get entity %s of blueprint %s: %w", identifier, blueprint, notFound(err))
 	}
@@ -248,7 +248,7 @@ func (s *Store) ListEntities(ctx context.Context, blueprint string) ([]store.Ent
 		q += ` WHERE blueprint = ?`
 		args = append(args, blueprint)
 	}
-	es, err := queryAll(ctx, s.r, scanEntity, q+` ORDER BY blueprint, identifier`, args...)
+	es, err := queryAll(ctx, s.preparedR(), scanEntity, q+` ORDER BY blueprint, identifier`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list entities: %w", err)
 	}
@@ -263,7 +263,7 @@ func (s *Store) ReferringEntities(ctx context.Context, target store.EntityRef) (
 		err := sc.Scan(&r.Blueprint, &r.Identifier)
 		return r, err
 	}
-	rs, err := queryAll(ctx, s.r, scan, `SELECT blueprint, identifier FROM entity_refs WHERE to_blueprint = ? AND to_identifier = ?
+	rs, err := queryAll(ctx, s.preparedR(), scan, `SELECT blueprint, identifier FROM entity_refs WHERE to_blueprint = ? AND to_identifier = ?
 		ORDER BY blueprint, identifier`, target.Blueprint, target.Identifier)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: referring entities: %w", err)
@@ -291,7 +291,7 @@ func (s *Store) PendingCatalogEvents(ctx context.Context, limit int) ([]store.Ca
 	if limit <= 0 {
 		limit = 100
 	}
-	evs, err := queryAll(ctx, s.r, scanEvent, `SELECT `+eventCols+` FROM catalog_events WHERE done = 0 ORDER BY id LIMIT ?`, limit)
+	evs, err := queryAll(ctx, s.preparedR(), scanEvent, `SELECT `+eventCols+` FROM catalog_events WHERE done = 0 ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: pending catalog events: %w", err)
 	}
@@ -301,7 +301,7 @@ func (s *Store) PendingCatalogEvents(ctx context.Context, limit int) ([]store.Ca
 // MarkCatalogEventDone marks an event done (store.CatalogStore).
 func (s *Store) MarkCatalogEventDone(ctx context.Context, id int64) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE catalog_events SET done = 1 WHERE id = ?`, id)
+		res, err := s.prepared(tx).ExecContext(ctx, `UPDATE catalog_events SET done = 1 WHERE id = ?`, id)
 		if err != nil {
 			return err
 		}
@@ -325,7 +325,7 @@ func (s *Store) FireDueTimers(ctx context.Context, now time.Time, limit int) (in
 	var fired int
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		fired = 0
-		rows, err := tx.QueryContext(ctx, `SELECT blueprint, identifier, property FROM entity_timers WHERE fire_at <= ? ORDER BY fire_at LIMIT ?`, now.UnixNano(), limit)
+		rows, err := s.prepared(tx).QueryContext(ctx, `SELECT blueprint, identifier, property FROM entity_timers WHERE fire_at <= ? ORDER BY fire_at LIMIT ?`, now.UnixNano(), limit)
 		if err != nil {
 			return err
 		}
@@ -344,11 +344,11 @@ func (s *Store) FireDueTimers(ctx context.Context, now time.Time, limit int) (in
 			return err
 		}
 		for _, d := range ds {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM entity_timers WHERE blueprint = ? AND identifier = ? AND property = ?`, d.bp, d.id, d.prop); err != nil {
+			if _, err := s.prepared(tx).ExecContext(ctx, `DELETE FROM entity_timers WHERE blueprint = ? AND identifier = ? AND property = ?`, d.bp, d.id, d.prop); err != nil {
 				return err
 			}
 			ev := store.CatalogEvent{Action: store.ActionTimerExpired, Blueprint: d.bp, Entity: d.id, Property: d.prop, Depth: 1}
-			if err := insertEvent(ctx, tx, ev, time.Now()); err != nil {
+			if err := insertEvent(ctx, s.prepared(tx), ev, time.Now()); err != nil {
 				return err
 			}
 			fired++
@@ -364,7 +364,7 @@ func (s *Store) FireDueTimers(ctx context.Context, now time.Time, limit int) (in
 // RecordRunDepth records a run's event depth (store.CatalogStore).
 func (s *Store) RecordRunDepth(ctx context.Context, runID string, depth int) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO catalog_run_depths (run_id, depth) VALUES (?, ?) ON CONFLICT (run_id) DO NOTHING`, runID, depth)
+		_, err := s.prepared(tx).ExecContext(ctx, `INSERT INTO catalog_run_depths (run_id, depth) VALUES (?, ?) ON CONFLICT (run_id) DO NOTHING`, runID, depth)
 		return err
 	})
 	if err != nil {
@@ -377,7 +377,7 @@ func (s *Store) RecordRunDepth(ctx context.Context, runID string, depth int) err
 // (store.CatalogStore).
 func (s *Store) RunDepth(ctx context.Context, runID string) (int, error) {
 	var d int
-	err := s.r.QueryRowContext(ctx, `SELECT depth FROM catalog_run_depths WHERE run_id = ?`, runID).Scan(&d)
+	err := s.preparedR().QueryRowContext(ctx, `SELECT depth FROM catalog_run_depths WHERE run_id = ?`, runID).Scan(&d)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, nil
@@ -391,7 +391,7 @@ func (s *Store) RunDepth(ctx context.Context, runID string) (int, error) {
 func (s *Store) GetSchedule(ctx context.Context, workflowID, trigger string) (store.Schedule, error) {
 	sc := store.Schedule{WorkflowID: workflowID, Trigger: trigger}
 	var next int64
-	err := s.r.QueryRowContext(ctx, `SELECT cron, next_at FROM schedules WHERE workflow_id = ? AND trigger = ?`, workflowID, trigger).Scan(&sc.Cron, &next)
+	err := s.preparedR().QueryRowContext(ctx, `SELECT cron, next_at FROM schedules WHERE workflow_id = ? AND trigger = ?`, workflowID, trigger).Scan(&sc.Cron, &next)
 	if err != nil {
 		return store.Schedule{}, fmt.Errorf("sqlite: get schedule %s/%s: %w", workflowID, trigger, notFound(err))
 	}
@@ -406,10 +406,10 @@ func (s *Store) PutSchedule(ctx context.Context, sc store.Schedule, ifNextAt tim
 		var res sql.Result
 		var err error
 		if ifNextAt.IsZero() {
-			res, err = tx.ExecContext(ctx, `INSERT INTO schedules (workflow_id, trigger, cron, next_at) VALUES (?, ?, ?, ?)
+			res, err = s.prepared(tx).ExecContext(ctx, `INSERT INTO schedules (workflow_id, trigger, cron, next_at) VALUES (?, ?, ?, ?)
 				ON CONFLICT (workflow_id, trigger) DO NOTHING`, sc.WorkflowID, sc.Trigger, sc.Cron, sc.NextAt.UnixNano())
 		} else {
-			res, err = tx.ExecContext(ctx, `UPDATE schedules SET cron = ?, next_at = ? WHERE workflow_id = ? AND trigger = ? AND next_at = ?`,
+			res, err = s.prepared(tx).ExecContext(ctx, `UPDATE schedules SET cron = ?, next_at = ? WHERE workflow_id = ? AND trigger = ? AND next_at = ?`,
 				sc.Cron, sc.NextAt.UnixNano(), sc.WorkflowID, sc.Trigger, ifNextAt.UnixNano())
 		}
 		if err != nil {

@@ -69,6 +69,7 @@ type Store struct {
 	r    *sql.DB // read-only connections
 	st   statements
 	rd   hotStatements // prepared.go
+	sc   stmtCache     // stmtcache.go: the other constant statements, prepared on first use
 	gc   groupCommit   // Apply, CreateRun and AppendLogs commit through it
 	// hooks are nil except in this package's tests.
 	hooks testHooks
@@ -220,7 +221,7 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() error {
 	s.gc.closeGroup()
 	var errs []error
-	for _, st := range append(s.st.all(), s.rd.all()...) {
+	for _, st := range append(append(s.st.all(), s.rd.all()...), s.sc.all()...) {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -243,6 +244,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return transient(fmt.Errorf("begin: %w", err))
 	}
+	defer s.sc.prepareWanted(ctx, s.w) // after the transaction: stmtcache.go
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback() // the error that matters is fn's
 		return transient(err)

@@ -141,7 +141,7 @@ func (s *Store) GetWorkflowVersion(ctx context.Context, identifier string, versi
 // ListWorkflows returns the newest version of every workflow that is not
 // deleted, ordered by identifier.
 func (s *Store) ListWorkflows(ctx context.Context) ([]store.Workflow, error) {
-	ws, err := queryAll(ctx, s.r, scanWorkflow, `SELECT `+workflowCols+` FROM workflows w
+	ws, err := queryAll(ctx, s.preparedR(), scanWorkflow, `SELECT `+workflowCols+` FROM workflows w
 		WHERE deleted = 0 AND NOT EXISTS (
 			SELECT 1 FROM workflows n WHERE n.identifier = w.identifier AND n.version > w.version)
 		ORDER BY identifier`)
