@@ -79,11 +79,21 @@ func get[T any](t *testing.T, ctx context.Context, what string, a chromedp.Actio
 	t.Helper()
 	c, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	v, err := chromedp.Run(c, a)
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
+	for {
+		v, err := chromedp.Run(c, a)
+		// A node found in the document that a navigation (a form's POST,
+		// then its page) replaced a moment later: look it up again in the
+		// new one. Any other error, or the deadline, fails.
+		if err != nil && c.Err() == nil && (strings.Contains(err.Error(), "No node with given id found") ||
+			strings.Contains(err.Error(), "Cannot find context with specified id")) {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return v
 	}
-	return v
 }
 
 // waitFor evaluates cond until it is true, across navigations.
