@@ -23,6 +23,10 @@ func TestLostSealMasksWhole(t *testing.T) {
 		r.Sealed[len(r.Sealed)-1] ^= 1
 		return r
 	}
+	lostKey := func(r store.SealedValues) store.SealedValues {
+		r.KeyID = "k_lost0000000000"
+		return r
+	}
 	tests := []struct {
 		name   string
 		row    func(rows []store.SealedValues) int
@@ -30,6 +34,8 @@ func TestLostSealMasksWhole(t *testing.T) {
 	}{
 		{"origin row tampered", func([]store.SealedValues) int { return 0 }, tamper},
 		{"last row tampered", func(rows []store.SealedValues) int { return len(rows) - 1 }, tamper},
+		{"origin row under a lost key", func([]store.SealedValues) int { return 0 }, lostKey},
+		{"last row under a lost key", func(rows []store.SealedValues) int { return len(rows) - 1 }, lostKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
