@@ -120,7 +120,7 @@ func testSeals(t *testing.T, open opener) {
 				must(t, "seal "+id, s.Apply(ctx(t), store.Transition{RunID: id, Seal: seal(true, "old", id)}))
 			}
 			// A row under another key, between them, is not listed.
-			must(t, "seal other key", s.Apply(ctx(t), store.Transition{RunID: "wfr_b", Seal: seal(false, "other", "x")}))
+			must(t, "seal other key", s.Apply(ctx(t), store.Transition{RunID: "wfr_c", Seal: seal(false, "other", "x")}))
 			started(t, s, "wfr_d")
 			must(t, "seal wfr_d", s.Apply(ctx(t), store.Transition{RunID: "wfr_d", Seal: seal(true, "old", "wfr_d")}))
 			first, err := ss.ListSealsByKey(ctx(t), "old", 0, 2)
