@@ -146,16 +146,21 @@ func (e *Engine) flushSeal(ctx context.Context, st *runState) error {
 
 // rebuild registers with st's new redactor what the run's sealed rows hold.
 // It reports whether they hold every value the run used: the rows include
-// the one its first step wrote (Origin) and all of them open. Otherwise
-// (a run started before sealing, or a key the ring lacks) it falls back
-// to the secrets as they are now plus a re-render of the waiting nodes
-// (rederive), whose completeness it then reports.
+// the one its first step wrote (Origin) and all of them open. A run with
+// no origin row (started before sealing) falls back to the secrets as they
+// are now plus a re-render of the waiting nodes (rederive), whose
+// completeness it then reports. A row that does not open (tampered, or
+// sealed with a key the ring lacks) means values the run used are lost:
+// the secrets as they are now may differ from them, so the run is never
+// reported complete and its completions are masked whole; what the other
+// rows and the current secrets hold is still registered, for everything
+// else the redactor masks.
 func (e *Engine) rebuild(ctx context.Context, st *runState, nrs []store.NodeRun) (complete bool, err error) {
 	rows, err := e.seals.RunSeals(ctx, st.run.Identifier)
 	if err != nil {
 		return false, fmt.Errorf("load the sealed values of run %s: %w", st.run.Identifier, err)
 	}
-	exact := false
+	exact, lost := false, false
 	for _, r := range rows {
 		v, err := e.sealer.OpenRun(st.run.Identifier, r.KeyID, r.Sealed)
 		if err != nil {
@@ -165,8 +170,8 @@ func (e *Engine) rebuild(ctx context.Context, st *runState, nrs []store.NodeRun)
 			}
 			e.log.Warn("a sealed row of a run's values does not open; its completions will be masked whole",
 				"run", st.run.Identifier, "row", r.ID, "keyId", r.KeyID, "error", err.Error())
-			exact = false
-			break
+			lost = true
+			continue
 		}
 		exact = exact || r.Origin
 		for _, s := range v.Values {
@@ -175,6 +180,19 @@ func (e *Engine) rebuild(ctx context.Context, st *runState, nrs []store.NodeRun)
 		for _, s := range v.Derived {
 			st.red.AddDerived(s)
 		}
+	}
+	if lost {
+		// Values are lost: mask the completions whole, whatever the
+		// current secrets and a re-render give. Those only add to what
+		// the redactor masks, so failing to resolve them (a secret whose
+		// key is lost too) does not stop the completion.
+		if err := e.registerAll(ctx, st, ""); err != nil {
+			e.log.Warn("resolving the current secrets of a run whose sealed values are lost failed; its completions are masked whole",
+				"run", st.run.Identifier, "error", e.redactError(st, err))
+			return false, nil
+		}
+		e.rederive(ctx, st, nrs)
+		return false, nil
 	}
 	if exact {
 		// A node run that began an attempt and does not wait was handed

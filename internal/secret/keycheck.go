@@ -106,14 +106,18 @@ func (s *Service) check(ctx context.Context) error {
 			problems = append(problems, problem(id, reason, group))
 		}
 	}
-	sealProblems, err := s.checkSealKeys(ctx, byKey)
-	if err != nil {
-		return err
-	}
-	problems = append(problems, sealProblems...)
 	if len(problems) > 0 {
 		return &KeyMismatchError{Problems: problems, Advice: s.mismatchAdvice()}
 	}
+	// Sealed run values under a key the ring lacks do not refuse the ring:
+	// nothing new is written with that key, no command could remove them
+	// without losing track of what they masked, and the engine masks their
+	// runs' completions whole. They are reported instead.
+	lost, err := s.lostSeals(ctx, byKey)
+	if err != nil {
+		return err
+	}
+	s.warnLostSeals(lost)
 	for _, k := range verified {
 		if err := s.st.AddSecretKey(ctx, k); err != nil {
 			return fmt.Errorf("check the key ring: record key %s of secrets written before key records: %w", k.ID, err)
@@ -143,6 +147,18 @@ func problem(id, reason string, secs []store.Secret) KeyProblem {
 		p.Secrets = append(p.Secrets, sec.Name)
 	}
 	return p
+}
+
+// restoreAdvice says how to give sluice back a key its ring lacks,
+// according to where the ring comes from.
+func (s *Service) restoreAdvice() string {
+	switch s.ring.source {
+	case sourceEnv:
+		return "set " + EnvMasterKey + " to a key ring that holds it (several keys: NEW,OLD, the new one first)"
+	case sourceFile:
+		return fmt.Sprintf("restore %s from your backup, or set %s or SLUICE_MASTER_KEY_FILE to a key ring that holds it", s.ring.path, EnvMasterKey)
+	}
+	return "use a key ring that holds it"
 }
 
 // mismatchAdvice says what to do about a ring that lacks the store's keys,

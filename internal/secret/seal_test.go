@@ -1,8 +1,11 @@
 package secret
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sluice-run/sluice/internal/store"
@@ -66,22 +69,78 @@ func TestSealRun(t *testing.T) {
 	}
 }
 
-// TestSealedRowsAndTheKeyCheck: a ring that lacks the key of a run's
-// sealed values is refused, like one that lacks a secret's key.
-func TestSealedRowsAndTheKeyCheck(t *testing.T) {
+// TestSealedRowsUnderALostKey: a ring that lacks the key of a run's sealed
+// values (and of no secret) is accepted, with a warning that names the
+// runs and the key and says what to do; secrets keep working, a rotation
+// leaves those rows as they are (nothing can open them) and is finished
+// afterwards; the right ring opens them again. A ring that lacks a
+// secret's key is still refused.
+func TestSealedRowsUnderALostKey(t *testing.T) {
+	ctx := t.Context()
 	f := newFixture(t)
-	sealStep(t, f, "wfr_a", RunValues{Values: []string{"value-0123456789"}})
-	other, err := NewKeyRing(make([]byte, 32))
+	lostKey := f.svc.Ring().PrimaryKeyID()
+	for _, id := range []string{"wfr_a", "wfr_b"} {
+		sealStep(t, f, id, RunValues{Values: []string{"value-0123456789"}})
+	}
+	keyDir := t.TempDir()
+	other, err := LoadKeyRing(KeyOptions{DataDir: keyDir, Env: envOf(nil), Generate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(t.Context(), f.st, other)
-	var mismatch *KeyMismatchError
-	if !errors.As(err, &mismatch) || len(mismatch.Problems) != 1 || mismatch.Problems[0].KeyID != f.svc.Ring().PrimaryKeyID() {
-		t.Fatalf("Open with another ring = %v, want a *KeyMismatchError naming the seal's key", err)
+	var log bytes.Buffer
+	svc, err := Open(ctx, f.st, other, WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	if err != nil {
+		t.Fatalf("Open with a ring that lacks only the key of sealed run values = %v, want it accepted", err)
 	}
-	if _, err := Open(t.Context(), f.st, f.svc.Ring()); err != nil {
-		t.Errorf("Open with the right ring: %v", err)
+	for _, want := range []string{"level=WARN", lostKey, "wfr_a", "wfr_b", "2 waiting run(s)", "masked whole", "restore " + other.Path(), "lost for good"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the warning does not say %q:\n%s", want, log.String())
+		}
+	}
+	if strings.Contains(log.String(), "value-0123456789") {
+		t.Error("the warning shows a sealed value")
+	}
+	if _, err := svc.Create(ctx, "admin", "TOKEN", "token-0123456789", ""); err != nil {
+		t.Fatalf("Create with the new ring: %v", err)
+	}
+	res, err := svc.Rotate(ctx, "admin")
+	if err != nil {
+		t.Fatalf("Rotate with rows under a lost key: %v", err)
+	}
+	if len(res.RetiredKeyIDs) != 1 || res.NewKeyID == res.RetiredKeyIDs[0] {
+		t.Errorf("Rotate = %+v, want a new key and the ring's old one retired", res)
+	}
+	for _, id := range []string{"wfr_a", "wfr_b"} {
+		rows, err := f.st.RunSeals(ctx, id)
+		if err != nil || len(rows) != 1 || rows[0].KeyID != lostKey {
+			t.Errorf("RunSeals(%s) after the rotation = %+v, %v; want the row left under the lost key", id, rows, err)
+		}
+	}
+	if why, err := svc.unfinishedRotation(ctx); err != nil || why != "" {
+		t.Errorf("after the rotation: unfinished = %q, %v; want finished (rows under a lost key cannot count)", why, err)
+	}
+	// The old ring lacks the key of secret TOKEN: refused, naming it.
+	_, err = Open(ctx, f.st, f.svc.Ring())
+	var mismatch *KeyMismatchError
+	if !errors.As(err, &mismatch) || len(mismatch.Problems) != 1 || mismatch.Problems[0].Secrets[0] != "TOKEN" {
+		t.Fatalf("Open with a ring that lacks a secret's key = %v, want a *KeyMismatchError naming TOKEN", err)
+	}
+	// Given back its key (a ring with both), a row opens again.
+	primaryRaw := func(r *KeyRing) []byte { set := r.set.Load(); return set.keys[set.primary].raw }
+	both, err := NewKeyRing(primaryRaw(svc.Ring()), primaryRaw(f.svc.Ring()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Open(ctx, f.st, both)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.st.RunSeals(ctx, "wfr_a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := back.OpenRun("wfr_a", rows[0].KeyID, rows[0].Sealed); err != nil || got.Values[0] != "value-0123456789" {
+		t.Errorf("OpenRun with the key given back = %+v, %v", got, err)
 	}
 }
 

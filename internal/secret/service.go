@@ -470,7 +470,16 @@ func (s *Service) unfinishedRotation(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("list the keys of sealed run values: %w", err)
 		}
 		for _, id := range ids {
-			if id != primary {
+			if id == primary {
+				continue
+			}
+			// Rows under a key the ring lacks can never be re-sealed
+			// (LostSeals): they do not keep a rotation unfinished.
+			k, err := s.ring.lookup(id)
+			if err != nil && k == nil {
+				return "", err
+			}
+			if k != nil {
 				return fmt.Sprintf("values of waiting runs are sealed with key %s", id), nil
 			}
 		}

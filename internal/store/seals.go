@@ -35,9 +35,13 @@ type SealStore interface {
 	// RunSeals returns a run's sealed rows, oldest first (none for a
 	// finished run: Transition.Finish deletes them).
 	RunSeals(ctx context.Context, runID string) ([]SealedValues, error)
-	// ListSeals returns up to limit rows (limit <= 0 means 100) of every
-	// run with an ID greater than afterID, by ID: for key rotation.
-	ListSeals(ctx context.Context, afterID int64, limit int) ([]SealedValues, error)
+	// ListSealsByKey returns up to limit rows (limit <= 0 means 100)
+	// sealed with key keyID whose ID is greater than afterID, by ID: for
+	// key rotation and the key check. IDs are not in commit order on every
+	// store (a PostgreSQL sequence hands them out before the commit), so a
+	// caller that must see every row under a key pages again from 0 until
+	// a pass finds nothing left to do, rather than trusting one pass.
+	ListSealsByKey(ctx context.Context, keyID string, afterID int64, limit int) ([]SealedValues, error)
 	// Reseal replaces the key id and ciphertext of row v.ID, which must
 	// still be sealed with oldKeyID: ErrNotFound when the row is gone (its
 	// run finished), ErrConflict when another rotation rewrote it.

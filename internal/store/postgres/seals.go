@@ -50,14 +50,15 @@ func (s *Store) RunSeals(ctx context.Context, runID string) ([]store.SealedValue
 	return vs, nil
 }
 
-// ListSeals returns up to limit sealed rows after afterID, by ID.
-func (s *Store) ListSeals(ctx context.Context, afterID int64, limit int) ([]store.SealedValues, error) {
+// ListSealsByKey returns up to limit rows sealed with key keyID after
+// afterID, by ID.
+func (s *Store) ListSealsByKey(ctx context.Context, keyID string, afterID int64, limit int) ([]store.SealedValues, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	vs, err := collect(ctx, s.pool, scanSeal, `SELECT `+sealCols+` FROM run_seals WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	vs, err := collect(ctx, s.pool, scanSeal, `SELECT `+sealCols+` FROM run_seals WHERE key_id = $1 AND id > $2 ORDER BY id LIMIT $3`, keyID, afterID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list sealed values: %w", err)
+		return nil, fmt.Errorf("postgres: list the values sealed with key %s: %w", keyID, err)
 	}
 	return vs, nil
 }

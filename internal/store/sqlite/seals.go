@@ -60,14 +60,15 @@ func (s *Store) RunSeals(ctx context.Context, runID string) ([]store.SealedValue
 	return vs, nil
 }
 
-// ListSeals returns up to limit sealed rows after afterID, by ID.
-func (s *Store) ListSeals(ctx context.Context, afterID int64, limit int) ([]store.SealedValues, error) {
+// ListSealsByKey returns up to limit rows sealed with key keyID after
+// afterID, by ID.
+func (s *Store) ListSealsByKey(ctx context.Context, keyID string, afterID int64, limit int) ([]store.SealedValues, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	vs, err := queryAll(ctx, s.r, scanSeal, `SELECT `+sealCols+` FROM run_seals WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	vs, err := queryAll(ctx, s.r, scanSeal, `SELECT `+sealCols+` FROM run_seals WHERE key_id = ? AND id > ? ORDER BY id LIMIT ?`, keyID, afterID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list sealed values: %w", err)
+		return nil, fmt.Errorf("sqlite: list the values sealed with key %s: %w", keyID, err)
 	}
 	return vs, nil
 }

@@ -119,12 +119,24 @@ func testSeals(t *testing.T, open opener) {
 				started(t, s, id)
 				must(t, "seal "+id, s.Apply(ctx(t), store.Transition{RunID: id, Seal: seal(true, "old", id)}))
 			}
-			first, err := ss.ListSeals(ctx(t), 0, 2)
-			must(t, "ListSeals", err)
-			rest, err := ss.ListSeals(ctx(t), first[len(first)-1].ID, 0)
-			must(t, "ListSeals after", err)
-			if len(first) != 2 || len(rest) != 1 || first[0].RunID != "wfr_a" || rest[0].RunID != "wfr_c" {
-				t.Fatalf("ListSeals pages = %+v then %+v, want wfr_a, wfr_b then wfr_c", first, rest)
+			// A row under another key, between them, is not listed.
+			must(t, "seal other key", s.Apply(ctx(t), store.Transition{RunID: "wfr_c", Seal: seal(false, "other", "x")}))
+			started(t, s, "wfr_d")
+			must(t, "seal wfr_d", s.Apply(ctx(t), store.Transition{RunID: "wfr_d", Seal: seal(true, "old", "wfr_d")}))
+			first, err := ss.ListSealsByKey(ctx(t), "old", 0, 2)
+			must(t, "ListSealsByKey", err)
+			rest, err := ss.ListSealsByKey(ctx(t), "old", first[len(first)-1].ID, 0)
+			must(t, "ListSealsByKey after", err)
+			if len(first) != 2 || len(rest) != 2 || first[0].RunID != "wfr_a" || first[1].RunID != "wfr_b" || rest[0].RunID != "wfr_c" || rest[1].RunID != "wfr_d" {
+				t.Fatalf("ListSealsByKey(old) pages = %+v then %+v, want wfr_a, wfr_b then wfr_c, wfr_d", first, rest)
+			}
+			for _, r := range append(first, rest...) {
+				if r.KeyID != "old" {
+					t.Errorf("ListSealsByKey(old) listed a row under key %s", r.KeyID)
+				}
+			}
+			if none, err := ss.ListSealsByKey(ctx(t), "missing", 0, 0); err != nil || len(none) != 0 {
+				t.Errorf("ListSealsByKey(missing) = %+v, %v; want none", none, err)
 			}
 			v := first[1]
 			v.KeyID, v.Sealed = "new", []byte("resealed")
@@ -147,8 +159,8 @@ func testSeals(t *testing.T, open opener) {
 			if got := rows(t, s, "wfr_a"); got[0].KeyID != "old" || string(got[0].Sealed) != "wfr_a" {
 				t.Errorf("a refused Reseal changed the row: %+v", got[0])
 			}
-			if ks := keys(t, s); len(ks) != 2 || ks[0] != "new" || ks[1] != "old" {
-				t.Errorf("SealKeyIDs = %v, want [new old]", ks)
+			if ks := keys(t, s); len(ks) != 3 || ks[0] != "new" || ks[1] != "old" || ks[2] != "other" {
+				t.Errorf("SealKeyIDs = %v, want [new old other]", ks)
 			}
 		}},
 	}
