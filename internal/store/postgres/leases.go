@@ -14,13 +14,28 @@ import (
 var _ store.LeaseStore = (*Store)(nil)
 
 // sqlUpsertLease leases $1 to $2 until $3 when it has no lease, its lease
-// expired at or before $4, or $2 holds it already. ON CONFLICT re-checks
-// the WHERE against the newest committed row, so of two processes racing
-// for one lease exactly one gets a row back.
+// expired at or before $4 (a marker, expires_at the epoch, always has), or
+// $2 holds it already. ON CONFLICT re-checks the WHERE against the newest
+// committed row, so of two processes racing for one lease exactly one gets
+// a row back. Taking the row clears redrive: the drive that follows reads
+// every completion committed before it.
 const sqlUpsertLease = `INSERT INTO run_leases (run_id, owner, expires_at) VALUES ($1, $2, $3)
-	ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+	ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at, redrive = false
 	WHERE run_leases.owner = EXCLUDED.owner OR run_leases.expires_at <= $4
 	RETURNING run_id`
+
+// sqlDropNotDrivable deletes the rows of run_leases chosen by the caller's
+// condition (its arguments $1, $2...) whose run needs no driver: finished,
+// or waiting on the outside with no completion arrived since the row was
+// taken. A completion committed after this statement's snapshot has set
+// redrive on the row (or inserted a new one): the DELETE re-checks redrive
+// on the row's newest version and keeps it (migration 0013).
+const sqlDropNotDrivable = `DELETE FROM run_leases l WHERE %s
+	AND (NOT EXISTS (SELECT 1 FROM runs r WHERE r.identifier = l.run_id AND r.status = 'IN_PROGRESS')
+		OR (NOT l.redrive AND EXISTS (SELECT 1 FROM node_runs n WHERE n.run_id = l.run_id AND n.status = 'IN_PROGRESS' AND n.waiting)))`
+
+// marker is the expires_at of a run that needs a driver and has none.
+var marker = time.Unix(0, 0).UTC()
 
 // CreateRunLeased is CreateRun with the run's lease inserted in the same
 // implicit transaction (store.LeaseStore).
@@ -104,24 +119,33 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, runIDs []string, 
 	return held, nil
 }
 
-// ReleaseLeases drops owner's leases (store.LeaseStore).
+// ReleaseLeases drops owner's leases (store.LeaseStore): the row of a run
+// that is finished or waits goes; the row of a run that still needs a
+// driver (its driver gave up, a shutdown, a completion arrived meanwhile)
+// stays as a marker (empty owner, expires_at the epoch) for the next claim.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string, runIDs []string) error {
-	var err error
-	if len(runIDs) == 0 {
-		_, err = s.pool.Exec(ctx, `DELETE FROM run_leases WHERE owner = $1`, owner)
-	} else {
-		_, err = s.pool.Exec(ctx, `DELETE FROM run_leases WHERE owner = $1 AND run_id = ANY($2)`, owner, runIDs)
+	cond, args := `owner = $1`, []any{owner}
+	if len(runIDs) > 0 {
+		cond, args = `owner = $1 AND run_id = ANY($2)`, []any{owner, runIDs}
 	}
-	if err != nil {
+	var b pgx.Batch
+	b.Queue(fmt.Sprintf(sqlDropNotDrivable, cond), args...)
+	b.Queue(`UPDATE run_leases SET owner = '', expires_at = $`+fmt.Sprint(len(args)+1)+` WHERE `+cond, append(args, marker)...)
+	// One implicit transaction: no release half done.
+	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("postgres: release leases of %s: %w", owner, mapErr(err))
 	}
 	return nil
 }
 
-// ClaimRuns leases unleased or expired runs that do not wait on the outside
-// (store.LeaseStore). The candidates are read FOR UPDATE SKIP LOCKED, so
-// concurrent claimers take different runs instead of queueing on the same
-// rows, and the upsert's WHERE settles any race left over.
+// ClaimRuns leases runs whose row in run_leases expired (a marker, or the
+// lease of a process that died) and that do not wait on the outside
+// (store.LeaseStore). It reads the expired rows through run_leases_expiry,
+// never the runs that wait (migration 0013), first deleting those it finds
+// of finished or waiting runs, as their release would have. The candidates
+// are read FOR UPDATE SKIP LOCKED, so concurrent claimers take different
+// runs instead of queueing on the same rows, and the UPDATE's WHERE
+// settles any race left over.
 func (s *Store) ClaimRuns(ctx context.Context, l store.Lease, now time.Time, limit int) ([]string, error) {
 	if l.Owner == "" {
 		return nil, errors.New("postgres: claim runs: empty owner")
@@ -129,27 +153,29 @@ func (s *Store) ClaimRuns(ctx context.Context, l store.Lease, now time.Time, lim
 	if limit <= 0 {
 		limit = 100
 	}
+	if _, err := s.pool.Exec(ctx, fmt.Sprintf(sqlDropNotDrivable, `l.expires_at <= $1`), now); err != nil {
+		return nil, fmt.Errorf("postgres: claim runs: drop: %w", mapErr(err))
+	}
 	ids, err := collect(ctx, s.pool, scanString, `WITH c AS (
-		SELECT r.identifier FROM runs r
-		WHERE r.status = 'IN_PROGRESS'
-		AND NOT EXISTS (SELECT 1 FROM run_leases l WHERE l.run_id = r.identifier AND l.expires_at > $3)
-		AND NOT EXISTS (SELECT 1 FROM node_runs n WHERE n.run_id = r.identifier AND n.status = 'IN_PROGRESS' AND n.waiting)
+		SELECT l.run_id FROM run_leases l JOIN runs r ON r.identifier = l.run_id
+		WHERE l.expires_at <= $3 AND r.status = 'IN_PROGRESS'
+		AND NOT EXISTS (SELECT 1 FROM node_runs n WHERE n.run_id = l.run_id AND n.status = 'IN_PROGRESS' AND n.waiting)
 		ORDER BY r.created_at, r.seq LIMIT $4
-		FOR UPDATE OF r SKIP LOCKED)
-		INSERT INTO run_leases (run_id, owner, expires_at) SELECT identifier, $1, $2 FROM c
-		ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
-		WHERE run_leases.expires_at <= $3
-		RETURNING run_id`, l.Owner, l.Until, now, limit)
+		FOR UPDATE OF l SKIP LOCKED)
+		UPDATE run_leases SET owner = $1, expires_at = $2, redrive = false
+		FROM c WHERE run_leases.run_id = c.run_id AND run_leases.expires_at <= $3
+		RETURNING run_leases.run_id`, l.Owner, l.Until, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim runs: %w", err)
 	}
 	return ids, nil
 }
 
-// GetLease returns a run's lease (store.LeaseStore).
+// GetLease returns a run's lease (store.LeaseStore); a marker (empty owner)
+// is no lease.
 func (s *Store) GetLease(ctx context.Context, runID string) (store.Lease, error) {
 	var l store.Lease
-	err := s.pool.QueryRow(ctx, `SELECT owner, expires_at FROM run_leases WHERE run_id = $1`, runID).Scan(&l.Owner, &l.Until)
+	err := s.pool.QueryRow(ctx, `SELECT owner, expires_at FROM run_leases WHERE run_id = $1 AND owner <> ''`, runID).Scan(&l.Owner, &l.Until)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, fmt.Errorf("postgres: lease of %s: %w", runID, store.ErrNotFound)
 	}
