@@ -72,3 +72,33 @@ func seedWaiting(b *testing.B, s *Store, n int, now time.Time) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkApplyTrigger is BenchmarkApply's step with and without the
+// trigger of migration 0013 (dropped for the baseline, same run): what
+// the marker costs a step that completes a node run that did not wait
+// (its WHEN is false).
+func BenchmarkApplyTrigger(b *testing.B) {
+	for _, with := range []bool{true, false} {
+		b.Run(fmt.Sprintf("trigger=%v", with), func(b *testing.B) {
+			s := open(b)
+			defer s.Close()
+			ctx := context.Background()
+			if !with {
+				if _, err := s.pool.Exec(ctx, `DROP TRIGGER node_runs_needs_driver ON node_runs`); err != nil {
+					b.Fatal(err)
+				}
+			}
+			benchRun(b, s, "wfr_bench")
+			now := time.Now()
+			cur := "wfr_bench_0"
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 1; i <= b.N; i++ {
+				if err := s.Apply(ctx, step("wfr_bench", cur, i, now)); err != nil {
+					b.Fatal(err)
+				}
+				cur = fmt.Sprintf("wfr_bench_%d", i)
+			}
+		})
+	}
+}

@@ -184,8 +184,11 @@ func (s *Store) ClaimRuns(ctx context.Context, l store.Lease, now time.Time, lim
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf(sqlDropNotDrivable, `expires_at <= ?1`), now.UnixNano()); err != nil {
 			return fmt.Errorf("drop: %w", mapErr(err))
 		}
+		// CROSS JOIN keeps run_leases the outer loop (SQLite does not
+		// reorder it): without statistics the planner would read every
+		// IN_PROGRESS run through runs_status instead.
 		rows, err := tx.QueryContext(ctx, `WITH c AS (
-			SELECT l.run_id FROM run_leases l JOIN runs r ON r.identifier = l.run_id
+			SELECT l.run_id FROM run_leases l CROSS JOIN runs r ON r.identifier = l.run_id
 			WHERE l.expires_at <= ?3 AND r.status = 'IN_PROGRESS'
 			AND NOT EXISTS (SELECT 1 FROM node_runs n WHERE n.run_id = l.run_id AND n.status = 'IN_PROGRESS' AND n.waiting)
 			ORDER BY r.created_at, r.seq LIMIT ?4)
