@@ -24,15 +24,25 @@ const sqlUpsertLease = `INSERT INTO run_leases (run_id, owner, expires_at) VALUE
 	WHERE run_leases.owner = EXCLUDED.owner OR run_leases.expires_at <= $4
 	RETURNING run_id`
 
-// sqlDropNotDrivable deletes the rows of run_leases chosen by the caller's
-// condition (its arguments $1, $2...) whose run needs no driver: finished,
-// or waiting on the outside with no completion arrived since the row was
-// taken. A completion committed after this statement's snapshot has set
-// redrive on the row (or inserted a new one): the DELETE re-checks redrive
-// on the row's newest version and keeps it (migration 0013).
-const sqlDropNotDrivable = `DELETE FROM run_leases l WHERE %s
-	AND (NOT EXISTS (SELECT 1 FROM runs r WHERE r.identifier = l.run_id AND r.status = 'IN_PROGRESS')
-		OR (NOT l.redrive AND EXISTS (SELECT 1 FROM node_runs n WHERE n.run_id = l.run_id AND n.status = 'IN_PROGRESS' AND n.waiting)))`
+// dropNotDrivable returns the DELETE of the rows of run_leases chosen by
+// the caller's condition (cond names the table's alias; its arguments are
+// $1, $2...) whose run needs no driver: finished, or waiting on the
+// outside with no completion arrived since the row was taken. The
+// condition and redrive are re-checked on the newest version of a row a
+// concurrent transaction changed: a row taken meanwhile by another process
+// is kept, and so is a row a completion committed after this statement's
+// snapshot marked (redrive; migration 0013). The LATERAL ... LIMIT 1
+// lookups keep the plan a loop over the chosen rows with index lookups:
+// without statistics PostgreSQL would otherwise hash every unfinished run
+// and every waiting node run.
+func dropNotDrivable(cond func(alias string) string) string {
+	return `DELETE FROM run_leases l USING (
+		SELECT e.run_id, r.status IS DISTINCT FROM 'IN_PROGRESS' AS done FROM run_leases e
+		LEFT JOIN LATERAL (SELECT status FROM runs r WHERE r.identifier = e.run_id LIMIT 1) r ON true
+		LEFT JOIN LATERAL (SELECT true AS w FROM node_runs n WHERE n.run_id = e.run_id AND n.status = 'IN_PROGRESS' AND n.waiting LIMIT 1) w ON true
+		WHERE ` + cond("e") + ` AND (r.status IS DISTINCT FROM 'IN_PROGRESS' OR w.w)) d
+	WHERE l.run_id = d.run_id AND ` + cond("l") + ` AND (d.done OR NOT l.redrive)`
+}
 
 // marker is the expires_at of a run that needs a driver and has none.
 var marker = time.Unix(0, 0).UTC()
@@ -124,13 +134,14 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, runIDs []string, 
 // driver (its driver gave up, a shutdown, a completion arrived meanwhile)
 // stays as a marker (empty owner, expires_at the epoch) for the next claim.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string, runIDs []string) error {
-	cond, args := `owner = $1`, []any{owner}
+	cond, args := func(a string) string { return a + `.owner = $1` }, []any{owner}
 	if len(runIDs) > 0 {
-		cond, args = `owner = $1 AND run_id = ANY($2)`, []any{owner, runIDs}
+		cond = func(a string) string { return a + `.owner = $1 AND ` + a + `.run_id = ANY($2)` }
+		args = append(args, runIDs)
 	}
 	var b pgx.Batch
-	b.Queue(fmt.Sprintf(sqlDropNotDrivable, cond), args...)
-	b.Queue(`UPDATE run_leases SET owner = '', expires_at = $`+fmt.Sprint(len(args)+1)+` WHERE `+cond, append(args, marker)...)
+	b.Queue(dropNotDrivable(cond), args...)
+	b.Queue(fmt.Sprintf(`UPDATE run_leases l SET owner = '', expires_at = $%d WHERE %s`, len(args)+1, cond("l")), append(args, marker)...)
 	// One implicit transaction: no release half done.
 	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("postgres: release leases of %s: %w", owner, mapErr(err))
@@ -141,7 +152,9 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string, runIDs []string
 // ClaimRuns leases runs whose row in run_leases expired (a marker, or the
 // lease of a process that died) and that do not wait on the outside
 // (store.LeaseStore). It reads the expired rows through run_leases_expiry,
-// never the runs that wait (migration 0013), first deleting those it finds
+// then each one's run and waiting node run by index (LATERAL ... LIMIT 1
+// keeps that plan without statistics), never the runs that wait
+// (migration 0013), first deleting those it finds
 // of finished or waiting runs, as their release would have. The candidates
 // are read FOR UPDATE SKIP LOCKED, so concurrent claimers take different
 // runs instead of queueing on the same rows, and the UPDATE's WHERE
@@ -153,15 +166,16 @@ func (s *Store) ClaimRuns(ctx context.Context, l store.Lease, now time.Time, lim
 	if limit <= 0 {
 		limit = 100
 	}
-	if _, err := s.pool.Exec(ctx, fmt.Sprintf(sqlDropNotDrivable, `l.expires_at <= $1`), now); err != nil {
+	if _, err := s.pool.Exec(ctx, dropNotDrivable(func(a string) string { return a + `.expires_at <= $1` }), now); err != nil {
 		return nil, fmt.Errorf("postgres: claim runs: drop: %w", mapErr(err))
 	}
 	ids, err := collect(ctx, s.pool, scanString, `WITH c AS (
-		SELECT l.run_id FROM run_leases l JOIN runs r ON r.identifier = l.run_id
-		WHERE l.expires_at <= $3 AND r.status = 'IN_PROGRESS'
-		AND NOT EXISTS (SELECT 1 FROM node_runs n WHERE n.run_id = l.run_id AND n.status = 'IN_PROGRESS' AND n.waiting)
+		SELECT e.run_id FROM run_leases e
+		CROSS JOIN LATERAL (SELECT created_at, seq FROM runs r WHERE r.identifier = e.run_id AND r.status = 'IN_PROGRESS' LIMIT 1) r
+		LEFT JOIN LATERAL (SELECT true AS w FROM node_runs n WHERE n.run_id = e.run_id AND n.status = 'IN_PROGRESS' AND n.waiting LIMIT 1) w ON true
+		WHERE e.expires_at <= $3 AND w.w IS NULL
 		ORDER BY r.created_at, r.seq LIMIT $4
-		FOR UPDATE OF l SKIP LOCKED)
+		FOR UPDATE OF e SKIP LOCKED)
 		UPDATE run_leases SET owner = $1, expires_at = $2, redrive = false
 		FROM c WHERE run_leases.run_id = c.run_id AND run_leases.expires_at <= $3
 		RETURNING run_leases.run_id`, l.Owner, l.Until, now, limit)

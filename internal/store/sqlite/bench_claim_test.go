@@ -114,3 +114,43 @@ func BenchmarkApplyTrigger(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClaimSome is a claim tick that finds work: beside n waiting runs
+// (as in BenchmarkClaimWaiting), 10 runs that need a driver (released by a
+// driver that gave up); each iteration claims the 10 and releases them
+// again, so the next finds them too.
+func BenchmarkClaimSome(b *testing.B) {
+	for _, n := range claimSizes {
+		b.Run(fmt.Sprintf("runs=%d", n), func(b *testing.B) {
+			s := open(b, Options{})
+			defer s.Close()
+			ctx := context.Background()
+			now := time.Now()
+			seedWaiting(b, s, n, now)
+			var drivable []string
+			for i := range 10 {
+				id := fmt.Sprintf("wfr_x%02d", i)
+				run := store.Run{Identifier: id, WorkflowID: "deploy", WorkflowVersion: 1, Status: store.StatusInProgress, CreatedBy: "ann", TriggerNode: "trigger", CreatedAt: now}
+				first := store.NodeRun{Identifier: id + "_0", RunID: id, NodeID: "trigger", Status: store.StatusInProgress, CreatedAt: now}
+				if err := s.CreateRunLeased(ctx, run, first, nil, store.Lease{Owner: "proc-a", Until: now.Add(time.Minute)}); err != nil {
+					b.Fatal(err)
+				}
+				drivable = append(drivable, id)
+			}
+			if err := s.ReleaseLeases(ctx, "proc-a", drivable); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				ids, err := s.ClaimRuns(ctx, store.Lease{Owner: "proc-b", Until: now.Add(time.Minute)}, now, 100)
+				if err != nil || len(ids) != len(drivable) {
+					b.Fatal(ids, err)
+				}
+				if err := s.ReleaseLeases(ctx, "proc-b", ids); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
