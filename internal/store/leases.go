@@ -47,16 +47,24 @@ type LeaseStore interface {
 	// process after its lease expired, and must not be driven on.
 	RenewLeases(ctx context.Context, owner string, runIDs []string, until time.Time) ([]string, error)
 	// ReleaseLeases drops the leases owner holds on the given runs (all of
-	// its leases when runIDs is empty). Leases of others are untouched.
+	// its leases when runIDs is empty). Leases of others are untouched. A
+	// released run that still needs a driver (not finished, not waiting on
+	// the outside, or a waiting node run of it completed while the lease
+	// was held) is claimed by the next ClaimRuns, at once.
 	ReleaseLeases(ctx context.Context, owner string, runIDs []string) error
 	// ClaimRuns leases to l.Owner at most limit (<= 0: 100) IN_PROGRESS
-	// runs that have no lease or whose lease expired at or before now, and
-	// that do not wait for a completion from outside (no IN_PROGRESS node
-	// run with NodeRun.Waiting), oldest first, and returns their
-	// identifiers. Two callers never claim the same run while the lease
-	// lasts.
+	// runs that need a driver and have none, oldest first, and returns
+	// their identifiers: runs whose lease expired at or before now, runs
+	// released while they needed a driver, and runs one of whose waiting
+	// node runs completed (by any transition) since their lease was
+	// released; never runs that wait for a completion from outside (an
+	// IN_PROGRESS node run with NodeRun.Waiting) nor runs created by
+	// CreateRun (their creator does not lease: it drives them). Two
+	// callers never claim the same run while the lease lasts. Its cost
+	// grows with the runs that need a driver, not with the runs that wait
+	// (docs/decisions/023-leases-and-takeover.md).
 	ClaimRuns(ctx context.Context, l Lease, now time.Time, limit int) ([]string, error)
 	// GetLease returns a run's lease, expired or not; ErrNotFound when the
-	// run has none.
+	// run has none (a run released or completed without a driver has none).
 	GetLease(ctx context.Context, runID string) (Lease, error)
 }

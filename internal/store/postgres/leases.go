@@ -14,13 +14,38 @@ import (
 var _ store.LeaseStore = (*Store)(nil)
 
 // sqlUpsertLease leases $1 to $2 until $3 when it has no lease, its lease
-// expired at or before $4, or $2 holds it already. ON CONFLICT re-checks
-// the WHERE against the newest committed row, so of two processes racing
-// for one lease exactly one gets a row back.
+// expired at or before $4 (a marker, expires_at the epoch, always has), or
+// $2 holds it already. ON CONFLICT re-checks the WHERE against the newest
+// committed row, so of two processes racing for one lease exactly one gets
+// a row back. Taking the row clears redrive: the drive that follows reads
+// every completion committed before it.
 const sqlUpsertLease = `INSERT INTO run_leases (run_id, owner, expires_at) VALUES ($1, $2, $3)
-	ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+	ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at, redrive = false
 	WHERE run_leases.owner = EXCLUDED.owner OR run_leases.expires_at <= $4
 	RETURNING run_id`
+
+// dropNotDrivable returns the DELETE of the rows of run_leases chosen by
+// the caller's condition (cond names the table's alias; its arguments are
+// $1, $2...) whose run needs no driver: finished, or waiting on the
+// outside with no completion arrived since the row was taken. The
+// condition and redrive are re-checked on the newest version of a row a
+// concurrent transaction changed: a row taken meanwhile by another process
+// is kept, and so is a row a completion committed after this statement's
+// snapshot marked (redrive; migration 0013). The LATERAL ... LIMIT 1
+// lookups keep the plan a loop over the chosen rows with index lookups:
+// without statistics PostgreSQL would otherwise hash every unfinished run
+// and every waiting node run.
+func dropNotDrivable(cond func(alias string) string) string {
+	return `DELETE FROM run_leases l USING (
+		SELECT e.run_id, r.status IS DISTINCT FROM 'IN_PROGRESS' AS done FROM run_leases e
+		LEFT JOIN LATERAL (SELECT status FROM runs r WHERE r.identifier = e.run_id LIMIT 1) r ON true
+		LEFT JOIN LATERAL (SELECT true AS w FROM node_runs n WHERE n.run_id = e.run_id AND n.status = 'IN_PROGRESS' AND n.waiting LIMIT 1) w ON true
+		WHERE ` + cond("e") + ` AND (r.status IS DISTINCT FROM 'IN_PROGRESS' OR w.w)) d
+	WHERE l.run_id = d.run_id AND ` + cond("l") + ` AND (d.done OR NOT l.redrive)`
+}
+
+// marker is the expires_at of a run that needs a driver and has none.
+var marker = time.Unix(0, 0).UTC()
 
 // CreateRunLeased is CreateRun with the run's lease inserted in the same
 // implicit transaction (store.LeaseStore).
@@ -104,24 +129,36 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, runIDs []string, 
 	return held, nil
 }
 
-// ReleaseLeases drops owner's leases (store.LeaseStore).
+// ReleaseLeases drops owner's leases (store.LeaseStore): the row of a run
+// that is finished or waits goes; the row of a run that still needs a
+// driver (its driver gave up, a shutdown, a completion arrived meanwhile)
+// stays as a marker (empty owner, expires_at the epoch) for the next claim.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string, runIDs []string) error {
-	var err error
-	if len(runIDs) == 0 {
-		_, err = s.pool.Exec(ctx, `DELETE FROM run_leases WHERE owner = $1`, owner)
-	} else {
-		_, err = s.pool.Exec(ctx, `DELETE FROM run_leases WHERE owner = $1 AND run_id = ANY($2)`, owner, runIDs)
+	cond, args := func(a string) string { return a + `.owner = $1` }, []any{owner}
+	if len(runIDs) > 0 {
+		cond = func(a string) string { return a + `.owner = $1 AND ` + a + `.run_id = ANY($2)` }
+		args = append(args, runIDs)
 	}
-	if err != nil {
+	var b pgx.Batch
+	b.Queue(dropNotDrivable(cond), args...)
+	b.Queue(fmt.Sprintf(`UPDATE run_leases l SET owner = '', expires_at = $%d WHERE %s`, len(args)+1, cond("l")), append(args, marker)...)
+	// One implicit transaction: no release half done.
+	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("postgres: release leases of %s: %w", owner, mapErr(err))
 	}
 	return nil
 }
 
-// ClaimRuns leases unleased or expired runs that do not wait on the outside
-// (store.LeaseStore). The candidates are read FOR UPDATE SKIP LOCKED, so
-// concurrent claimers take different runs instead of queueing on the same
-// rows, and the upsert's WHERE settles any race left over.
+// ClaimRuns leases runs whose row in run_leases expired (a marker, or the
+// lease of a process that died) and that do not wait on the outside
+// (store.LeaseStore). It reads the expired rows through run_leases_expiry,
+// then each one's run and waiting node run by index (LATERAL ... LIMIT 1
+// keeps that plan without statistics), never the runs that wait
+// (migration 0013), first deleting those it finds
+// of finished or waiting runs, as their release would have. The candidates
+// are read FOR UPDATE SKIP LOCKED, so concurrent claimers take different
+// runs instead of queueing on the same rows, and the UPDATE's WHERE
+// settles any race left over.
 func (s *Store) ClaimRuns(ctx context.Context, l store.Lease, now time.Time, limit int) ([]string, error) {
 	if l.Owner == "" {
 		return nil, errors.New("postgres: claim runs: empty owner")
@@ -129,27 +166,30 @@ func (s *Store) ClaimRuns(ctx context.Context, l store.Lease, now time.Time, lim
 	if limit <= 0 {
 		limit = 100
 	}
+	if _, err := s.pool.Exec(ctx, dropNotDrivable(func(a string) string { return a + `.expires_at <= $1` }), now); err != nil {
+		return nil, fmt.Errorf("postgres: claim runs: drop: %w", mapErr(err))
+	}
 	ids, err := collect(ctx, s.pool, scanString, `WITH c AS (
-		SELECT r.identifier FROM runs r
-		WHERE r.status = 'IN_PROGRESS'
-		AND NOT EXISTS (SELECT 1 FROM run_leases l WHERE l.run_id = r.identifier AND l.expires_at > $3)
-		AND NOT EXISTS (SELECT 1 FROM node_runs n WHERE n.run_id = r.identifier AND n.status = 'IN_PROGRESS' AND n.waiting)
+		SELECT e.run_id FROM run_leases e
+		CROSS JOIN LATERAL (SELECT created_at, seq FROM runs r WHERE r.identifier = e.run_id AND r.status = 'IN_PROGRESS' LIMIT 1) r
+		LEFT JOIN LATERAL (SELECT true AS w FROM node_runs n WHERE n.run_id = e.run_id AND n.status = 'IN_PROGRESS' AND n.waiting LIMIT 1) w ON true
+		WHERE e.expires_at <= $3 AND w.w IS NULL
 		ORDER BY r.created_at, r.seq LIMIT $4
-		FOR UPDATE OF r SKIP LOCKED)
-		INSERT INTO run_leases (run_id, owner, expires_at) SELECT identifier, $1, $2 FROM c
-		ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
-		WHERE run_leases.expires_at <= $3
-		RETURNING run_id`, l.Owner, l.Until, now, limit)
+		FOR UPDATE OF e SKIP LOCKED)
+		UPDATE run_leases SET owner = $1, expires_at = $2, redrive = false
+		FROM c WHERE run_leases.run_id = c.run_id AND run_leases.expires_at <= $3
+		RETURNING run_leases.run_id`, l.Owner, l.Until, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim runs: %w", err)
 	}
 	return ids, nil
 }
 
-// GetLease returns a run's lease (store.LeaseStore).
+// GetLease returns a run's lease (store.LeaseStore); a marker (empty owner)
+// is no lease.
 func (s *Store) GetLease(ctx context.Context, runID string) (store.Lease, error) {
 	var l store.Lease
-	err := s.pool.QueryRow(ctx, `SELECT owner, expires_at FROM run_leases WHERE run_id = $1`, runID).Scan(&l.Owner, &l.Until)
+	err := s.pool.QueryRow(ctx, `SELECT owner, expires_at FROM run_leases WHERE run_id = $1 AND owner <> ''`, runID).Scan(&l.Owner, &l.Until)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, fmt.Errorf("postgres: lease of %s: %w", runID, store.ErrNotFound)
 	}

@@ -14,11 +14,21 @@ import (
 var _ store.LeaseStore = (*Store)(nil)
 
 // sqlUpsertLease leases ?1 to ?2 until ?3 when it has no lease, its lease
-// expired at or before ?4, or ?2 holds it already.
+// expired at or before ?4 (a marker, expires_at 0, always has), or ?2 holds
+// it already. Taking the row clears redrive: the drive that follows reads
+// every completion committed before it.
 const sqlUpsertLease = `INSERT INTO run_leases (run_id, owner, expires_at) VALUES (?1, ?2, ?3)
-	ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+	ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, redrive = 0
 	WHERE run_leases.owner = excluded.owner OR run_leases.expires_at <= ?4
 	RETURNING run_id`
+
+// sqlDropNotDrivable deletes the rows of run_leases chosen by the caller's
+// condition (its arguments ?1, ?2...) whose run needs no driver: finished,
+// or waiting on the outside with no completion arrived since the row was
+// taken (redrive). Migration 0017 says why a waiting run has no row.
+const sqlDropNotDrivable = `DELETE FROM run_leases WHERE %s
+	AND (NOT EXISTS (SELECT 1 FROM runs r WHERE r.identifier = run_leases.run_id AND r.status = 'IN_PROGRESS')
+		OR (NOT redrive AND EXISTS (SELECT 1 FROM node_runs n WHERE n.run_id = run_leases.run_id AND n.status = 'IN_PROGRESS' AND n.waiting)))`
 
 // CreateRunLeased is CreateRun with the run's lease inserted in the same
 // (group-committed) transaction (store.LeaseStore).
@@ -126,19 +136,28 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, runIDs []string, 
 	return held, nil
 }
 
-// ReleaseLeases drops owner's leases (store.LeaseStore).
+// ReleaseLeases drops owner's leases (store.LeaseStore): the row of a run
+// that is finished or waits goes; the row of a run that still needs a
+// driver (its driver gave up, a shutdown, a completion arrived meanwhile)
+// stays as a marker (empty owner, expires_at 0) for the next claim. One
+// IMMEDIATE transaction: no completion commits between the two statements.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string, runIDs []string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if len(runIDs) == 0 {
-			_, err := tx.ExecContext(ctx, `DELETE FROM run_leases WHERE owner = ?`, owner)
-			return mapErr(err)
+		cond, args := `owner = ?1`, []any{owner}
+		if len(runIDs) > 0 {
+			b, err := json.Marshal(runIDs)
+			if err != nil {
+				return err
+			}
+			cond, args = `owner = ?1 AND run_id IN (SELECT value FROM json_each(?2))`, []any{owner, string(b)}
 		}
-		ids, err := json.Marshal(runIDs)
-		if err != nil {
-			return err
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(sqlDropNotDrivable, cond), args...); err != nil {
+			return fmt.Errorf("drop: %w", mapErr(err))
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM run_leases WHERE owner = ? AND run_id IN (SELECT value FROM json_each(?))`, owner, string(ids))
-		return mapErr(err)
+		if _, err := tx.ExecContext(ctx, `UPDATE run_leases SET owner = '', expires_at = 0 WHERE `+cond, args...); err != nil {
+			return fmt.Errorf("mark: %w", mapErr(err))
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: release leases of %s: %w", owner, err)
@@ -146,9 +165,13 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string, runIDs []string
 	return nil
 }
 
-// ClaimRuns leases unleased or expired runs that do not wait on the outside
-// (store.LeaseStore), in one statement of one IMMEDIATE transaction: SQLite
-// has one writer at a time, so two claimers never see the same candidate.
+// ClaimRuns leases runs whose row in run_leases expired (a marker, or the
+// lease of a process that died) and that do not wait on the outside
+// (store.LeaseStore), in one IMMEDIATE transaction: SQLite has one writer
+// at a time, so two claimers never see the same candidate. It reads the
+// expired rows through run_leases_expiry, never the runs that wait
+// (migration 0017); the rows it finds of finished or waiting runs it
+// deletes, as their release would have.
 func (s *Store) ClaimRuns(ctx context.Context, l store.Lease, now time.Time, limit int) ([]string, error) {
 	if l.Owner == "" {
 		return nil, errors.New("sqlite: claim runs: empty owner")
@@ -158,15 +181,19 @@ func (s *Store) ClaimRuns(ctx context.Context, l store.Lease, now time.Time, lim
 	}
 	var ids []string
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(sqlDropNotDrivable, `expires_at <= ?1`), now.UnixNano()); err != nil {
+			return fmt.Errorf("drop: %w", mapErr(err))
+		}
+		// CROSS JOIN keeps run_leases the outer loop (SQLite does not
+		// reorder it): without statistics the planner would read every
+		// IN_PROGRESS run through runs_status instead.
 		rows, err := tx.QueryContext(ctx, `WITH c AS (
-			SELECT r.identifier FROM runs r
-			WHERE r.status = 'IN_PROGRESS'
-			AND NOT EXISTS (SELECT 1 FROM run_leases l WHERE l.run_id = r.identifier AND l.expires_at > ?3)
-			AND NOT EXISTS (SELECT 1 FROM node_runs n WHERE n.run_id = r.identifier AND n.status = 'IN_PROGRESS' AND n.waiting)
+			SELECT l.run_id FROM run_leases l CROSS JOIN runs r ON r.identifier = l.run_id
+			WHERE l.expires_at <= ?3 AND r.status = 'IN_PROGRESS'
+			AND NOT EXISTS (SELECT 1 FROM node_runs n WHERE n.run_id = l.run_id AND n.status = 'IN_PROGRESS' AND n.waiting)
 			ORDER BY r.created_at, r.seq LIMIT ?4)
-			INSERT INTO run_leases (run_id, owner, expires_at) SELECT identifier, ?1, ?2 FROM c WHERE true
-			ON CONFLICT (run_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-			WHERE run_leases.expires_at <= ?3
+			UPDATE run_leases SET owner = ?1, expires_at = ?2, redrive = 0
+			WHERE run_id IN (SELECT run_id FROM c) AND expires_at <= ?3
 			RETURNING run_id`, l.Owner, l.Until.UnixNano(), now.UnixNano(), limit)
 		if err != nil {
 			return mapErr(err)
@@ -184,13 +211,14 @@ func (s *Store) ClaimRuns(ctx context.Context, l store.Lease, now time.Time, lim
 	return ids, nil
 }
 
-// GetLease returns a run's lease (store.LeaseStore).
+// GetLease returns a run's lease (store.LeaseStore); a marker (empty owner)
+// is no lease.
 func (s *Store) GetLease(ctx context.Context, runID string) (store.Lease, error) {
 	var (
 		l     store.Lease
 		until int64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT owner, expires_at FROM run_leases WHERE run_id = ?`, runID).Scan(&l.Owner, &until)
+	err := s.r.QueryRowContext(ctx, `SELECT owner, expires_at FROM run_leases WHERE run_id = ? AND owner <> ''`, runID).Scan(&l.Owner, &until)
 	if err != nil {
 		return l, fmt.Errorf("sqlite: lease of %s: %w", runID, notFound(transient(err)))
 	}

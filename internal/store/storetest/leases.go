@@ -38,6 +38,20 @@ func testLeases(t *testing.T, open opener) {
 		must(t, fmt.Sprintf("AcquireLease %s by %s", id, who), err)
 		return ok
 	}
+	// claimOnly claims at at(now) as proc-z and wants exactly want.
+	claimOnly := func(t *testing.T, ls store.LeaseStore, when string, now int, want ...string) {
+		t.Helper()
+		got, err := ls.ClaimRuns(ctx(t), store.Lease{Owner: "proc-z", Until: at(now + 100)}, at(now), 0)
+		must(t, "ClaimRuns "+when, err)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("ClaimRuns %s = %v, want %v", when, got, want)
+		}
+	}
+	claimNone := func(t *testing.T, ls store.LeaseStore, when string, now int) {
+		t.Helper()
+		claimOnly(t, ls, when, now)
+	}
 	tests := []struct {
 		name string
 		run  func(t *testing.T, s store.Store, ls store.LeaseStore)
@@ -159,7 +173,12 @@ func testLeases(t *testing.T, open opener) {
 		{"ClaimTakesOverWhatNobodyDrives", func(t *testing.T, s store.Store, ls store.LeaseStore) {
 			leased(t, s, "wfr_live", "proc-a", 10)
 			leased(t, s, "wfr_dead", "proc-a", 5)
-			createRun(t, s, newRun("wfr_free", "deploy", "ann", 1))
+			// Released by a driver that gave up: it needs a driver.
+			leased(t, s, "wfr_free", "proc-a", 10)
+			must(t, "ReleaseLeases wfr_free", ls.ReleaseLeases(ctx(t), "proc-a", []string{"wfr_free"}))
+			// Created without a lease (CreateRun): driven by its creator,
+			// a process that does not lease, and never claimed.
+			createRun(t, s, newRun("wfr_plain", "deploy", "ann", 1))
 			// Waiting on the outside: no lease, never claimed.
 			createRun(t, s, newRun("wfr_wait", "deploy", "ann", 2))
 			nr := newNodeRun("wfr_wait_1", "wfr_wait", "publish", 1, 2)
@@ -227,10 +246,117 @@ func testLeases(t *testing.T, open opener) {
 				t.Errorf("the stale holder still renews %v", held)
 			}
 		}},
+		// Each way a run comes to need a driver, with its driver's process
+		// killed at that point: the next claim finds the run.
+		{"KilledBetweenACompletionAndItsDrive", func(t *testing.T, s store.Store, ls store.LeaseStore) {
+			leased(t, s, "wfr_a", "proc-a", 10)
+			nr := newNodeRun("wfr_a_1", "wfr_a", "publish", 1, 1)
+			must(t, "Start", s.Apply(ctx(t), store.Transition{RunID: "wfr_a", Start: &nr}))
+			must(t, "Wait", s.Apply(ctx(t), store.Transition{RunID: "wfr_a", Wait: nr.Identifier}))
+			must(t, "ReleaseLeases", ls.ReleaseLeases(ctx(t), "proc-a", []string{"wfr_a"}))
+			claimNone(t, ls, "while the run waits", 20)
+			// The answer from outside is committed (by any path: the API, an
+			// expired deadline, a wake) and its process dies before it
+			// acquires the lease.
+			must(t, "Complete", s.Apply(ctx(t), store.Transition{RunID: "wfr_a",
+				Complete: &store.NodeRunCompletion{NodeRunID: "wfr_a_1", Result: store.ResultSuccess, Output: redact.Reload([]byte(`{"ok":true}`)), CompletedAt: at(12)}}))
+			if _, err := ls.GetLease(ctx(t), "wfr_a"); err == nil {
+				t.Error("a completion left a lease, not only a mark that the run needs a driver")
+			}
+			claimOnly(t, ls, "after the completion", 20, "wfr_a")
+		}},
+		{"KilledDuringADrive", func(t *testing.T, s store.Store, ls store.LeaseStore) {
+			// Driven after a completion (acquired), killed mid-node.
+			leased(t, s, "wfr_a", "proc-a", 10)
+			nr := newNodeRun("wfr_a_1", "wfr_a", "publish", 1, 1)
+			must(t, "Start", s.Apply(ctx(t), store.Transition{RunID: "wfr_a", Start: &nr}))
+			must(t, "Wait", s.Apply(ctx(t), store.Transition{RunID: "wfr_a", Wait: nr.Identifier}))
+			must(t, "ReleaseLeases", ls.ReleaseLeases(ctx(t), "proc-a", []string{"wfr_a"}))
+			must(t, "Complete", s.Apply(ctx(t), store.Transition{RunID: "wfr_a",
+				Complete: &store.NodeRunCompletion{NodeRunID: "wfr_a_1", Result: store.ResultSuccess, CompletedAt: at(12)}}))
+			if !acquire(t, s, "wfr_a", "proc-b", 25, 13) {
+				t.Fatal("the completion's process could not acquire the run")
+			}
+			next := newNodeRun("wfr_a_2", "wfr_a", "notify", 2, 14)
+			must(t, "Start", s.Apply(ctx(t), store.Transition{RunID: "wfr_a", Start: &next}))
+			claimNone(t, ls, "while the lease lives", 24)
+			claimOnly(t, ls, "once the lease expired", 25, "wfr_a")
+		}},
+		{"KilledHoldingAWaitingRun", func(t *testing.T, s store.Store, ls store.LeaseStore) {
+			// A wait loop leased a waiting run to poll its wake, and died:
+			// the run still needs no driver, and its row goes.
+			leased(t, s, "wfr_a", "proc-a", 10)
+			nr := newNodeRun("wfr_a_1", "wfr_a", "publish", 1, 1)
+			must(t, "Start", s.Apply(ctx(t), store.Transition{RunID: "wfr_a", Start: &nr}))
+			must(t, "Wait", s.Apply(ctx(t), store.Transition{RunID: "wfr_a", Wait: nr.Identifier}))
+			claimNone(t, ls, "a waiting run whose lease expired", 20)
+			if _, err := ls.GetLease(ctx(t), "wfr_a"); err == nil {
+				t.Error("the claim kept the expired lease of a waiting run")
+			}
+			must(t, "Complete", s.Apply(ctx(t), store.Transition{RunID: "wfr_a",
+				Complete: &store.NodeRunCompletion{NodeRunID: "wfr_a_1", Result: store.ResultSuccess, CompletedAt: at(21)}}))
+			claimOnly(t, ls, "after the completion", 22, "wfr_a")
+		}},
+		{"ACompletionWhileTheRunIsHeld", func(t *testing.T, s store.Store, ls store.LeaseStore) {
+			// proc-a's drive ends with the run waiting; before it
+			// releases, proc-b commits the completion and cannot acquire
+			// (proc-a holds it): proc-a's release leaves the run to the
+			// next claim.
+			leased(t, s, "wfr_a", "proc-a", 10)
+			nr := newNodeRun("wfr_a_1", "wfr_a", "publish", 1, 1)
+			must(t, "Start", s.Apply(ctx(t), store.Transition{RunID: "wfr_a", Start: &nr}))
+			must(t, "Wait", s.Apply(ctx(t), store.Transition{RunID: "wfr_a", Wait: nr.Identifier}))
+			must(t, "Complete", s.Apply(ctx(t), store.Transition{RunID: "wfr_a",
+				Complete: &store.NodeRunCompletion{NodeRunID: "wfr_a_1", Result: store.ResultSuccess, CompletedAt: at(2)}}))
+			if acquire(t, s, "wfr_a", "proc-b", 20, 3) {
+				t.Fatal("proc-b acquired a run proc-a holds")
+			}
+			if o := owner(t, s, "wfr_a"); o != "proc-a" {
+				t.Fatalf("the completion changed the lease: owner %s", o)
+			}
+			claimNone(t, ls, "while proc-a holds it", 9)
+			must(t, "ReleaseLeases", ls.ReleaseLeases(ctx(t), "proc-a", []string{"wfr_a"}))
+			claimOnly(t, ls, "after proc-a released it", 9, "wfr_a")
+		}},
+		{"ShutdownLeavesItsRunsToOthers", func(t *testing.T, s store.Store, ls store.LeaseStore) {
+			leased(t, s, "wfr_a", "proc-a", 10)
+			leased(t, s, "wfr_b", "proc-a", 10)
+			nr := newNodeRun("wfr_b_1", "wfr_b", "publish", 1, 1)
+			must(t, "Start", s.Apply(ctx(t), store.Transition{RunID: "wfr_b", Start: &nr}))
+			must(t, "Wait", s.Apply(ctx(t), store.Transition{RunID: "wfr_b", Wait: nr.Identifier}))
+			leased(t, s, "wfr_c", "proc-a", 10)
+			must(t, "Finish", s.Apply(ctx(t), store.Transition{RunID: "wfr_c", Finish: &store.RunCompletion{Result: store.ResultSuccess, CompletedAt: at(2)}}))
+			must(t, "ReleaseLeases of all", ls.ReleaseLeases(ctx(t), "proc-a", nil))
+			// At once, not after the leases' expiry; the waiting and the
+			// finished run need no driver.
+			claimOnly(t, ls, "after the shutdown", 3, "wfr_a")
+		}},
+		{"FinishedRunsAreNeverClaimed", func(t *testing.T, s store.Store, ls store.LeaseStore) {
+			// A process died holding a run that had finished: its row
+			// goes at the claim after its expiry.
+			leased(t, s, "wfr_a", "proc-a", 10)
+			must(t, "Finish", s.Apply(ctx(t), store.Transition{RunID: "wfr_a", Finish: &store.RunCompletion{Result: store.ResultSuccess, CompletedAt: at(2)}}))
+			claimNone(t, ls, "a finished run whose lease expired", 20)
+			if _, err := ls.GetLease(ctx(t), "wfr_a"); err == nil {
+				t.Error("the claim kept the expired lease of a finished run")
+			}
+			// A waiting node run completed with the run's end in one
+			// transition marks nothing.
+			leased(t, s, "wfr_b", "proc-a", 10)
+			nr := newNodeRun("wfr_b_1", "wfr_b", "publish", 1, 1)
+			must(t, "Start", s.Apply(ctx(t), store.Transition{RunID: "wfr_b", Start: &nr}))
+			must(t, "Wait", s.Apply(ctx(t), store.Transition{RunID: "wfr_b", Wait: nr.Identifier}))
+			must(t, "ReleaseLeases", ls.ReleaseLeases(ctx(t), "proc-a", []string{"wfr_b"}))
+			must(t, "Complete and finish", s.Apply(ctx(t), store.Transition{RunID: "wfr_b",
+				Complete: &store.NodeRunCompletion{NodeRunID: "wfr_b_1", Result: store.ResultFailed, CompletedAt: at(3)},
+				Finish:   &store.RunCompletion{Result: store.ResultFailed, CompletedAt: at(3)}}))
+			claimNone(t, ls, "a run finished by its waiting node's end", 20)
+		}},
 		{"ConcurrentClaimersNeverShare", func(t *testing.T, s store.Store, ls store.LeaseStore) {
 			const runs, claimers = 40, 4
 			for i := range runs {
-				createRun(t, s, newRun(fmt.Sprintf("wfr_%03d", i), "deploy", "ann", i))
+				// Leases of a process that died, expired by at(50).
+				leased(t, s, fmt.Sprintf("wfr_%03d", i), "proc-dead", i)
 			}
 			var (
 				mu  sync.Mutex
