@@ -50,41 +50,10 @@ var marker = time.Unix(0, 0).UTC()
 // CreateRunLeased is CreateRun with the run's lease inserted in the same
 // implicit transaction (store.LeaseStore).
 func (s *Store) CreateRunLeased(ctx context.Context, run store.Run, first store.NodeRun, logs []store.Log, l store.Lease) error {
-	if run.Identifier == "" {
-		return errors.New("postgres: create run: empty identifier")
-	}
 	if l.Owner == "" {
 		return fmt.Errorf("postgres: create run %s: empty lease owner", run.Identifier)
 	}
-	now := time.Now()
-	status := run.Status
-	if status == "" {
-		status = store.StatusInProgress
-	}
-	created := ts(run.CreatedAt, now)
-	updated := created
-	if !run.UpdatedAt.IsZero() {
-		updated = run.UpdatedAt
-	}
-	var completed *time.Time
-	if run.CompletedAt != nil {
-		completed = new(ts(*run.CompletedAt, now))
-	}
-	var w batch
-	w.exec("insert", sqlInsertRun, run.Identifier, run.WorkflowID, run.WorkflowVersion, status, run.Result, run.CreatedBy, run.TriggerNode,
-		created, updated, completed)
-	err := queueNodeRun(&w, run.Identifier, &first, now)
-	if err == nil {
-		err = queueLogs(&w, logs, now)
-	}
-	if err == nil {
-		w.exec("lease", `INSERT INTO run_leases (run_id, owner, expires_at) VALUES ($1, $2, $3)`, run.Identifier, l.Owner, l.Until)
-		err = s.send(ctx, &w)
-	}
-	if err != nil {
-		return fmt.Errorf("postgres: create run %s: %w", run.Identifier, err)
-	}
-	return nil
+	return s.createRun(ctx, run, first, logs, &l)
 }
 
 // AcquireLease leases a run (store.LeaseStore): one upsert, and a read of

@@ -204,6 +204,13 @@ func queueAudit(w *batch, evs []store.AuditEvent, now time.Time) {
 // one round trip and one transaction. An empty run Status is IN_PROGRESS;
 // zero times are now.
 func (s *Store) CreateRun(ctx context.Context, run store.Run, first store.NodeRun, logs []store.Log) error {
+	return s.createRun(ctx, run, first, logs, nil)
+}
+
+// createRun inserts a run, its first node run and their logs, and, when
+// lease is not nil, the run's lease (CreateRunLeased), in one batch: one
+// round trip, one transaction.
+func (s *Store) createRun(ctx context.Context, run store.Run, first store.NodeRun, logs []store.Log, lease *store.Lease) error {
 	if run.Identifier == "" {
 		return errors.New("postgres: create run: empty identifier")
 	}
@@ -229,6 +236,9 @@ func (s *Store) CreateRun(ctx context.Context, run store.Run, first store.NodeRu
 		err = queueLogs(&w, logs, now)
 	}
 	if err == nil {
+		if lease != nil {
+			w.exec("lease", `INSERT INTO run_leases (run_id, owner, expires_at) VALUES ($1, $2, $3)`, run.Identifier, lease.Owner, lease.Until)
+		}
 		err = s.send(ctx, &w)
 	}
 	if err != nil {

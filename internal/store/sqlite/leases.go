@@ -33,44 +33,10 @@ const sqlDropNotDrivable = `DELETE FROM run_leases WHERE %s
 // CreateRunLeased is CreateRun with the run's lease inserted in the same
 // (group-committed) transaction (store.LeaseStore).
 func (s *Store) CreateRunLeased(ctx context.Context, run store.Run, first store.NodeRun, logs []store.Log, l store.Lease) error {
-	if run.Identifier == "" {
-		return errors.New("sqlite: create run: empty identifier")
-	}
 	if l.Owner == "" {
 		return fmt.Errorf("sqlite: create run %s: empty lease owner", run.Identifier)
 	}
-	now := time.Now()
-	status := run.Status
-	if status == "" {
-		status = store.StatusInProgress
-	}
-	created := ts(run.CreatedAt, now)
-	updated := created
-	if !run.UpdatedAt.IsZero() {
-		updated = run.UpdatedAt.UnixNano()
-	}
-	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.StmtContext(ctx, s.rd.insertRun).ExecContext(ctx,
-			run.Identifier, run.WorkflowID, run.WorkflowVersion, status, run.Result, run.CreatedBy, run.TriggerNode,
-			created, updated, nullTS(run.CompletedAt, now))
-		if err != nil {
-			return fmt.Errorf("insert: %w", mapErr(err))
-		}
-		if err := s.insertNodeRun(ctx, tx, run.Identifier, &first, now); err != nil {
-			return err
-		}
-		if err := s.insertLogs(ctx, tx, logs, now); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO run_leases (run_id, owner, expires_at) VALUES (?, ?, ?)`, run.Identifier, l.Owner, l.Until.UnixNano()); err != nil {
-			return fmt.Errorf("lease: %w", mapErr(err))
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("sqlite: create run %s: %w", run.Identifier, err)
-	}
-	return nil
+	return s.createRun(ctx, run, first, logs, &l)
 }
 
 // AcquireLease leases a run (store.LeaseStore), in one IMMEDIATE

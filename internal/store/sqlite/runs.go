@@ -156,6 +156,13 @@ func (s *Store) insertLogs(ctx context.Context, tx *sql.Tx, logs []store.Log, no
 // CreateRun inserts a run, its first node run and that node run's logs in
 // one transaction. An empty run Status is IN_PROGRESS; zero times are now.
 func (s *Store) CreateRun(ctx context.Context, run store.Run, first store.NodeRun, logs []store.Log) error {
+	return s.createRun(ctx, run, first, logs, nil)
+}
+
+// createRun inserts a run, its first node run and their logs, and, when
+// lease is not nil, the run's lease (CreateRunLeased), in one
+// group-committed transaction.
+func (s *Store) createRun(ctx context.Context, run store.Run, first store.NodeRun, logs []store.Log, lease *store.Lease) error {
 	if run.Identifier == "" {
 		return errors.New("sqlite: create run: empty identifier")
 	}
@@ -179,7 +186,15 @@ func (s *Store) CreateRun(ctx context.Context, run store.Run, first store.NodeRu
 		if err := s.insertNodeRun(ctx, tx, run.Identifier, &first, now); err != nil {
 			return err
 		}
-		return s.insertLogs(ctx, tx, logs, now)
+		if err := s.insertLogs(ctx, tx, logs, now); err != nil {
+			return err
+		}
+		if lease != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO run_leases (run_id, owner, expires_at) VALUES (?, ?, ?)`, run.Identifier, lease.Owner, lease.Until.UnixNano()); err != nil {
+				return fmt.Errorf("lease: %w", mapErr(err))
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: create run %s: %w", run.Identifier, err)
