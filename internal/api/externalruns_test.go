@@ -93,6 +93,18 @@ func TestOceanExternalRunFlow(t *testing.T) {
 		t.Errorf("PATCH answer externalRunId = %v, want 42:1001: %s", got, started.raw)
 	}
 
+	// The run shows it on its INTEGRATION_ACTION node run.
+	got := e.do("GET", "/v1/workflows/runs/"+runID, e.admin, nil).expect(t, http.StatusOK)
+	var shown any
+	for _, x := range got.body["workflowRun"].(map[string]any)["nodeRuns"].([]any) {
+		if nr := x.(map[string]any); nr["identifier"] == wfnr {
+			shown = nr["externalRunId"]
+		}
+	}
+	if shown != "42:1001" {
+		t.Errorf("the run's node run shows externalRunId %v, want 42:1001: %s", shown, got.raw)
+	}
+
 	// The provider's webhook: find the node run again.
 	found := e.lookup(t, ocean, "42:1001")
 	if len(found) != 1 {

@@ -64,6 +64,44 @@ type NodeRun struct {
 	CreatedAt      time.Time       `json:"createdAt"`
 	UpdatedAt      time.Time       `json:"updatedAt"`
 	CompletedAt    *time.Time      `json:"completedAt"`
+	// ExternalRunID is Port's externalRunId of an INTEGRATION_ACTION node
+	// run, when an external integration recorded one (redacted when it
+	// was stored); absent otherwise.
+	ExternalRunID *string `json:"externalRunId,omitempty"`
+}
+
+// externalRunReader is the part of store.ExternalRunStore a view reads.
+type externalRunReader interface {
+	ExternalRunIDs(ctx context.Context, nodeRunIDs []string) (map[string]store.ExternalRun, error)
+}
+
+// addExternalRunIDs fills ExternalRunID on the INTEGRATION_ACTION node runs
+// of v, in one read, when the store keeps external run ids; other runs cost
+// nothing.
+func addExternalRunIDs(ctx context.Context, st Reader, v *Run) error {
+	er, ok := st.(externalRunReader)
+	if !ok {
+		return nil
+	}
+	var ids []string
+	for _, nv := range v.NodeRuns {
+		if nv.NodeConfigType != nil && *nv.NodeConfigType == "INTEGRATION_ACTION" {
+			ids = append(ids, nv.Identifier)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	ext, err := er.ExternalRunIDs(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("external run ids of %s: %w", v.Identifier, err)
+	}
+	for i := range v.NodeRuns {
+		if e, ok := ext[v.NodeRuns[i].Identifier]; ok {
+			v.NodeRuns[i].ExternalRunID = new(e.ExternalRunID.String())
+		}
+	}
+	return nil
 }
 
 // Log is a node run log line.
@@ -232,6 +270,9 @@ func LoadFrom(ctx context.Context, st Reader, r store.Run, opts LoadOptions) (Ru
 			v.Variables.Outputs[nr.NodeID] = nv.Output
 		}
 		v.NodeRuns = append(v.NodeRuns, nv)
+	}
+	if err := addExternalRunIDs(ctx, st, &v); err != nil {
+		return Run{}, err
 	}
 	return v, nil
 }
