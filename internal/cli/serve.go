@@ -15,16 +15,8 @@ import (
 
 	"github.com/sluice-run/sluice/internal/api"
 	"github.com/sluice-run/sluice/internal/auth"
-	"github.com/sluice-run/sluice/internal/authz"
 	"github.com/sluice-run/sluice/internal/engine"
-	"github.com/sluice-run/sluice/internal/node"
-	"github.com/sluice-run/sluice/internal/node/condition"
-	"github.com/sluice-run/sluice/internal/node/input"
-	"github.com/sluice-run/sluice/internal/node/kafka"
-	"github.com/sluice-run/sluice/internal/node/upsert"
-	"github.com/sluice-run/sluice/internal/node/webhook"
 	"github.com/sluice-run/sluice/internal/redact"
-	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/tmpl"
 	"github.com/sluice-run/sluice/internal/ui"
 )
@@ -246,30 +238,14 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		}
 	}
 
-	reg := node.NewRegistry()
-	webhook.Register(reg, webhook.Options{UserAgent: userAgent(), SigningKey: key})
-	condition.Register(reg)
-	kx, closeKafka, err := a.kafkaExecutor(&f.kafka, svc)
+	reg, cat, kafkaConfigured, closeKafka, err := a.serverRegistry(serverNodes{st: st, svc: svc, procRed: procRed, signingKey: key, kafka: &f.kafka, smtp: f.smtp, baseURL: url})
 	if err != nil {
 		return err
 	}
 	defer closeKafka()
-	kafka.Register(reg, kx)
-	cat := openCatalog(st)
-	upsert.Register(reg, cat)
-	registerIntegration(reg, st, 2*time.Second)
-	registerAI(reg, st, cat)
-	if !kx.Configured() {
+	if !kafkaConfigured {
 		logger.Info("no Kafka brokers are configured: KAFKA nodes fail until --kafka-brokers (SLUICE_KAFKA_BROKERS) or --dev-kafka is given")
 	}
-	mailer, err := a.mailer(f.smtp, svc, procRed)
-	if err != nil {
-		return err
-	}
-	// A store without responses leaves Store nil: INPUT nodes then fail
-	// saying so. Both stores keep them.
-	inputs, _ := st.(store.InputStore)
-	input.Register(reg, input.Options{Store: inputs, Users: st, SigningKey: key, Mailer: mailer, BaseURL: url, Responders: authz.NewDynamic(cat)})
 	cacheTTL := f.tokenCacheTTL
 	if cacheTTL == 0 {
 		cacheTTL = -1 // the flag's 0 disables the cache

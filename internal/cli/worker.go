@@ -12,12 +12,6 @@ import (
 	"github.com/sluice-run/sluice/internal/api"
 	"github.com/sluice-run/sluice/internal/auth"
 	"github.com/sluice-run/sluice/internal/engine"
-	"github.com/sluice-run/sluice/internal/node"
-	"github.com/sluice-run/sluice/internal/node/condition"
-	"github.com/sluice-run/sluice/internal/node/input"
-	"github.com/sluice-run/sluice/internal/node/kafka"
-	"github.com/sluice-run/sluice/internal/node/upsert"
-	"github.com/sluice-run/sluice/internal/node/webhook"
 	"github.com/sluice-run/sluice/internal/redact"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/tmpl"
@@ -30,6 +24,7 @@ type workerFlags struct {
 	maxTmplBytes   int
 	maxRunning     int
 	leaseTTL       time.Duration
+	otlpEndpoint   string
 	kafka          kafkaFlags
 	smtp           smtpFlags
 	config         string
@@ -72,6 +67,7 @@ processes take its runs at once.`,
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", engine.DefaultLeaseTTL, "how long a run stays leased to a process that stopped renewing it (renewed every third of it)")
 	fl.StringVar(&f.signingKeyFile, "webhook-signing-key-file", "", "file holding the key that signs WEBHOOK requests (else SLUICE_WEBHOOK_SIGNING_KEY)")
 	f.smtp.add(fl)
+	fl.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", "OpenTelemetry collector's OTLP/HTTP URL to export a trace per run to, as serve's; off when empty (docs/operating.md)")
 	fl.StringVar(&f.config, "config", "", "config file (YAML, or TOML for .toml; else SLUICE_CONFIG): keys named as these flags; order flag > SLUICE_<FLAG> > file > default")
 	return c
 }
@@ -91,6 +87,9 @@ func (a *app) worker(ctx context.Context, f workerFlags) error {
 	}
 	if f.leaseTTL < 3*time.Second {
 		return invalid("--lease-ttl: must be at least 3s, got %s", f.leaseTTL)
+	}
+	if err := checkOTLPEndpoint(f.otlpEndpoint); err != nil {
+		return err
 	}
 	key, err := a.signingKey(f.signingKeyFile)
 	if err != nil {
@@ -117,26 +116,19 @@ func (a *app) worker(ctx context.Context, f workerFlags) error {
 	if err != nil {
 		return err
 	}
-	reg := node.NewRegistry()
-	webhook.Register(reg, webhook.Options{UserAgent: userAgent(), SigningKey: key})
-	condition.Register(reg)
-	kx, closeKafka, err := a.kafkaExecutor(&f.kafka, svc)
+	// No API here: the links of INPUT notifications name no server.
+	reg, cat, _, closeKafka, err := a.serverRegistry(serverNodes{st: st, svc: svc, procRed: procRed, signingKey: key, kafka: &f.kafka, smtp: f.smtp})
 	if err != nil {
 		return err
 	}
 	defer closeKafka()
-	kafka.Register(reg, kx)
-	cat := openCatalog(st)
-	upsert.Register(reg, cat)
-	registerIntegration(reg, st, 2*time.Second)
-	registerAI(reg, st, cat)
-	mailer, err := a.mailer(f.smtp, svc, procRed)
+	// Traces: the node runs this worker drives belong to their runs'
+	// traces as serve's do (decision 018).
+	tracer, stopTracing, err := a.tracer(f.otlpEndpoint, logger)
 	if err != nil {
 		return err
 	}
-	inputs, _ := st.(store.InputStore)
-	// No API here: the links of INPUT notifications name no server.
-	input.Register(reg, input.Options{Store: inputs, Users: st, SigningKey: key, Mailer: mailer})
+	defer stopTracing()
 	events, onEvent, stopEvents, err := a.runEvents(ctx, st, logger)
 	if err != nil {
 		return err
@@ -146,7 +138,7 @@ func (a *app) worker(ctx context.Context, f workerFlags) error {
 	// handler.
 	srv, err := api.New(api.Options{Store: st, Nodes: reg, Secrets: svc, Auth: auth.New(st, auth.Options{}), Logger: logger, ProcessRedactor: procRed,
 		MaxTemplateBytes: f.maxTmplBytes, Catalog: cat, MaxRunning: f.maxRunning,
-		LeaseOwner: engine.NewLeaseOwner(), LeaseTTL: f.leaseTTL, Events: events, OnEvent: onEvent})
+		LeaseOwner: engine.NewLeaseOwner(), LeaseTTL: f.leaseTTL, Events: events, OnEvent: onEvent, Tracer: tracer})
 	if err != nil {
 		return err
 	}
