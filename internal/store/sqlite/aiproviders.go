@@ -88,16 +88,7 @@ func (s *Store) ListAIProviders(ctx context.Context) ([]store.AIProvider, error)
 // DeleteAIProvider removes one provider (store.AIProviderStore).
 func (s *Store) DeleteAIProvider(ctx context.Context, name string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM ai_providers WHERE name = ?`, name)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return execOne(ctx, tx, `DELETE FROM ai_providers WHERE name = ?`, name)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: delete AI provider %s: %w", name, err)

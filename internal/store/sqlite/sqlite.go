@@ -385,3 +385,18 @@ func clamp(limit, offset int) (int, int, error) {
 	}
 	return limit, offset, nil
 }
+
+// execOne runs a statement that must change a row: store.ErrNotFound when
+// it changed none.
+func execOne(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

@@ -124,16 +124,7 @@ func (s *Store) ListInstallations(ctx context.Context) ([]store.Installation, er
 // DeleteInstallation removes one installation (store.IntegrationStore).
 func (s *Store) DeleteInstallation(ctx context.Context, id string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM integrations WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return execOne(ctx, tx, `DELETE FROM integrations WHERE id = ?`, id)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: delete installation %s: %w", id, err)

@@ -154,16 +154,7 @@ func (s *Store) ListWorkflows(ctx context.Context) ([]store.Workflow, error) {
 // DeleteWorkflow marks every version of a workflow deleted.
 func (s *Store) DeleteWorkflow(ctx context.Context, identifier string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE workflows SET deleted = 1 WHERE identifier = ? AND deleted = 0`, identifier)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return execOne(ctx, tx, `UPDATE workflows SET deleted = 1 WHERE identifier = ? AND deleted = 0`, identifier)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: delete workflow %s: %w", identifier, err)
