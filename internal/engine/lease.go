@@ -84,12 +84,14 @@ var errLeaseHeld = errors.New("another process drives the run")
 // leaseRun makes this process the run's lease holder for the time of one
 // drive, unless leasing is off: it returns the context to drive with
 // (cancelled when the lease is lost) and done, which releases the lease.
+// done(true) says the run has finished: the store dropped its lease in the
+// transaction that finished it (store.LeaseStore), so nothing is written.
 // fresh says the lease was just taken by Start (CreateRunLeased), so that
 // it need not be acquired again. The caller holds the run's lock.
-func (e *Engine) leaseRun(ctx context.Context, runID string, fresh bool) (context.Context, func() (lost bool), error) {
+func (e *Engine) leaseRun(ctx context.Context, runID string, fresh bool) (context.Context, func(finished bool) (lost bool), error) {
 	l := e.leases
 	if l == nil {
-		return ctx, func() bool { return false }, nil
+		return ctx, func(bool) bool { return false }, nil
 	}
 	if !fresh {
 		ok, err := l.ls.AcquireLease(ctx, runID, e.newLease(), e.now())
@@ -105,13 +107,13 @@ func (e *Engine) leaseRun(ctx context.Context, runID string, fresh bool) (contex
 	l.mu.Lock()
 	l.held[runID] = h
 	l.mu.Unlock()
-	return dctx, func() bool {
+	return dctx, func(finished bool) bool {
 		l.mu.Lock()
 		delete(l.held, runID)
 		lost := h.lost
 		l.mu.Unlock()
 		cancel()
-		if !lost {
+		if !lost && !finished {
 			// Released even when ctx is done (a shutdown), so that
 			// another process takes the run at once instead of after
 			// the lease's expiry.
@@ -255,7 +257,7 @@ func (e *Engine) executeLeased(ctx context.Context, runID string) (store.Run, er
 		return e.notLeased(ctx, runID, err)
 	}
 	run, err := e.execute(dctx, runID)
-	lost := done()
+	lost := done(err == nil && run.Status != store.StatusInProgress)
 	if e.leases != nil {
 		// Whoever drives the run next (another process, after a
 		// completion it received) may use values this process's
@@ -281,7 +283,7 @@ func (e *Engine) leaseForPoll(ctx context.Context, runID string) (release func()
 	if err != nil {
 		return nil, err
 	}
-	return func() { done() }, nil
+	return func() { done(false) }, nil
 }
 
 // ClaimLeftRuns is ClaimRuns that also takes runs whose lease has not

@@ -65,6 +65,8 @@ type LeaseStore interface {
 	// (docs/decisions/023-leases-and-takeover.md).
 	ClaimRuns(ctx context.Context, l Lease, now time.Time, limit int) ([]string, error)
 	// GetLease returns a run's lease, expired or not; ErrNotFound when the
-	// run has none (a run released or completed without a driver has none).
+	// run has none (a run released or completed without a driver has none,
+	// and a finished run has none: the transition that finishes a run drops
+	// its lease, so its driver need not release it).
 	GetLease(ctx context.Context, runID string) (Lease, error)
 }

@@ -153,6 +153,9 @@ func (s *Store) lead(first *pending) error {
 	g.mu.Unlock()
 
 	s.commit(batch)
+	// Statements its writes ran unprepared are prepared now, while this
+	// leader still holds the writer and no transaction is open (stmtcache.go).
+	s.sc.prepareWanted(context.Background(), s.w)
 	// A batch that failed as a whole because the database was busy or
 	// full fails every write of it with store.ErrUnavailable: each caller
 	// may retry, and none sees a generic error.

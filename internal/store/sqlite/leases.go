@@ -106,11 +106,16 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, runIDs []string, 
 // that is finished or waits goes; the row of a run that still needs a
 // driver (its driver gave up, a shutdown, a completion arrived meanwhile)
 // stays as a marker (empty owner, expires_at 0) for the next claim. One
-// IMMEDIATE transaction: no completion commits between the two statements.
+// transaction (group-committed with the engine's writes, its statements
+// prepared once): no completion commits between the two statements.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string, runIDs []string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.group(ctx, func(ctx context.Context, sqlTx *sql.Tx) error {
+		tx := s.prepared(sqlTx)
 		cond, args := `owner = ?1`, []any{owner}
-		if len(runIDs) > 0 {
+		switch {
+		case len(runIDs) == 1: // a driver's release: the index, no json_each
+			cond, args = `owner = ?1 AND run_id = ?2`, []any{owner, runIDs[0]}
+		case len(runIDs) > 1:
 			b, err := json.Marshal(runIDs)
 			if err != nil {
 				return err

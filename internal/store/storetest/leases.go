@@ -76,6 +76,24 @@ func testLeases(t *testing.T, open opener) {
 			_, err = ls.GetLease(ctx(t), "wfr_none")
 			wantErr(t, "GetLease of a run without lease", err, store.ErrNotFound)
 		}},
+		{"FinishingARunDropsItsLease", func(t *testing.T, s store.Store, ls store.LeaseStore) {
+			// The driver that finishes a run releases nothing: the
+			// transition that finished it dropped the lease.
+			for i, res := range []string{store.ResultSuccess, store.ResultFailed} {
+				id := fmt.Sprintf("wfr_f%d", i)
+				leased(t, s, id, "proc-a", 10)
+				must(t, "Finish "+id, s.Apply(ctx(t), store.Transition{RunID: id, Finish: &store.RunCompletion{Result: res, CompletedAt: at(1)}}))
+				_, err := ls.GetLease(ctx(t), id)
+				wantErr(t, "GetLease of a run finished "+res, err, store.ErrNotFound)
+			}
+			// The lease of a run that has not finished stays, and nothing
+			// of a finished run is claimed, even long after.
+			leased(t, s, "wfr_live", "proc-a", 10)
+			if got := owner(t, s, "wfr_live"); got != "proc-a" {
+				t.Errorf("owner of an unfinished run = %q, want proc-a", got)
+			}
+			claimOnly(t, ls, "after the lease expired", 10, "wfr_live")
+		}},
 		{"AcquireRespectsLiveLeases", func(t *testing.T, s store.Store, ls store.LeaseStore) {
 			leased(t, s, "wfr_a", "proc-a", 10)
 			if acquire(t, s, "wfr_a", "proc-b", 20, 9) {
