@@ -186,15 +186,18 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 	nr.Status, nr.Result = store.StatusCompleted, out.completion.Result
 	nextID, ok := e.successor(st, n, nr, c.Outlet)
 	t := store.Transition{RunID: st.run.Identifier, Complete: &out.completion, Logs: out.logs}
+	nextID, ok, folded := e.fold(ctx, st, &t, nextID, ok)
 	finished := Event{Kind: NodeFinished, RunID: st.run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: out.completion.Result, Error: out.errText}
+	// Reported once committed: a completion that lost a race reports nothing.
+	report := func() {
+		e.emit(finished)
+		e.traceNode(st, n, nr, out.completion.Result, out.completion.CompletedAt, out.logs, out.errText)
+		e.reportFolded(st, folded)
+	}
 	if !ok {
 		// finish reports the node's end (before the run's) once committed,
 		// and ErrNotInProgress when another completion or a cancel won.
-		run, err := e.finish(ctx, st, &t, &finished)
-		if err == nil {
-			e.traceNode(st, n, nr, out.completion.Result, out.completion.CompletedAt, out.logs, out.errText)
-		}
-		return run, err
+		return e.finish(ctx, st, &t, report)
 	}
 	// The node is executed by the Execute the caller starts next, which
 	// counts its attempt then.
@@ -204,9 +207,7 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 		}
 		return st.run, err
 	}
-	// Reported once committed: a completion that lost a race reports nothing.
-	e.emit(finished)
-	e.traceNode(st, n, nr, out.completion.Result, out.completion.CompletedAt, out.logs, out.errText)
+	report()
 	return st.run, nil
 }
 

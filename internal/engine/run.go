@@ -565,16 +565,20 @@ func (e *Engine) execute(ctx context.Context, runID string) (store.Run, error) {
 		return e.drive(ctx, st, st.wf.Node(last.NodeID), last, false)
 	}
 	nextID, ok := e.successor(st, st.wf.Node(last.NodeID), last, "")
+	t := store.Transition{RunID: st.run.Identifier}
+	nextID, ok, folded := e.fold(ctx, st, &t, nextID, ok)
+	report := func() { e.reportFolded(st, folded) }
 	if !ok {
-		return lostRace(e.finish(ctx, st, nil, nil))
+		return lostRace(e.finish(ctx, st, &t, report))
 	}
-	nr, err := e.startNext(ctx, st, nextID, nil, true)
+	nr, err := e.startNext(ctx, st, nextID, &t, true)
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return e.reload(ctx, st)
 		}
 		return st.run, err
 	}
+	report()
 	return e.drive(ctx, st, st.wf.Node(nextID), nr, true)
 }
 
@@ -610,10 +614,11 @@ func selectedOutlet(out any) string {
 }
 
 // finish ends the run, committing pending (a completion and its logs) with it.
-// done, when set, is the node's NodeFinished event, reported once the
-// commit succeeded. When a cancel or another completion won, finish commits
-// nothing, reports nothing and fails with an error matching ErrNotInProgress.
-func (e *Engine) finish(ctx context.Context, st *runState, pending *store.Transition, done *Event) (store.Run, error) {
+// after, when set, reports the step's nodes (events, spans) once the commit
+// succeeded, before the run's end. When a cancel or another completion won,
+// finish commits nothing, reports nothing and fails with an error matching
+// ErrNotInProgress.
+func (e *Engine) finish(ctx context.Context, st *runState, pending *store.Transition, after func()) (store.Run, error) {
 	t := store.Transition{RunID: st.run.Identifier}
 	if pending != nil {
 		t = *pending
@@ -636,8 +641,8 @@ func (e *Engine) finish(ctx context.Context, st *runState, pending *store.Transi
 	}
 	st.run.Status, st.run.Result, st.run.CompletedAt, st.run.UpdatedAt = store.StatusCompleted, result, &now, now
 	e.forget(st.run.Identifier)
-	if done != nil {
-		e.emit(*done)
+	if after != nil {
+		after()
 	}
 	e.emit(Event{Kind: RunFinished, RunID: st.run.Identifier, Result: result})
 	e.traceRun(st.run)
@@ -836,12 +841,15 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 		nr.Status, nr.Result = store.StatusCompleted, out.completion.Result
 		nextID, ok := e.successor(st, n, nr, out.outlet)
 		t := store.Transition{RunID: st.run.Identifier, Complete: &out.completion, Logs: out.logs}
+		nextID, ok, folded := e.fold(ctx, st, &t, nextID, ok)
+		// Reported once committed: a step that lost to a cancel reports nothing.
+		report := func() {
+			e.emit(done)
+			e.traceNode(st, n, nr, out.completion.Result, out.completion.CompletedAt, out.logs, out.errText)
+			e.reportFolded(st, folded)
+		}
 		if !ok {
-			run, err := e.finish(ctx, st, &t, &done)
-			if err == nil {
-				e.traceNode(st, n, nr, out.completion.Result, out.completion.CompletedAt, out.logs, out.errText)
-			}
-			return lostRace(run, err)
+			return lostRace(e.finish(ctx, st, &t, report))
 		}
 		nextNR, err := e.startNext(ctx, st, nextID, &t, true)
 		if err != nil {
@@ -850,9 +858,7 @@ func (e *Engine) drive(ctx context.Context, st *runState, n *workflow.Node, nr s
 			}
 			return st.run, err
 		}
-		// Reported once committed: a step that lost to a cancel reports nothing.
-		e.emit(done)
-		e.traceNode(st, n, nr, out.completion.Result, out.completion.CompletedAt, out.logs, out.errText)
+		report()
 		n, nr, counted = st.wf.Node(nextID), nextNR, true
 	}
 }

@@ -75,6 +75,22 @@ type Poller interface {
 	Poll(ctx context.Context, req *Request) (Result, error)
 }
 
+// Pure is implemented by executors whose Execute only computes its Result
+// from its Request: it changes nothing outside the run, never waits (no
+// Pending), returns at once, and gives the same Result for the same
+// Request (CONDITION). The engine evaluates such a node within the step
+// that reaches it and stores its node run, already completed, with that
+// step's commit (store.Transition.Passed), instead of one commit to start
+// it and another to complete it. A process that stops before that commit
+// evaluates the node again when the run resumes, which, being pure, is
+// the same.
+type Pure interface {
+	Executor
+	// Pure reports whether Execute is pure as described; false makes the
+	// engine start and complete the node in commits of their own.
+	Pure() bool
+}
+
 // Result is what a node produced.
 type Result struct {
 	// Output is the node's raw result (.result for variables and links).

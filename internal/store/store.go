@@ -128,8 +128,15 @@ type Transition struct {
 	// Complete finishes a node run that must still be IN_PROGRESS (else
 	// ErrConflict and nothing is applied).
 	Complete *NodeRunCompletion
-	// Logs are appended; they may belong to the node run Start inserts.
+	// Logs are appended; they may belong to the node runs Passed and
+	// Start insert.
 	Logs []Log
+	// Passed inserts node runs as they are, before Start: node runs this
+	// step began and completed at once (flow-control nodes the engine
+	// evaluates without a commit of their own, such as CONDITION), in
+	// order of Seq. They are applied with the rest of the transition or
+	// not at all.
+	Passed []NodeRun
 	// Start inserts a new node run.
 	Start *NodeRun
 	// Finish completes the run, which must still be IN_PROGRESS (else

@@ -17,6 +17,11 @@ type Executor struct{}
 // Register adds the CONDITION executor to r.
 func Register(r *node.Registry) { r.Register(workflow.TypeCondition, Executor{}) }
 
+// Pure reports that Execute only evaluates the outlets' expressions over
+// the run's context (node.Pure), so the engine evaluates the node within
+// the step that reaches it.
+func (Executor) Pure() bool { return true }
+
 // Execute evaluates the outlets' expressions in order. Truth follows jq: every
 // value except false and null is true. The output names the outlet taken, or
 // null when none matched.

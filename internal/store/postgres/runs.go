@@ -287,6 +287,11 @@ func (s *Store) apply(ctx context.Context, t store.Transition) error {
 	if c := t.Complete; c != nil {
 		w.exec("complete node run "+c.NodeRunID, sqlCompleteNodeRun, c.Result, output(c.Output), encodeLinks(c.Links), ts(c.CompletedAt, now), c.NodeRunID, t.RunID)
 	}
+	for i := range t.Passed {
+		if err := queueNodeRun(&w, t.RunID, &t.Passed[i], now); err != nil {
+			return err
+		}
+	}
 	if t.Start != nil {
 		if err := queueNodeRun(&w, t.RunID, t.Start, now); err != nil {
 			return err

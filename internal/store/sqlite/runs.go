@@ -298,7 +298,13 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, t store.Transition) error
 			return fmt.Errorf("complete node run %s: it is %s: %w", c.NodeRunID, status, store.ErrConflict)
 		}
 	}
-	// Start before Wait and Logs, so that they may name the started node run.
+	// Passed and Start before Wait and Logs, so that they may name the
+	// node runs they insert.
+	for i := range t.Passed {
+		if err := s.insertNodeRun(ctx, tx, t.RunID, &t.Passed[i], now); err != nil {
+			return err
+		}
+	}
 	if t.Start != nil {
 		if err := s.insertNodeRun(ctx, tx, t.RunID, t.Start, now); err != nil {
 			return err

@@ -194,6 +194,59 @@ func testRuns(t *testing.T, open opener) {
 		checkRun(t, "finished run", run, wantRun)
 	})
 
+	t.Run("ApplyPassedNodeRuns", func(t *testing.T) {
+		// The engine's folded step: complete a node run, insert the
+		// flow-control node runs it evaluated at once, start the next, and
+		// then the same with the run's end.
+		s := open(t)
+		createRun(t, s, newRun("wfr_1", "deploy", "ann", 0))
+		passed := func(id, node string, seq, i int, out string) store.NodeRun {
+			nr := newNodeRun(id, "wfr_1", node, seq, i)
+			nr.Status, nr.Result, nr.Attempts = store.StatusCompleted, store.ResultSuccess, 1
+			nr.Output, nr.CompletedAt = redact.Reload([]byte(out)), ptr(at(i))
+			return nr
+		}
+		cond1 := passed("wfr_1_1", "check", 1, 1, `{"selectedOutlet":{"identifier":"yes"}}`)
+		cond2 := passed("wfr_1_2", "check2", 2, 1, `{"selectedOutlet":null}`)
+		next := newNodeRun("wfr_1_3", "wfr_1", "deploy", 3, 1)
+		next.Attempts = 1
+		logs := []store.Log{logLine("wfr_1_0", "trigger done", 1), logLine(cond1.Identifier, "took yes", 1), logLine(cond2.Identifier, "took none", 1)}
+		must(t, "Apply", s.Apply(ctx(t), store.Transition{
+			RunID:    "wfr_1",
+			Complete: &store.NodeRunCompletion{NodeRunID: "wfr_1_0", Result: store.ResultSuccess, CompletedAt: at(1)},
+			Passed:   []store.NodeRun{cond1, cond2},
+			Start:    &next,
+			Logs:     logs,
+		}))
+		cond3 := passed("wfr_1_4", "check3", 4, 2, `{"selectedOutlet":null}`)
+		must(t, "Apply finish", s.Apply(ctx(t), store.Transition{
+			RunID:    "wfr_1",
+			Complete: &store.NodeRunCompletion{NodeRunID: next.Identifier, Result: store.ResultSuccess, CompletedAt: at(2)},
+			Passed:   []store.NodeRun{cond3},
+			Finish:   &store.RunCompletion{Result: store.ResultSuccess, CompletedAt: at(2)},
+		}))
+		nrs, err := s.NodeRuns(ctx(t), "wfr_1")
+		must(t, "NodeRuns", err)
+		if len(nrs) != 5 {
+			t.Fatalf("NodeRuns = %d, want 5", len(nrs))
+		}
+		wantNext := next
+		wantNext.Status, wantNext.Result, wantNext.UpdatedAt, wantNext.CompletedAt = store.StatusCompleted, store.ResultSuccess, at(2), ptr(at(2))
+		for i, want := range []store.NodeRun{cond1, cond2, wantNext, cond3} {
+			checkNodeRun(t, fmt.Sprintf("NodeRuns[%d]", i+1), nrs[i+1], want)
+		}
+		for _, l := range logs[1:] {
+			got, err := s.Logs(ctx(t), l.NodeRunID)
+			must(t, "Logs "+l.NodeRunID, err)
+			checkLogs(t, "Logs of "+l.NodeRunID, got, []store.Log{l})
+		}
+		run, err := s.GetRun(ctx(t), "wfr_1")
+		must(t, "GetRun", err)
+		if run.Status != store.StatusCompleted {
+			t.Errorf("run status = %s, want COMPLETED", run.Status)
+		}
+	})
+
 	t.Run("ApplyRejected", func(t *testing.T) {
 		// Each case sets up a run, then applies a transition that must be
 		// rejected; none of it may be written.
@@ -213,6 +266,23 @@ func testRuns(t *testing.T, open opener) {
 					Complete: &store.NodeRunCompletion{NodeRunID: "wfr_1_0", Result: store.ResultFailed, Output: redact.Reload([]byte(`{"x":2}`)), CompletedAt: at(2)},
 					Logs:     []store.Log{logLine("wfr_1_0", "must not be written", 2)},
 					Start:    ptr(newNodeRun("wfr_1_1", "wfr_1", "build", 1, 2)),
+				},
+				err: store.ErrConflict,
+			},
+			{
+				// A folded step whose completion lost to a cancel: none of
+				// the node runs it evaluated may be written.
+				name: "complete, pass and start in a finished run",
+				setup: func(t *testing.T, s store.Store) {
+					must(t, "Apply", s.Apply(ctx(t), store.Transition{RunID: "wfr_1", Finish: &store.RunCompletion{Result: store.ResultCancelled, CompletedAt: at(1)}}))
+				},
+				tr: store.Transition{
+					RunID:    "wfr_1",
+					Complete: &store.NodeRunCompletion{NodeRunID: "wfr_1_0", Result: store.ResultSuccess, CompletedAt: at(2)},
+					Passed: []store.NodeRun{{Identifier: "wfr_1_1", RunID: "wfr_1", NodeID: "check", Seq: 1, Status: store.StatusCompleted,
+						Result: store.ResultSuccess, Output: redact.Reload([]byte(`{"selectedOutlet":null}`)), CreatedAt: at(2), UpdatedAt: at(2), CompletedAt: ptr(at(2))}},
+					Logs:  []store.Log{logLine("wfr_1_1", "must not be written", 2)},
+					Start: ptr(newNodeRun("wfr_1_2", "wfr_1", "build", 2, 2)),
 				},
 				err: store.ErrConflict,
 			},

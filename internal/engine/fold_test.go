@@ -1,0 +1,217 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sluice-run/sluice/internal/engine"
+	"github.com/sluice-run/sluice/internal/node"
+	"github.com/sluice-run/sluice/internal/node/condition"
+	"github.com/sluice-run/sluice/internal/node/webhook"
+	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/view"
+	"github.com/sluice-run/sluice/internal/workflow"
+)
+
+// TestFoldedConditions checks that CONDITION nodes (node.Pure) are
+// evaluated within the step that reaches them: their node runs are stored
+// completed with that step's commit, in path order, with one attempt, their
+// events come once it committed, and a run costs one commit less per
+// condition than a start and a completion would.
+func TestFoldedConditions(t *testing.T) {
+	rcv := newReceiver(t)
+	cond := func(id, expr string) string {
+		return fmt.Sprintf(`{"identifier": %q, "config": {"type": "CONDITION", "outlets": [{"identifier": "yes", "expression": %q}]}}`, id, expr)
+	}
+	hook := func(id string) string {
+		return fmt.Sprintf(`{"identifier": %q, "config": {"type": "WEBHOOK", "url": %q}}`, id, rcv.URL+"/"+id)
+	}
+	asyncHook := func(id string) string {
+		return fmt.Sprintf(`{"identifier": %q, "config": {"type": "WEBHOOK", "url": %q, "synchronized": false}}`, id, rcv.URL+"/"+id)
+	}
+	conn := func(from, outlet, to string) string {
+		if outlet == "" {
+			return fmt.Sprintf(`{"sourceIdentifier": %q, "targetIdentifier": %q}`, from, to)
+		}
+		return fmt.Sprintf(`{"sourceIdentifier": %q, "sourceOutletIdentifier": %q, "targetIdentifier": %q}`, from, outlet, to)
+	}
+	def := func(id string, nodes, conns []string) string {
+		return fmt.Sprintf(`{"identifier": %q, "nodes": [%s, %s], "connections": [%s]}`, id, trigger, strings.Join(nodes, ", "), strings.Join(conns, ", "))
+	}
+	tests := []struct {
+		name     string
+		def      string
+		complete string // a node run waiting on this node is completed from outside
+		result   string
+		path     []string
+		// commits: CreateRun, Apply, AppendLogs and BeginAttempt calls in
+		// all (a start and a completion per node would be 2 more per
+		// condition).
+		commits int
+		events  []string
+		check   func(t *testing.T, v view.Run)
+	}{
+		{
+			name: "two conditions between two webhooks: one step",
+			def: def("f1", []string{hook("a"), cond("c1", ".outputs.trigger.count == 3"), cond("c2", `.outputs.c1.selectedOutlet.identifier == "yes"`), hook("b")},
+				[]string{conn("trigger", "", "a"), conn("a", "", "c1"), conn("c1", "yes", "c2"), conn("c2", "yes", "b")}),
+			result:  "COMPLETED SUCCESS",
+			path:    []string{"trigger", "a", "c1", "c2", "b"},
+			commits: 4, // create; start a; complete a + c1 + c2 + start b; complete b + finish
+			events: []string{"finished trigger", "started a", "finished a SUCCESS", "started c1", "finished c1 SUCCESS",
+				"started c2", "finished c2 SUCCESS", "started b", "finished b SUCCESS", "run SUCCESS"},
+		},
+		{
+			name:    "a condition right after the trigger",
+			def:     def("f2", []string{cond("c1", "true"), hook("b")}, []string{conn("trigger", "", "c1"), conn("c1", "yes", "b")}),
+			result:  "COMPLETED SUCCESS",
+			path:    []string{"trigger", "c1", "b"},
+			commits: 3, // create; c1 + start b; complete b + finish
+			events:  []string{"finished trigger", "started c1", "finished c1 SUCCESS", "started b", "finished b SUCCESS", "run SUCCESS"},
+		},
+		{
+			name:    "a condition that ends the path finishes the run in its step",
+			def:     def("f3", []string{hook("a"), cond("c1", "false")}, []string{conn("trigger", "", "a"), conn("a", "", "c1")}),
+			result:  "COMPLETED SUCCESS",
+			path:    []string{"trigger", "a", "c1"},
+			commits: 3, // create; start a; complete a + c1 + finish
+			events:  []string{"finished trigger", "started a", "finished a SUCCESS", "started c1", "finished c1 SUCCESS", "run SUCCESS"},
+			check: func(t *testing.T, v view.Run) {
+				if got := string(v.Variables.Outputs["c1"]); got != `{"selectedOutlet":null}` {
+					t.Errorf("c1 output = %s", got)
+				}
+			},
+		},
+		{
+			name:    "a failing condition fails the run in its step, with its log",
+			def:     def("f4", []string{cond("c1", `error("no route")`), hook("b")}, []string{conn("trigger", "", "c1"), conn("c1", "yes", "b")}),
+			result:  "COMPLETED FAILED",
+			path:    []string{"trigger", "c1"},
+			commits: 2, // create; c1 + finish
+			events:  []string{"finished trigger", "started c1", "finished c1 FAILED", "run FAILED"},
+			check: func(t *testing.T, v view.Run) {
+				logs := v.NodeRuns[1].NodeRunLogs
+				if len(logs) != 1 || logs[0].LogLevel != "ERROR" || !strings.Contains(logs[0].Log, "no route") {
+					t.Errorf("c1 logs = %+v, want its error", logs)
+				}
+			},
+		},
+		{
+			name:     "a condition after an outside completion is folded into it",
+			def:      def("f5", []string{asyncHook("w"), cond("c1", ".outputs.w.done == true"), hook("b")}, []string{conn("trigger", "", "w"), conn("w", "", "c1"), conn("c1", "yes", "b")}),
+			complete: "w",
+			result:   "COMPLETED SUCCESS",
+			path:     []string{"trigger", "w", "c1", "b"},
+			// create; start w; wait; complete w + c1 + start b; begin b's
+			// attempt; complete b + finish
+			commits: 6,
+			events: []string{"finished trigger", "started w", "waiting w", "finished w SUCCESS", "started c1", "finished c1 SUCCESS",
+				"started b", "finished b SUCCESS", "run SUCCESS"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fold.db"), sqlite.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			reg := node.NewRegistry()
+			webhook.Register(reg, webhook.Options{})
+			condition.Register(reg)
+			var (
+				mu     sync.Mutex
+				events []string
+			)
+			cs := &countingStore{Store: st}
+			eng := engine.New(engine.Options{Store: cs, Nodes: reg, OnEvent: func(ev engine.Event) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch ev.Kind {
+				case engine.NodeStarted:
+					events = append(events, "started "+ev.NodeID)
+				case engine.NodeWaiting:
+					events = append(events, "waiting "+ev.NodeID)
+				case engine.NodeFinished:
+					events = append(events, strings.TrimSpace("finished "+ev.NodeID+" "+map[bool]string{true: "", false: ev.Result}[ev.NodeID == "trigger"]))
+				case engine.RunFinished:
+					events = append(events, "run "+ev.Result)
+				}
+			}})
+			wf, problems := workflow.Parse([]byte(tc.def))
+			if err := problems.Err(); err != nil {
+				t.Fatal(err)
+			}
+			rec, err := st.CreateWorkflow(ctx, store.Workflow{Identifier: wf.Identifier, Definition: wf.Source, CreatedBy: "t"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run, err := eng.Start(ctx, engine.StartRequest{Workflow: wf, Version: rec.Version, Actor: engine.Actor{ID: "ann"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run, err = eng.Execute(ctx, run.Identifier); err != nil {
+				t.Fatal(err)
+			}
+			if tc.complete != "" {
+				nrs, err := st.NodeRuns(ctx, run.Identifier)
+				if err != nil {
+					t.Fatal(err)
+				}
+				waiting := nrs[len(nrs)-1]
+				if waiting.NodeID != tc.complete || !waiting.Waiting {
+					t.Fatalf("last node run = %s (waiting %v), want %s waiting", waiting.NodeID, waiting.Waiting, tc.complete)
+				}
+				if _, err := eng.CompleteNodeRun(ctx, waiting.Identifier, engine.Completion{Status: "COMPLETED", Result: "SUCCESS", Output: map[string]any{"done": true}}); err != nil {
+					t.Fatal(err)
+				}
+				if run, err = eng.Execute(ctx, run.Identifier); err != nil {
+					t.Fatal(err)
+				}
+			}
+			v, err := view.Load(ctx, st, run.Identifier)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := result(v); got != tc.result {
+				t.Errorf("result = %s, want %s", got, tc.result)
+			}
+			if got := strings.Join(nodesRun(v), ","); got != strings.Join(tc.path, ",") {
+				t.Errorf("path = %s, want %s", got, strings.Join(tc.path, ","))
+			}
+			nrs, err := st.NodeRuns(ctx, run.Identifier)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, nr := range nrs {
+				if nr.Seq != i {
+					t.Errorf("node run %d (%s) has seq %d", i, nr.NodeID, nr.Seq)
+				}
+				if nr.Status != store.StatusCompleted || nr.CompletedAt == nil {
+					t.Errorf("node run %s = %s (completedAt %v), want COMPLETED", nr.NodeID, nr.Status, nr.CompletedAt)
+				}
+				if strings.HasPrefix(nr.NodeID, "c") && nr.Attempts != 1 {
+					t.Errorf("condition %s has %d attempts, want 1", nr.NodeID, nr.Attempts)
+				}
+			}
+			if cs.n != tc.commits {
+				t.Errorf("the run committed %d times, want %d", cs.n, tc.commits)
+			}
+			mu.Lock()
+			got := strings.Join(events, "; ")
+			mu.Unlock()
+			if want := strings.Join(tc.events, "; "); got != want {
+				t.Errorf("events:\n got %s\nwant %s", got, want)
+			}
+			if tc.check != nil {
+				tc.check(t, v)
+			}
+		})
+	}
+}
