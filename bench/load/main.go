@@ -347,19 +347,19 @@ func run(c config) error {
 
 	procs := []*proc{{url: c.url}}
 	id, secret := c.clientID, c.secret
-	var pgServer string
+	var db *freshDB
 	if c.url == "" {
 		dbURL := ""
 		if c.databaseURL != "" {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			var drop func() error
-			dbURL, pgServer, drop, err = freshDatabase(ctx, c.databaseURL)
+			db, err = freshDatabase(ctx, c.databaseURL)
 			cancel()
 			if err != nil {
 				return err
 			}
+			dbURL = db.url
 			undo.push(func() {
-				if err := drop(); err != nil {
+				if err := db.drop(); err != nil {
 					fmt.Fprintln(os.Stderr, "load:", err)
 				}
 			})
@@ -397,7 +397,7 @@ func run(c config) error {
 
 	host, _ := os.Hostname()
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("machine: %s, nproc %d, store %s, %s/%s, %s, load average %s", host, runtime.NumCPU(), storeLabel(c.databaseURL, c.url, len(procs), pgServer), runtime.GOOS, runtime.GOARCH, runtime.Version(), load)
+	fmt.Printf("machine: %s, nproc %d, store %s, %s/%s, %s, load average %s", host, runtime.NumCPU(), storeLabel(c.databaseURL, c.url, len(procs), db.label()), runtime.GOOS, runtime.GOARCH, runtime.Version(), load)
 	wait := "the long poll (?wait=30s)"
 	if c.poll > 0 {
 		wait = fmt.Sprintf("GET every %s", c.poll)
@@ -425,6 +425,7 @@ func run(c config) error {
 
 	measure := func(name string, phase func() (int64, int64, int64, []time.Duration)) {
 		c0, cpuOK := cpu(procs)
+		pg0 := db.backendCPU()
 		t0 := time.Now()
 		ok, failed, missed, lat := phase()
 		el := time.Since(t0)
@@ -434,6 +435,9 @@ func run(c config) error {
 		}
 		if c1, ok1 := cpu(procs); cpuOK && ok1 && ok > 0 {
 			line += fmt.Sprintf(", sluice CPU %.3f ms/run", float64(c1-c0)/float64(time.Millisecond)/float64(ok))
+		}
+		if pg1 := db.backendCPU(); pg0 != nil && pg1 != nil && ok > 0 {
+			line += fmt.Sprintf(", postgres backends CPU %.3f ms/run", float64(cpuDelta(pg0, pg1))/float64(time.Millisecond)/float64(ok))
 		}
 		if name[:6] == "closed" && rawRate > 0 {
 			line += fmt.Sprintf(", %.1f%% of raw req/s", 100*float64(ok)/el.Seconds()/rawRate)

@@ -243,42 +243,108 @@ func withDatabase(base, name string) (string, error) {
 	return strings.TrimSpace(base) + " dbname=" + name, nil
 }
 
+// freshDB is the database of one invocation of the harness.
+type freshDB struct {
+	base   string // the -database-url the harness was given
+	name   string
+	url    string // base pointing at name
+	server string // "PostgreSQL <version>, fsync <on|off>", for the report
+}
+
 // freshDatabase creates a new, empty database in the server base points
-// at, so that each invocation of the harness starts from empty tables, and
-// returns its URL, a description of the server for the report, and drop,
-// which removes the database (after the processes have stopped).
-func freshDatabase(ctx context.Context, base string) (dbURL, server string, drop func() error, err error) {
+// at, so that each invocation of the harness starts from empty tables.
+// drop removes it (after the processes have stopped).
+func freshDatabase(ctx context.Context, base string) (*freshDB, error) {
 	name, err := freshDBName(time.Now())
 	if err != nil {
-		return "", "", nil, err
+		return nil, err
 	}
-	if dbURL, err = withDatabase(base, name); err != nil {
-		return "", "", nil, err
+	db := &freshDB{base: base, name: name}
+	if db.url, err = withDatabase(base, name); err != nil {
+		return nil, err
 	}
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		return "", "", nil, fmt.Errorf("-database-url: connect: %w", err)
+		return nil, fmt.Errorf("-database-url: connect: %w", err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", "", nil, fmt.Errorf("-database-url: CREATE DATABASE %s (the harness makes a fresh database per invocation; the user needs CREATEDB): %w", name, err)
+		return nil, fmt.Errorf("-database-url: CREATE DATABASE %s (the harness makes a fresh database per invocation; the user needs CREATEDB): %w", name, err)
 	}
 	var version, fsync string
 	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version'), current_setting('fsync')").Scan(&version, &fsync); err == nil {
-		server = "PostgreSQL " + version + ", fsync " + fsync
+		db.server = "PostgreSQL " + version + ", fsync " + fsync
 	}
-	drop = func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return fmt.Errorf("drop database %s: connect: %w", name, err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			return fmt.Errorf("DROP DATABASE %s: %w", name, err)
-		}
+	return db, nil
+}
+
+// label describes the server for the report; "" without a database.
+func (db *freshDB) label() string {
+	if db == nil {
+		return ""
+	}
+	return db.server
+}
+
+// drop removes the database, closing any connection left to it.
+func (db *freshDB) drop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, db.base)
+	if err != nil {
+		return fmt.Errorf("drop database %s: connect: %w", db.name, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db.name+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("DROP DATABASE %s: %w", db.name, err)
+	}
+	return nil
+}
+
+// backendCPU returns the CPU time of each PostgreSQL backend connected to
+// the database now, by pid, when the server runs on this machine (its
+// /proc shows them); nil without a database or when it cannot tell.
+func (db *freshDB) backendCPU() map[int]time.Duration {
+	if db == nil {
 		return nil
 	}
-	return dbURL, server, drop, nil
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, db.base)
+	if err != nil {
+		return nil
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE datname = $1", db.name)
+	if err != nil {
+		return nil
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil || len(pids) == 0 {
+		return nil
+	}
+	out := make(map[int]time.Duration, len(pids))
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return nil // another machine, or not ours to read
+		}
+		d, err := parseStat(b)
+		if err != nil {
+			return nil
+		}
+		out[int(pid)] = d
+	}
+	return out
+}
+
+// cpuDelta is the CPU the backends in after spent since before: a backend
+// absent from before started meanwhile and counts whole. Backends that
+// ended meanwhile are lost (the servers keep their pools open, so few do).
+func cpuDelta(before, after map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, t := range after {
+		d += t - before[pid]
+	}
+	return d
 }

@@ -145,6 +145,29 @@ func TestFreshDBName(t *testing.T) {
 	}
 }
 
+func TestCPUDelta(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name          string
+		before, after map[int]time.Duration
+		want          time.Duration
+	}{
+		{"same backends", map[int]time.Duration{1: s, 2: 2 * s}, map[int]time.Duration{1: 3 * s, 2: 2 * s}, 2 * s},
+		{"a backend started meanwhile counts whole", map[int]time.Duration{1: s}, map[int]time.Duration{1: s, 7: 5 * s}, 5 * s},
+		{"a backend ended meanwhile is lost", map[int]time.Duration{1: s, 2: s}, map[int]time.Duration{1: 2 * s}, s},
+		{"none", nil, nil, 0},
+	}
+	for _, tt := range tests {
+		if got := cpuDelta(tt.before, tt.after); got != tt.want {
+			t.Errorf("%s: cpuDelta = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	var none *freshDB
+	if none.backendCPU() != nil || none.label() != "" {
+		t.Error("a nil freshDB (SQLite) reported backends or a label")
+	}
+}
+
 func TestCheck(t *testing.T) {
 	ok := config{processes: 1, clients: 1, rate: 1, maxOpen: 1, duration: time.Second}
 	tests := []struct {
@@ -210,17 +233,21 @@ func TestChildEnv(t *testing.T) {
 func TestFreshDatabase(t *testing.T) {
 	base := pgtest.Server(t)
 	ctx := context.Background()
-	dbURL, server, drop, err := freshDatabase(ctx, base)
+	db, err := freshDatabase(ctx, base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(server, "PostgreSQL ") {
-		t.Errorf("server = %q, want PostgreSQL <version>, fsync <on|off>", server)
+	if !strings.HasPrefix(db.label(), "PostgreSQL ") {
+		t.Errorf("label = %q, want PostgreSQL <version>, fsync <on|off>", db.label())
 	}
-	conn, err := pgx.Connect(ctx, dbURL)
+	conn, err := pgx.Connect(ctx, db.url)
 	if err != nil {
-		_ = drop()
+		_ = db.drop()
 		t.Fatalf("connect to the fresh database: %v", err)
+	}
+	// The server runs on this machine: its backend for conn shows.
+	if cpu := db.backendCPU(); len(cpu) != 1 {
+		t.Errorf("backendCPU with one connection = %v, want one backend", cpu)
 	}
 	var name string
 	var tables int
@@ -229,7 +256,7 @@ func TestFreshDatabase(t *testing.T) {
 	if err != nil || !strings.HasPrefix(name, "sluice_load_") || tables != 0 {
 		t.Errorf("fresh database: %q with %d tables, %v; want sluice_load_*, empty", name, tables, err)
 	}
-	if err := drop(); err != nil {
+	if err := db.drop(); err != nil {
 		t.Fatal(err)
 	}
 	admin, err := pgx.Connect(ctx, base)
