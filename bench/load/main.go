@@ -27,7 +27,9 @@
 // (the wait then sees the run only through LISTEN/NOTIFY).
 //
 // With servers it started, it also reports their CPU time per run
-// (user+system from /proc summed over the processes, so Linux only).
+// (user+system from /proc summed over the processes, so Linux only) and,
+// on PostgreSQL, that of the server's backends connected to the run's
+// database (pg_stat_activity; only for a server on this machine).
 package main
 
 import (
