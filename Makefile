@@ -22,7 +22,7 @@ FUZZ := ./internal/api:FuzzParseWait ./internal/api:FuzzRunCursor ./internal/api
 	./internal/ui:FuzzFormFields ./internal/node/ai:FuzzModelAnswer \
 	./internal/cli:FuzzReadConfigFile ./internal/retention:FuzzParsePeriod ./internal/telemetry:FuzzEndpointURL
 
-.PHONY: build test unit unit-rest race fuzz lint bench bench-postgres bench-load test-postgres demo clean dist
+.PHONY: build test unit unit-rest race fuzz lint bench bench-postgres bench-load bench-load-all test-postgres demo clean dist
 
 # The version stamped by build and dist: the nearest tag, else the commit
 # (sluice version prints it; see internal/cli/version.go).
@@ -98,6 +98,13 @@ bench-postgres:
 LOAD_FLAGS ?=
 bench-load: build
 	$(GO) run ./bench/load -sluice bin/sluice $(LOAD_FLAGS)
+
+# bench-load-all runs the same load, with the same LOAD_FLAGS, on SQLite,
+# then on PostgreSQL with one serve process and with two, against one
+# throwaway cluster (scripts/with-postgres.sh; a fresh database per run),
+# into bench/out/load-{sqlite,pg1,pg2}.txt (bench/load-all.sh).
+bench-load-all: build
+	GO=$(GO) scripts/with-postgres.sh bench/load-all.sh $(LOAD_FLAGS)
 
 demo:
 	$(GO) run ./cmd/sluice demo

@@ -1,7 +1,8 @@
 // Command load is sluice's load generator (make bench-load,
-// docs/performance.md). It starts `sluice serve` on a fresh data dir (or
-// uses -url), creates the 4-node workflow trigger → WEBHOOK → CONDITION →
-// WEBHOOK against a loopback receiver of its own, and measures, in one run:
+// make bench-load-all, docs/performance.md). It starts `sluice serve` on a
+// fresh data dir (or uses -url), creates the 4-node workflow trigger →
+// WEBHOOK → CONDITION → WEBHOOK against a loopback receiver of its own, and
+// measures, in one run:
 //
 //   - baseline: the same HTTP client posting straight to the receiver
 //     (closed loop, -clients workers), in requests/s;
@@ -11,12 +12,27 @@
 //   - open loop: runs started at a fixed -rate, each waited for the same
 //     way, with latency percentiles from POST to COMPLETED.
 //
-// With a server it started, it also reports the server's CPU time per run
-// (user+system from /proc, so Linux only).
+// With -database-url the store is PostgreSQL instead of SQLite: the
+// harness connects to the URL's database, creates a new one named
+// sluice_load_<UTC time>_<random> (CREATE DATABASE, so the user needs
+// CREATEDB) and points the servers at it, so that every invocation starts
+// from empty tables and earlier runs slow no later one; it drops it
+// (DROP DATABASE ... WITH (FORCE)) when it ends, also on SIGINT or
+// SIGTERM. A database left by a harness killed otherwise is named so.
+// -processes N starts N serve processes on that database, one after the
+// other, each with its own data dir and loopback port and one master key
+// shared through SLUICE_MASTER_KEY; the first creates the Admin client.
+// Runs are started round robin over the processes and each is waited for
+// on the process that started it, or with -wait-elsewhere on the next one
+// (the wait then sees the run only through LISTEN/NOTIFY).
+//
+// With servers it started, it also reports their CPU time per run
+// (user+system from /proc summed over the processes, so Linux only) and,
+// on PostgreSQL, that of the server's backends connected to the run's
+// database (pg_stat_activity; only for a server on this machine).
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -27,15 +43,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
+	"os/signal"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -47,16 +61,19 @@ func noteErr(err error) {
 }
 
 type config struct {
-	sluice   string
-	flags    string
-	url      string
-	clientID string
-	secret   string
-	duration time.Duration
-	clients  int
-	rate     int
-	maxOpen  int
-	poll     time.Duration
+	sluice        string
+	flags         string
+	url           string
+	clientID      string
+	secret        string
+	databaseURL   string
+	processes     int
+	waitElsewhere bool
+	duration      time.Duration
+	clients       int
+	rate          int
+	maxOpen       int
+	poll          time.Duration
 }
 
 func main() {
@@ -66,89 +83,44 @@ func main() {
 	flag.StringVar(&c.url, "url", "", "an already running server instead (then -client-id and -client-secret, an Admin client)")
 	flag.StringVar(&c.clientID, "client-id", "", "clientId with -url")
 	flag.StringVar(&c.secret, "client-secret", "", "clientSecret with -url")
+	flag.StringVar(&c.databaseURL, "database-url", "", "serve on PostgreSQL: a fresh database is created in this server for the run and dropped after (the user needs CREATEDB)")
+	flag.IntVar(&c.processes, "processes", 1, "serve processes sharing the store (more than 1 needs -database-url)")
+	flag.BoolVar(&c.waitElsewhere, "wait-elsewhere", false, "wait for each run on the process after the one that started it (LISTEN/NOTIFY across processes)")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "length of each phase")
 	flag.IntVar(&c.clients, "clients", 16, "closed-loop workers")
 	flag.IntVar(&c.rate, "rate", 500, "open-loop runs started per second")
 	flag.IntVar(&c.maxOpen, "max-open", 5000, "open loop: most runs in flight; a tick past it is counted as missed")
 	flag.DurationVar(&c.poll, "poll", 0, "instead of the long poll, GET the run every this long until COMPLETED (how clients waited before ?wait=, and how to load a server without it)")
 	flag.Parse()
+	if err := c.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(2)
+	}
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
 }
 
-// server is the sluice under load.
-type server struct {
-	url  string
-	pid  int // 0 when not started here
-	stop func()
-}
-
-var (
-	credRe   = regexp.MustCompile(`clientId:\s+(\S+)\s+clientSecret:\s+(\S+)`)
-	listenRe = regexp.MustCompile(`sluice listening on (\S+)`)
-)
-
-// startSluice starts `sluice serve` on a temp data dir and a free loopback
-// port, and reads the first Admin client's credentials from its banner.
-func startSluice(bin string, extra []string) (*server, string, string, error) {
-	dir, err := os.MkdirTemp("", "sluice-load-*")
-	if err != nil {
-		return nil, "", "", err
+// check rejects flags that do not go together.
+func (c config) check() error {
+	switch {
+	case c.processes < 1:
+		return fmt.Errorf("-processes %d: at least 1", c.processes)
+	case c.url != "" && (c.databaseURL != "" || c.processes != 1):
+		return errors.New("-url: the harness starts no server then, so -database-url and -processes do not apply")
+	case c.processes > 1 && c.databaseURL == "":
+		return fmt.Errorf("-processes %d needs -database-url: on SQLite one serve drives its data dir (its lock refuses a second)", c.processes)
+	case c.clients < 1:
+		return fmt.Errorf("-clients %d: at least 1", c.clients)
+	case c.rate < 1:
+		return fmt.Errorf("-rate %d: at least 1", c.rate)
+	case c.maxOpen < 1:
+		return fmt.Errorf("-max-open %d: at least 1", c.maxOpen)
+	case c.duration <= 0:
+		return fmt.Errorf("-duration %s: must be positive", c.duration)
 	}
-	args := append([]string{"serve", "--data-dir", filepath.Join(dir, "data"), "--addr", "127.0.0.1:0", "--log-level", "warn"}, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, "", "", err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, "", "", fmt.Errorf("start %s: %w", bin, err)
-	}
-	s := &server{pid: cmd.Process.Pid, stop: func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-		os.RemoveAll(dir)
-	}}
-	sc := bufio.NewScanner(out)
-	var banner strings.Builder
-	var id, secret string
-	for sc.Scan() {
-		line := sc.Text()
-		banner.WriteString(line + "\n")
-		if m := credRe.FindStringSubmatch(banner.String()); m != nil {
-			id, secret = m[1], m[2]
-		}
-		if m := listenRe.FindStringSubmatch(line); m != nil {
-			s.url = m[1]
-			break
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, out) }()
-	if s.url == "" || id == "" {
-		s.stop()
-		return nil, "", "", fmt.Errorf("%s serve printed no address or credentials:\n%s", bin, banner.String())
-	}
-	return s, id, secret, nil
-}
-
-// cpu returns a process's user+system CPU time.
-func cpu(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name (which may hold spaces) in parentheses.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return 0, errors.New("short /proc stat")
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	const clkTck = 100 // USER_HZ on Linux
-	return time.Duration(ut+st) * time.Second / clkTck, nil
+	return nil
 }
 
 type client struct {
@@ -220,9 +192,23 @@ type runAnswer struct {
 	} `json:"workflowRun"`
 }
 
-// oneRun starts a run and waits for it with the long poll; it returns an
-// error unless the run ends SUCCESS.
-func (c *client) oneRun(ctx context.Context) error {
+// targets are the processes runs are spread over.
+type targets struct {
+	procs     []*client
+	elsewhere bool
+	next      atomic.Uint64
+}
+
+// oneRun starts a run on the next process, round robin, and waits for it
+// there (or on the one after, with elsewhere).
+func (t *targets) oneRun(ctx context.Context) error {
+	post, wait := pick(t.next.Add(1)-1, len(t.procs), t.elsewhere)
+	return oneRun(ctx, t.procs[post], t.procs[wait])
+}
+
+// oneRun starts a run on c and waits for it on w with the long poll (or
+// polling, with c.poll); it returns an error unless the run ends SUCCESS.
+func oneRun(ctx context.Context, c, w *client) error {
 	var a runAnswer
 	code, err := c.do(ctx, "POST", "/v1/workflows/load/runs", map[string]any{"inputs": map[string]any{"env": "prod"}}, &a)
 	if err != nil {
@@ -241,7 +227,7 @@ func (c *client) oneRun(ctx context.Context) error {
 			time.Sleep(c.poll)
 		}
 		a = runAnswer{}
-		if code, err := c.do(ctx, "GET", path, nil, &a); err != nil || code != http.StatusOK {
+		if code, err := w.do(ctx, "GET", path, nil, &a); err != nil || code != http.StatusOK {
 			return fmt.Errorf("wait for run %s: %d %v", id, code, err)
 		}
 	}
@@ -347,37 +333,82 @@ func run(c config) error {
 	defer rcv.Close()
 	rcvURL := "http://" + ln.Addr().String()
 
-	srv := &server{url: c.url}
+	// What to undo at the end, also on SIGINT or SIGTERM: the processes,
+	// then their database.
+	var undo undoStack
+	defer undo.run()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		if _, ok := <-sig; ok {
+			undo.run()
+			os.Exit(130)
+		}
+	}()
+
+	procs := []*proc{{url: c.url}}
 	id, secret := c.clientID, c.secret
+	var db *freshDB
 	if c.url == "" {
-		if srv, id, secret, err = startSluice(c.sluice, strings.Fields(c.flags)); err != nil {
+		dbURL := ""
+		if c.databaseURL != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			db, err = freshDatabase(ctx, c.databaseURL)
+			cancel()
+			if err != nil {
+				return err
+			}
+			dbURL = db.url
+			undo.push(func() {
+				if err := db.drop(); err != nil {
+					fmt.Fprintln(os.Stderr, "load:", err)
+				}
+			})
+		}
+		var stop func()
+		if procs, id, secret, stop, err = startProcs(c.sluice, dbURL, c.processes, strings.Fields(c.flags)); err != nil {
 			return err
 		}
-		defer srv.stop()
+		undo.push(stop)
 	}
 	tr := &http.Transport{MaxIdleConns: 4 * c.maxOpen, MaxIdleConnsPerHost: 4 * c.maxOpen, IdleConnTimeout: time.Minute}
 	hc := &http.Client{Transport: tr, Timeout: time.Minute}
-	api := &client{http: hc, base: srv.url, poll: c.poll}
-	var tok struct {
-		AccessToken string `json:"accessToken"`
+	tg := &targets{elsewhere: c.waitElsewhere}
+	for i, p := range procs {
+		api := &client{http: hc, base: p.url, poll: c.poll}
+		var tok struct {
+			AccessToken string `json:"accessToken"`
+		}
+		if code, err := api.do(context.Background(), "POST", "/v1/auth/access_token", map[string]string{"clientId": id, "clientSecret": secret}, &tok); err != nil || code != http.StatusOK {
+			return fmt.Errorf("access token from process %d: %d %v", i+1, code, err)
+		}
+		api.token = tok.AccessToken
+		tg.procs = append(tg.procs, api)
 	}
-	if code, err := api.do(context.Background(), "POST", "/v1/auth/access_token", map[string]string{"clientId": id, "clientSecret": secret}, &tok); err != nil || code != http.StatusOK {
-		return fmt.Errorf("access token: %d %v", code, err)
-	}
-	api.token = tok.AccessToken
-	if code, err := api.do(context.Background(), "POST", "/v1/workflows", workflow(rcvURL), nil); err != nil || (code != http.StatusCreated && code != http.StatusConflict) {
+	if code, err := tg.procs[0].do(context.Background(), "POST", "/v1/workflows", workflow(rcvURL), nil); err != nil || (code != http.StatusCreated && code != http.StatusConflict) {
 		return fmt.Errorf("create the workflow: %d %v", code, err)
 	}
-	if err := api.oneRun(context.Background()); err != nil {
-		return fmt.Errorf("a first run: %w", err)
+	// A first run on each process (waited for as the phases will), which
+	// also shows that every one sees the workflow.
+	for i := range procs {
+		if err := tg.oneRun(context.Background()); err != nil {
+			return fmt.Errorf("a first run on process %d: %w", i+1, err)
+		}
 	}
 
 	host, _ := os.Hostname()
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("machine: %s, nproc %d, %s/%s, %s, load average %s", host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), load)
+	fmt.Printf("machine: %s, nproc %d, store %s, %s/%s, %s, load average %s", host, runtime.NumCPU(), storeLabel(c.databaseURL, c.url, len(procs), db.label()), runtime.GOOS, runtime.GOARCH, runtime.Version(), load)
 	wait := "the long poll (?wait=30s)"
 	if c.poll > 0 {
 		wait = fmt.Sprintf("GET every %s", c.poll)
+	}
+	if len(procs) > 1 {
+		wait += fmt.Sprintf(", started round robin over %d processes and waited for on the same one", len(procs))
+		if c.waitElsewhere {
+			wait = strings.Replace(wait, "the same one", "the next one (-wait-elsewhere)", 1)
+		}
 	}
 	fmt.Printf("phases of %s; closed loop %d clients; open loop %d runs/s; runs waited for with %s\n\n", c.duration, c.clients, c.rate, wait)
 
@@ -395,10 +426,8 @@ func run(c config) error {
 	fmt.Printf("baseline raw HTTP (closed, %d clients): %.0f req/s, p50 %s, p99 %s, %d errors\n", c.clients, rawRate, ms(pct(lat, .5)), ms(pct(lat, .99)), failed)
 
 	measure := func(name string, phase func() (int64, int64, int64, []time.Duration)) {
-		var c0 time.Duration
-		if srv.pid != 0 {
-			c0, _ = cpu(srv.pid)
-		}
+		c0, cpuOK := cpu(procs)
+		pg0 := db.backendCPU()
 		t0 := time.Now()
 		ok, failed, missed, lat := phase()
 		el := time.Since(t0)
@@ -406,9 +435,11 @@ func run(c config) error {
 		if missed > 0 {
 			line += fmt.Sprintf(", %d ticks missed", missed)
 		}
-		if srv.pid != 0 && ok > 0 {
-			c1, _ := cpu(srv.pid)
+		if c1, ok1 := cpu(procs); cpuOK && ok1 && ok > 0 {
 			line += fmt.Sprintf(", sluice CPU %.3f ms/run", float64(c1-c0)/float64(time.Millisecond)/float64(ok))
+		}
+		if pg1 := db.backendCPU(); pg0 != nil && pg1 != nil && ok > 0 {
+			line += fmt.Sprintf(", postgres backends CPU %.3f ms/run", float64(cpuDelta(pg0, pg1))/float64(time.Millisecond)/float64(ok))
 		}
 		if name[:6] == "closed" && rawRate > 0 {
 			line += fmt.Sprintf(", %.1f%% of raw req/s", 100*float64(ok)/el.Seconds()/rawRate)
@@ -419,11 +450,37 @@ func run(c config) error {
 		fmt.Println(line)
 	}
 	measure(fmt.Sprintf("closed loop (%d clients, POST + wait)", c.clients), func() (int64, int64, int64, []time.Duration) {
-		ok, failed, lat := closedLoop(c.clients, c.duration, api.oneRun)
+		ok, failed, lat := closedLoop(c.clients, c.duration, tg.oneRun)
 		return ok, failed, 0, lat
 	})
 	measure(fmt.Sprintf("open loop (%d runs/s, POST + wait)", c.rate), func() (int64, int64, int64, []time.Duration) {
-		return openLoop(c.rate, c.maxOpen, c.duration, api.oneRun)
+		return openLoop(c.rate, c.maxOpen, c.duration, tg.oneRun)
 	})
 	return nil
+}
+
+// undoStack holds what to undo at the end, run once in reverse order by
+// whichever comes first: the end of run or a signal.
+type undoStack struct {
+	mu   sync.Mutex
+	fns  []func()
+	done bool
+}
+
+func (u *undoStack) push(fn func()) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.fns = append(u.fns, fn)
+}
+
+func (u *undoStack) run() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.done {
+		return
+	}
+	u.done = true
+	for i := len(u.fns) - 1; i >= 0; i-- {
+		u.fns[i]()
+	}
 }
