@@ -166,16 +166,33 @@ func (e *Engine) Heartbeat(ctx context.Context) (int, error) {
 	for _, id := range held {
 		still[id] = true
 	}
-	l.mu.Lock()
 	for _, id := range ids {
-		if h := l.held[id]; h != nil && !still[id] {
+		if still[id] {
+			continue
+		}
+		l.mu.Lock()
+		h := l.held[id]
+		if h != nil {
 			h.lost = true
 			h.cancel()
+		}
+		l.mu.Unlock()
+		// A run that finished (here, or by a cancel or another process)
+		// lost its lease row with the commit that finished it: its driver
+		// is returning, or its next commit is refused. Only a run still in
+		// progress was taken over.
+		if h != nil && !e.finished(ctx, id) {
 			e.log.Warn("lost the lease of a run to another process; its driver here stops", "run", id)
 		}
 	}
-	l.mu.Unlock()
 	return len(held), nil
+}
+
+// finished reports whether a run is known to be finished (false when it
+// cannot be read).
+func (e *Engine) finished(ctx context.Context, runID string) bool {
+	run, err := e.store.GetRun(ctx, runID)
+	return err == nil && run.Status != store.StatusInProgress
 }
 
 // RunHeartbeat calls Heartbeat every third of the lease's length until ctx

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -179,3 +180,73 @@ func TestClaimLeftRuns(t *testing.T) {
 		t.Fatalf("Execute after ClaimLeftRuns = %+v, %v", got, err)
 	}
 }
+
+// TestHeartbeatAfterRunFinished: a run that finishes while a process holds
+// its lease (another process cancelled it, or the driver's own last
+// commit, which drops the lease row) is no lease lost to another process:
+// the heartbeat stops the driver's node at once but logs no takeover.
+func TestHeartbeatAfterRunFinished(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	wf, version := storeWorkflow(t, st, strings.Replace(attemptsDef, "%q", `"terminate"`, 1))
+	started := make(chan struct{})
+	reg := node.NewRegistry()
+	reg.Register("WEBHOOK", funcExec(func(c context.Context, _ *node.Request) (node.Result, error) {
+		close(started)
+		<-c.Done() // a slow call, stopped by its context
+		return node.Result{}, c.Err()
+	}))
+	reg.Register("UPSERT_ENTITY", funcExec(func(context.Context, *node.Request) (node.Result, error) {
+		return node.Result{Output: map[string]any{}}, nil
+	}))
+	var logs strings.Builder
+	var logMu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a := engine.New(engine.Options{Store: st, Nodes: reg, LeaseOwner: "proc-a", Logger: logger})
+	run, err := a.Start(ctx, engine.StartRequest{Workflow: wf, Version: version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		if _, err := a.Execute(ctx, run.Identifier); err != nil {
+			t.Errorf("Execute: %v", err)
+		}
+		close(done)
+	}()
+	<-started
+	// Another process cancels the run.
+	now := time.Now()
+	if err := st.Apply(ctx, store.Transition{RunID: run.Identifier, Finish: &store.RunCompletion{Result: store.ResultCancelled, CompletedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.Heartbeat(ctx); err != nil || n != 0 {
+		t.Fatalf("heartbeat after the run finished renewed %d (%v), want 0", n, err)
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the heartbeat did not stop the driver of a finished run")
+	}
+	if r, err := st.GetRun(ctx, run.Identifier); err != nil || r.Result != store.ResultCancelled {
+		t.Errorf("the run after its driver stopped = %+v, %v; want CANCELLED", r, err)
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if strings.Contains(logs.String(), "lost the lease") {
+		t.Errorf("a finished run was logged as taken over:\n%s", logs.String())
+	}
+}
+
+// writerFunc is an io.Writer from a function.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
