@@ -48,14 +48,14 @@ func (s *Store) AcquireLease(ctx context.Context, runID string, l store.Lease, n
 	var ok bool
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var status string
-		if err := tx.QueryRowContext(ctx, `SELECT status FROM runs WHERE identifier = ?`, runID).Scan(&status); err != nil {
+		if err := s.prepared(tx).QueryRowContext(ctx, `SELECT status FROM runs WHERE identifier = ?`, runID).Scan(&status); err != nil {
 			return notFound(err)
 		}
 		if status != store.StatusInProgress {
 			return fmt.Errorf("the run is %s: %w", status, store.ErrConflict)
 		}
 		var got string
-		err := tx.QueryRowContext(ctx, sqlUpsertLease, runID, l.Owner, l.Until.UnixNano(), now.UnixNano()).Scan(&got)
+		err := s.prepared(tx).QueryRowContext(ctx, sqlUpsertLease, runID, l.Owner, l.Until.UnixNano(), now.UnixNano()).Scan(&got)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -84,7 +84,7 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, runIDs []string, 
 	var held []string
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		held = held[:0]
-		rows, err := tx.QueryContext(ctx, `UPDATE run_leases SET expires_at = ?
+		rows, err := s.prepared(tx).QueryContext(ctx, `UPDATE run_leases SET expires_at = ?
 			WHERE owner = ? AND run_id IN (SELECT value FROM json_each(?)) RETURNING run_id`, until.UnixNano(), owner, string(ids))
 		if err != nil {
 			return mapErr(err)
@@ -152,13 +152,13 @@ func (s *Store) ClaimRuns(ctx context.Context, l store.Lease, now time.Time, lim
 	}
 	var ids []string
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(sqlDropNotDrivable, `expires_at <= ?1`), now.UnixNano()); err != nil {
+		if _, err := s.prepared(tx).ExecContext(ctx, fmt.Sprintf(sqlDropNotDrivable, `expires_at <= ?1`), now.UnixNano()); err != nil {
 			return fmt.Errorf("drop: %w", mapErr(err))
 		}
 		// CROSS JOIN keeps run_leases the outer loop (SQLite does not
 		// reorder it): without statistics the planner would read every
 		// IN_PROGRESS run through runs_status instead.
-		rows, err := tx.QueryContext(ctx, `WITH c AS (
+		rows, err := s.prepared(tx).QueryContext(ctx, `WITH c AS (
 			SELECT l.run_id FROM run_leases l CROSS JOIN runs r ON r.identifier = l.run_id
 			WHERE l.expires_at <= ?3 AND r.status = 'IN_PROGRESS'
 			AND NOT EXISTS (SELECT 1 FROM node_runs n WHERE n.run_id = l.run_id AND n.status = 'IN_PROGRESS' AND n.waiting)

@@ -190,7 +190,7 @@ func (s *Store) createRun(ctx context.Context, run store.Run, first store.NodeRu
 			return err
 		}
 		if lease != nil {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO run_leases (run_id, owner, expires_at) VALUES (?, ?, ?)`, run.Identifier, lease.Owner, lease.Until.UnixNano()); err != nil {
+			if _, err := s.prepared(tx).ExecContext(ctx, `INSERT INTO run_leases (run_id, owner, expires_at) VALUES (?, ?, ?)`, run.Identifier, lease.Owner, lease.Until.UnixNano()); err != nil {
 				return fmt.Errorf("lease: %w", mapErr(err))
 			}
 		}

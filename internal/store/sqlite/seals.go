@@ -17,7 +17,7 @@ var _ store.SealStore = (*Store)(nil)
 // the run deleted instead. It runs inside Apply's transaction.
 func (s *Store) sealStep(ctx context.Context, tx *sql.Tx, t store.Transition, now time.Time) error {
 	if t.Finish != nil {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM run_seals WHERE run_id = ?`, t.RunID); err != nil {
+		if _, err := s.prepared(tx).ExecContext(ctx, `DELETE FROM run_seals WHERE run_id = ?`, t.RunID); err != nil {
 			return fmt.Errorf("delete sealed values: %w", err)
 		}
 		return nil
@@ -29,7 +29,7 @@ func (s *Store) sealStep(ctx context.Context, tx *sql.Tx, t store.Transition, no
 	if v.KeyID == "" || len(v.Sealed) == 0 {
 		return errors.New("seal: empty key id or ciphertext")
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO run_seals (run_id, origin, key_id, sealed, created_at) VALUES (?, ?, ?, ?, ?)`,
+	_, err := s.prepared(tx).ExecContext(ctx, `INSERT INTO run_seals (run_id, origin, key_id, sealed, created_at) VALUES (?, ?, ?, ?, ?)`,
 		t.RunID, v.Origin, v.KeyID, v.Sealed, ts(v.CreatedAt, now))
 	if err != nil {
 		return fmt.Errorf("insert sealed values: %w", mapErr(err))

@@ -34,7 +34,7 @@ func (s *Store) wakeNodeRun(ctx context.Context, tx *sql.Tx, t store.Transition)
 	if t.WaitFor != "" {
 		waitFor = sql.NullString{String: t.WaitFor, Valid: true}
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE node_runs SET wake_at = ?, wait_state = coalesce(?, wait_state), wait_for = coalesce(?, wait_for)
+	_, err := s.prepared(tx).ExecContext(ctx, `UPDATE node_runs SET wake_at = ?, wait_state = coalesce(?, wait_state), wait_for = coalesce(?, wait_for)
 		WHERE identifier = ? AND run_id = ?`, wake, state, waitFor, t.Wait, t.RunID)
 	if err != nil {
 		return fmt.Errorf("set the wake of node run %s: %w", t.Wait, err)
