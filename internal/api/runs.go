@@ -112,10 +112,15 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	}
 	s.metrics.runsStarted.Inc()
 	// The run as created, with Port's nodeRuns (the trigger's) and
-	// variables, read before it is driven on. A run is created without
-	// logs and nothing has run yet to write one, so they are not read
-	// (nodeRunLogs is empty either way; one SELECT less per run).
-	created, err := view.LoadWith(r.Context(), s.st, run.Identifier, view.LoadOptions{Definition: s.eng.Definition})
+	// variables, shaped from what Start stored before it is driven on, not
+	// read back (two SELECTs less per run). A run is created without logs.
+	opts := view.LoadOptions{Definition: s.eng.Definition}
+	var created view.Run
+	if nrs, ok := s.eng.CreatedNodeRuns(run.Identifier); ok {
+		created, err = view.Build(r.Context(), s.st, run, nrs, opts)
+	} else {
+		created, err = view.LoadWith(r.Context(), s.st, run.Identifier, opts)
+	}
 	if err != nil {
 		created = view.Summary(run)
 	}

@@ -91,7 +91,9 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 	}
 	e.Remember(wf, req.Version)
 
-	now := e.now().UTC()
+	// To the microsecond, what every store keeps, so that the run as its
+	// creator shows it (CreatedNodeRuns) is the run as a read gives it.
+	now := e.now().UTC().Truncate(time.Microsecond)
 	runID := req.RunID
 	if runID == "" {
 		runID = NewRunID()
@@ -156,6 +158,18 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 	e.emit(Event{Kind: NodeFinished, RunID: run.Identifier, NodeID: trig.Identifier, NodeRunID: first.Identifier, Type: trig.Type, Result: store.ResultSuccess})
 	e.traceNode(st, trig, first, store.ResultSuccess, now, nil, "")
 	return run, nil
+}
+
+// CreatedNodeRuns returns the node runs Start stored with a run, as it
+// stored them, while the run has not been driven yet (false after that, or
+// for a run this engine did not start): what its creator shows of it
+// without reading it back.
+func (e *Engine) CreatedNodeRuns(runID string) ([]store.NodeRun, bool) {
+	v, ok := e.started.Load(runID)
+	if !ok {
+		return nil, false
+	}
+	return []store.NodeRun{v.(*runState).first}, true
 }
 
 // triggerVariables renders a trigger's variables (which replace its output)

@@ -222,11 +222,17 @@ func LoadWith(ctx context.Context, st Reader, runID string, opts LoadOptions) (R
 // LoadFrom is LoadWith for a run the caller has just read from st (as
 // GetRun returned it), which it does not read again.
 func LoadFrom(ctx context.Context, st Reader, r store.Run, opts LoadOptions) (Run, error) {
-	runID := r.Identifier
-	nrs, err := st.NodeRuns(ctx, runID)
+	nrs, err := st.NodeRuns(ctx, r.Identifier)
 	if err != nil {
-		return Run{}, fmt.Errorf("node runs of %s: %w", runID, err)
+		return Run{}, fmt.Errorf("node runs of %s: %w", r.Identifier, err)
 	}
+	return Build(ctx, st, r, nrs, opts)
+}
+
+// Build shapes a run from its node runs as the caller has them (in order of
+// Seq), reading only what opts asks besides: a run just created is shown
+// from what its creator stored, without reading it back.
+func Build(ctx context.Context, st Reader, r store.Run, nrs []store.NodeRun, opts LoadOptions) (Run, error) {
 	nodes, err := nodeDisplays(ctx, st, r, opts)
 	if err != nil {
 		return Run{}, err
