@@ -69,6 +69,7 @@ type config struct {
 	databaseURL   string
 	processes     int
 	waitElsewhere bool
+	phases        map[string]bool
 	duration      time.Duration
 	clients       int
 	rate          int
@@ -86,12 +87,18 @@ func main() {
 	flag.StringVar(&c.databaseURL, "database-url", "", "serve on PostgreSQL: a fresh database is created in this server for the run and dropped after (the user needs CREATEDB)")
 	flag.IntVar(&c.processes, "processes", 1, "serve processes sharing the store (more than 1 needs -database-url)")
 	flag.BoolVar(&c.waitElsewhere, "wait-elsewhere", false, "wait for each run on the process after the one that started it (LISTEN/NOTIFY across processes)")
+	phases := flag.String("phases", "baseline,closed,open", "the phases to run, comma-separated (bench/ab.sh runs only closed, for many short rounds)")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "length of each phase")
 	flag.IntVar(&c.clients, "clients", 16, "closed-loop workers")
 	flag.IntVar(&c.rate, "rate", 500, "open-loop runs started per second")
 	flag.IntVar(&c.maxOpen, "max-open", 5000, "open loop: most runs in flight; a tick past it is counted as missed")
 	flag.DurationVar(&c.poll, "poll", 0, "instead of the long poll, GET the run every this long until COMPLETED (how clients waited before ?wait=, and how to load a server without it)")
 	flag.Parse()
+	var err error
+	if c.phases, err = parsePhases(*phases); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(2)
+	}
 	if err := c.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(2)
@@ -100,6 +107,25 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
+}
+
+// parsePhases reads -phases: a comma-separated subset of baseline, closed
+// and open, not empty.
+func parsePhases(v string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for p := range strings.SplitSeq(v, ",") {
+		switch p = strings.TrimSpace(p); p {
+		case "baseline", "closed", "open":
+			out[p] = true
+		case "":
+		default:
+			return nil, fmt.Errorf("-phases: unknown phase %q (baseline, closed, open)", p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("-phases: name at least one of baseline, closed, open")
+	}
+	return out, nil
 }
 
 // check rejects flags that do not go together.
@@ -415,15 +441,18 @@ func run(c config) error {
 	// Baseline: the same client, straight to the receiver.
 	raw := &client{http: hc, base: rcvURL}
 	body := map[string]any{"env": "prod"}
-	n, failed, lat := closedLoop(c.clients, c.duration, func(ctx context.Context) error {
-		code, err := raw.do(ctx, "POST", "/call", body, nil)
-		if err == nil && code != http.StatusOK {
-			err = fmt.Errorf("receiver: %d", code)
-		}
-		return err
-	})
-	rawRate := float64(n) / c.duration.Seconds()
-	fmt.Printf("baseline raw HTTP (closed, %d clients): %.0f req/s, p50 %s, p99 %s, %d errors\n", c.clients, rawRate, ms(pct(lat, .5)), ms(pct(lat, .99)), failed)
+	var rawRate float64
+	if c.phases["baseline"] {
+		n, failed, lat := closedLoop(c.clients, c.duration, func(ctx context.Context) error {
+			code, err := raw.do(ctx, "POST", "/call", body, nil)
+			if err == nil && code != http.StatusOK {
+				err = fmt.Errorf("receiver: %d", code)
+			}
+			return err
+		})
+		rawRate = float64(n) / c.duration.Seconds()
+		fmt.Printf("baseline raw HTTP (closed, %d clients): %.0f req/s, p50 %s, p99 %s, %d errors\n", c.clients, rawRate, ms(pct(lat, .5)), ms(pct(lat, .99)), failed)
+	}
 
 	measure := func(name string, phase func() (int64, int64, int64, []time.Duration)) {
 		c0, cpuOK := cpu(procs)
@@ -449,13 +478,17 @@ func run(c config) error {
 		}
 		fmt.Println(line)
 	}
-	measure(fmt.Sprintf("closed loop (%d clients, POST + wait)", c.clients), func() (int64, int64, int64, []time.Duration) {
-		ok, failed, lat := closedLoop(c.clients, c.duration, tg.oneRun)
-		return ok, failed, 0, lat
-	})
-	measure(fmt.Sprintf("open loop (%d runs/s, POST + wait)", c.rate), func() (int64, int64, int64, []time.Duration) {
-		return openLoop(c.rate, c.maxOpen, c.duration, tg.oneRun)
-	})
+	if c.phases["closed"] {
+		measure(fmt.Sprintf("closed loop (%d clients, POST + wait)", c.clients), func() (int64, int64, int64, []time.Duration) {
+			ok, failed, lat := closedLoop(c.clients, c.duration, tg.oneRun)
+			return ok, failed, 0, lat
+		})
+	}
+	if c.phases["open"] {
+		measure(fmt.Sprintf("open loop (%d runs/s, POST + wait)", c.rate), func() (int64, int64, int64, []time.Duration) {
+			return openLoop(c.rate, c.maxOpen, c.duration, tg.oneRun)
+		})
+	}
 	return nil
 }
 

@@ -269,3 +269,35 @@ func TestFreshDatabase(t *testing.T) {
 		t.Errorf("after drop: %d databases named %s, %v", left, name, err)
 	}
 }
+
+func TestParsePhases(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []string
+		wantErr string
+	}{
+		{in: "baseline,closed,open", want: []string{"baseline", "closed", "open"}},
+		{in: "closed", want: []string{"closed"}},
+		{in: " open , closed ", want: []string{"closed", "open"}},
+		{in: "closed,warmup", wantErr: `unknown phase "warmup"`},
+		{in: ",", wantErr: "name at least one"},
+	}
+	for _, tc := range tests {
+		got, err := parsePhases(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("parsePhases(%q) = %v, %v; want an error with %q", tc.in, got, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || len(got) != len(tc.want) {
+			t.Errorf("parsePhases(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+			continue
+		}
+		for _, p := range tc.want {
+			if !got[p] {
+				t.Errorf("parsePhases(%q) lacks %s", tc.in, p)
+			}
+		}
+	}
+}
