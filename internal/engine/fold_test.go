@@ -215,3 +215,112 @@ func TestFoldedConditions(t *testing.T) {
 		})
 	}
 }
+
+// creatingStore is countingStore for a store that creates a run with
+// several node runs (store.RunCreator), counting that commit too.
+type creatingStore struct {
+	countingStore
+	rc store.RunCreator
+}
+
+func (c *creatingStore) CreateRunWith(ctx context.Context, cr store.Creation) error {
+	c.n++
+	return c.rc.CreateRunWith(ctx, cr)
+}
+
+// TestCreationStartsFirstNode checks that, with a store.RunCreator, the
+// start of a run's first node (its first attempt counted) commits with the
+// run's creation, unless that node is pure (then the first step evaluates
+// it), and that the node runs Start stored are what its creator shows.
+func TestCreationStartsFirstNode(t *testing.T) {
+	rcv := newReceiver(t)
+	hook := func(id string) string {
+		return fmt.Sprintf(`{"identifier": %q, "config": {"type": "WEBHOOK", "url": %q}}`, id, rcv.URL+"/"+id)
+	}
+	route := `{"identifier": "c1", "config": {"type": "CONDITION", "outlets": [{"identifier": "yes", "expression": "true"}]}}`
+	tests := []struct {
+		name    string
+		def     string
+		created []string // node runs Start stored
+		commits int
+	}{
+		{
+			name: "a webhook first",
+			def: `{"identifier": "s1", "nodes": [` + trigger + `, ` + hook("a") + `, ` + route + `, ` + hook("b") + `], "connections": [
+				{"sourceIdentifier": "trigger", "targetIdentifier": "a"}, {"sourceIdentifier": "a", "targetIdentifier": "c1"},
+				{"sourceIdentifier": "c1", "sourceOutletIdentifier": "yes", "targetIdentifier": "b"}]}`,
+			created: []string{"trigger COMPLETED", "a IN_PROGRESS"},
+			commits: 3, // create + start a; complete a + c1 + start b; complete b + finish
+		},
+		{
+			name: "a condition first",
+			def: `{"identifier": "s2", "nodes": [` + trigger + `, ` + route + `, ` + hook("b") + `], "connections": [
+				{"sourceIdentifier": "trigger", "targetIdentifier": "c1"}, {"sourceIdentifier": "c1", "sourceOutletIdentifier": "yes", "targetIdentifier": "b"}]}`,
+			created: []string{"trigger COMPLETED"},
+			commits: 3, // create; c1 + start b; complete b + finish
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "create.db"), sqlite.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			reg := node.NewRegistry()
+			webhook.Register(reg, webhook.Options{})
+			condition.Register(reg)
+			cs := &creatingStore{countingStore: countingStore{Store: st}, rc: st}
+			eng := engine.New(engine.Options{Store: cs, Nodes: reg})
+			wf, problems := workflow.Parse([]byte(tc.def))
+			if err := problems.Err(); err != nil {
+				t.Fatal(err)
+			}
+			rec, err := st.CreateWorkflow(ctx, store.Workflow{Identifier: wf.Identifier, Definition: wf.Source, CreatedBy: "t"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run, err := eng.Start(ctx, engine.StartRequest{Workflow: wf, Version: rec.Version, Actor: engine.Actor{ID: "ann"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			shown, ok := eng.CreatedNodeRuns(run.Identifier)
+			if !ok {
+				t.Fatal("CreatedNodeRuns: nothing for a run just started")
+			}
+			stored, err := st.NodeRuns(ctx, run.Identifier)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for i, nr := range shown {
+				got = append(got, nr.NodeID+" "+nr.Status)
+				if i >= len(stored) || stored[i].Identifier != nr.Identifier || stored[i].Attempts != nr.Attempts || !stored[i].CreatedAt.Equal(nr.CreatedAt) {
+					t.Errorf("shown node run %d = %+v, stored %+v", i, nr, stored)
+				}
+			}
+			if strings.Join(got, ", ") != strings.Join(tc.created, ", ") || len(stored) != len(shown) {
+				t.Errorf("Start stored %v (%d in the store), want %v", got, len(stored), tc.created)
+			}
+			if run, err = eng.Execute(ctx, run.Identifier); err != nil || run.Result != store.ResultSuccess {
+				t.Fatalf("Execute = %s, %v", run.Result, err)
+			}
+			if _, ok := eng.CreatedNodeRuns(run.Identifier); ok {
+				t.Error("CreatedNodeRuns still answers for a run driven to its end")
+			}
+			if cs.n != tc.commits {
+				t.Errorf("the run committed %d times, want %d", cs.n, tc.commits)
+			}
+			nrs, err := st.NodeRuns(ctx, run.Identifier)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, nr := range nrs[1:] {
+				if nr.Attempts != 1 {
+					t.Errorf("node run %s has %d attempts, want 1", nr.NodeID, nr.Attempts)
+				}
+			}
+		})
+	}
+}

@@ -243,13 +243,34 @@ func (e *Engine) ReleaseLeases(ctx context.Context) error {
 	return nil
 }
 
-// createRun stores a run just started, leased to this process in the same
-// transaction when the engine leases runs.
-func (e *Engine) createRun(ctx context.Context, run store.Run, first store.NodeRun) error {
-	if e.leases == nil {
-		return e.store.CreateRun(ctx, run, first, nil)
+// createRun stores st's run, just started, with its first node runs (more
+// than one only with a store.RunCreator, which also seals what Start
+// registered), leased to this process in the same transaction when the
+// engine leases runs.
+func (e *Engine) createRun(ctx context.Context, st *runState, nrs []store.NodeRun) error {
+	run := st.run
+	if rc, ok := e.store.(store.RunCreator); ok {
+		c := store.Creation{Run: run, NodeRuns: nrs}
+		if e.leases != nil {
+			l := e.newLease()
+			c.Lease = &l
+		}
+		// What Start registered is sealed with the creation, so that a
+		// run is sealed from its first commit.
+		t := store.Transition{RunID: run.Identifier}
+		done, err := e.attachSeal(st, &t)
+		if err != nil {
+			return fmt.Errorf("seal the values of run %s: %w", run.Identifier, err)
+		}
+		c.Seal = t.Seal
+		err = rc.CreateRunWith(ctx, c)
+		done(err == nil)
+		return err
 	}
-	return e.leases.ls.CreateRunLeased(ctx, run, first, nil, e.newLease())
+	if e.leases == nil {
+		return e.store.CreateRun(ctx, run, nrs[0], nil)
+	}
+	return e.leases.ls.CreateRunLeased(ctx, run, nrs[0], nil, e.newLease())
 }
 
 // executeLeased is execute under the run's lease: a run another live

@@ -87,16 +87,24 @@ func TestInterruptedNodeIsFailedAfterMaxAttempts(t *testing.T) {
 				}))
 				return engine.New(engine.Options{Store: st, Nodes: reg, MaxAttempts: tc.maxAttempts})
 			}
-			run, err := process(func() {}).Start(ctx, engine.StartRequest{Workflow: wf, Version: version})
-			if err != nil {
-				t.Fatal(err)
-			}
+			// The first life starts the run and drives it, as serve does:
+			// the creation's commit starts node one and counts its first
+			// attempt, which that life's execution is.
+			var runID string
 			for life := 1; ; life++ {
 				if life > 10 {
 					t.Fatalf("the run never completed: node one executed %d times", execs.Load())
 				}
 				pctx, die := context.WithCancel(ctx)
-				got, err := process(die).Execute(pctx, run.Identifier)
+				eng := process(die)
+				if life == 1 {
+					run, err := eng.Start(ctx, engine.StartRequest{Workflow: wf, Version: version})
+					if err != nil {
+						t.Fatal(err)
+					}
+					runID = run.Identifier
+				}
+				got, err := eng.Execute(pctx, runID)
 				die()
 				if got.Status == store.StatusCompleted {
 					if err != nil {
@@ -108,7 +116,7 @@ func TestInterruptedNodeIsFailedAfterMaxAttempts(t *testing.T) {
 			if got := int(execs.Load()); got != tc.wantExecs {
 				t.Errorf("node one executed %d times, want %d", got, tc.wantExecs)
 			}
-			final, err := st.GetRun(ctx, run.Identifier)
+			final, err := st.GetRun(ctx, runID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,7 +126,7 @@ func TestInterruptedNodeIsFailedAfterMaxAttempts(t *testing.T) {
 			if ran := twos.Load() == 1; ran != tc.wantTwo {
 				t.Errorf("node two ran: %v, want %v", ran, tc.wantTwo)
 			}
-			nrs, err := st.NodeRuns(ctx, run.Identifier)
+			nrs, err := st.NodeRuns(ctx, runID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -29,8 +29,12 @@ type runState struct {
 	wfCtx    map[string]any
 	runCtx   map[string]any
 	triggerN string
-	first    store.NodeRun  // the trigger's node run, for a run just started
-	by       map[string]any // .workflowRun.trigger.by
+	// first is the newest node run Start stored, for a run just started:
+	// the trigger's, or the first node to execute, whose first attempt
+	// the creation counted (created holds all of them, in order).
+	first   store.NodeRun
+	created []store.NodeRun
+	by      map[string]any // .workflowRun.trigger.by
 	// retry is set while the run is driven in the background (Execute):
 	// its steps are retried while the store is unavailable. A request
 	// (an outside completion) is answered at once instead.
@@ -146,13 +150,29 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 		UpdatedAt:   now,
 		CompletedAt: &now,
 	}
-	if err := e.createRun(ctx, run, first); err != nil {
-		return store.Run{}, fmt.Errorf("create run: %w", err)
-	}
 	if err := st.setOutput(trig.Identifier, out); err != nil {
 		return store.Run{}, err
 	}
-	st.first = first
+	st.first, st.created = first, []store.NodeRun{first}
+	if next, ok := e.startWith(st, trig, first); ok {
+		// The first node's start (its first attempt counted) commits with
+		// the run's creation: one commit less per run.
+		st.seq = 1
+		st.first = store.NodeRun{
+			Identifier: NewNodeRunID(),
+			RunID:      run.Identifier,
+			NodeID:     next,
+			Seq:        st.seq,
+			Status:     store.StatusInProgress,
+			Attempts:   1,
+			CreatedAt:  now,
+			UpdatedAt:  now,
+		}
+		st.created = append(st.created, st.first)
+	}
+	if err := e.createRun(ctx, st, st.created); err != nil {
+		return store.Run{}, fmt.Errorf("create run: %w", err)
+	}
 	e.started.Store(run.Identifier, st)
 	e.redactors.Store(run.Identifier, st.red)
 	e.emit(Event{Kind: NodeFinished, RunID: run.Identifier, NodeID: trig.Identifier, NodeRunID: first.Identifier, Type: trig.Type, Result: store.ResultSuccess})
@@ -169,7 +189,22 @@ func (e *Engine) CreatedNodeRuns(runID string) ([]store.NodeRun, bool) {
 	if !ok {
 		return nil, false
 	}
-	return []store.NodeRun{v.(*runState).first}, true
+	return v.(*runState).created, true
+}
+
+// startWith returns the node whose start Start commits with the run's
+// creation: the trigger's successor, when the store creates a run with
+// several node runs (store.RunCreator) and the successor is no pure node
+// (which execute evaluates within its first step instead).
+func (e *Engine) startWith(st *runState, trig *workflow.Node, first store.NodeRun) (string, bool) {
+	if _, ok := e.store.(store.RunCreator); !ok {
+		return "", false
+	}
+	next, ok := e.successor(st, trig, first, "")
+	if !ok || e.pure(st.wf.Node(next)) {
+		return "", false
+	}
+	return next, true
 }
 
 // triggerVariables renders a trigger's variables (which replace its output)
@@ -539,10 +574,13 @@ func (e *Engine) execute(ctx context.Context, runID string) (store.Run, error) {
 		st   *runState
 		last store.NodeRun
 	)
+	counted := false
 	if v, ok := e.started.LoadAndDelete(runID); ok {
-		// Started by this engine a moment ago: nothing to read back.
+		// Started by this engine a moment ago: nothing to read back. A
+		// node it started has its first attempt counted.
 		st = v.(*runState)
 		last = st.first
+		counted = last.Status == store.StatusInProgress && last.Attempts > 0
 	} else {
 		var nrs []store.NodeRun
 		var err error
@@ -576,7 +614,7 @@ func (e *Engine) execute(ctx context.Context, runID string) (store.Run, error) {
 		// store: run it (at least once delivery; receivers drop duplicates
 		// by X-Sluice-Node-Run, which stays the same), once its attempt is
 		// counted.
-		return e.drive(ctx, st, st.wf.Node(last.NodeID), last, false)
+		return e.drive(ctx, st, st.wf.Node(last.NodeID), last, counted)
 	}
 	nextID, ok := e.successor(st, st.wf.Node(last.NodeID), last, "")
 	t := store.Transition{RunID: st.run.Identifier}

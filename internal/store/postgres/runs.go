@@ -204,15 +204,30 @@ func queueAudit(w *batch, evs []store.AuditEvent, now time.Time) {
 // one round trip and one transaction. An empty run Status is IN_PROGRESS;
 // zero times are now.
 func (s *Store) CreateRun(ctx context.Context, run store.Run, first store.NodeRun, logs []store.Log) error {
-	return s.createRun(ctx, run, first, logs, nil)
+	return s.createRun(ctx, store.Creation{Run: run, NodeRuns: []store.NodeRun{first}, Logs: logs})
 }
 
-// createRun inserts a run, its first node run and their logs, and, when
-// lease is not nil, the run's lease (CreateRunLeased), in one batch: one
+var _ store.RunCreator = (*Store)(nil)
+
+// CreateRunWith inserts a run with its first node runs, their logs and its
+// lease in one batch: one round trip, one transaction (store.RunCreator).
+func (s *Store) CreateRunWith(ctx context.Context, c store.Creation) error {
+	if c.Lease != nil && c.Lease.Owner == "" {
+		return fmt.Errorf("postgres: create run %s: empty lease owner", c.Run.Identifier)
+	}
+	return s.createRun(ctx, c)
+}
+
+// createRun inserts a run, its first node runs and their logs, and, when
+// c.Lease is not nil, the run's lease (CreateRunLeased), in one batch: one
 // round trip, one transaction.
-func (s *Store) createRun(ctx context.Context, run store.Run, first store.NodeRun, logs []store.Log, lease *store.Lease) error {
+func (s *Store) createRun(ctx context.Context, c store.Creation) error {
+	run, lease := c.Run, c.Lease
 	if run.Identifier == "" {
 		return errors.New("postgres: create run: empty identifier")
+	}
+	if len(c.NodeRuns) == 0 {
+		return fmt.Errorf("postgres: create run %s: no node run", run.Identifier)
 	}
 	now := time.Now()
 	status := run.Status
@@ -231,9 +246,17 @@ func (s *Store) createRun(ctx context.Context, run store.Run, first store.NodeRu
 	var w batch
 	w.exec("insert", sqlInsertRun, run.Identifier, run.WorkflowID, run.WorkflowVersion, status, run.Result, run.CreatedBy, run.TriggerNode,
 		created, updated, completed)
-	err := queueNodeRun(&w, run.Identifier, &first, now)
+	var err error
+	for i := range c.NodeRuns {
+		if err = queueNodeRun(&w, run.Identifier, &c.NodeRuns[i], now); err != nil {
+			break
+		}
+	}
 	if err == nil {
-		err = queueLogs(&w, logs, now)
+		err = queueLogs(&w, c.Logs, now)
+	}
+	if err == nil && c.Seal != nil {
+		queueSeal(&w, store.Transition{RunID: run.Identifier, Seal: c.Seal}, now)
 	}
 	if err == nil {
 		if lease != nil {

@@ -36,7 +36,7 @@ func (s *Store) CreateRunLeased(ctx context.Context, run store.Run, first store.
 	if l.Owner == "" {
 		return fmt.Errorf("sqlite: create run %s: empty lease owner", run.Identifier)
 	}
-	return s.createRun(ctx, run, first, logs, &l)
+	return s.createRun(ctx, store.Creation{Run: run, NodeRuns: []store.NodeRun{first}, Logs: logs, Lease: &l})
 }
 
 // AcquireLease leases a run (store.LeaseStore), in one IMMEDIATE

@@ -156,15 +156,30 @@ func (s *Store) insertLogs(ctx context.Context, tx *sql.Tx, logs []store.Log, no
 // CreateRun inserts a run, its first node run and that node run's logs in
 // one transaction. An empty run Status is IN_PROGRESS; zero times are now.
 func (s *Store) CreateRun(ctx context.Context, run store.Run, first store.NodeRun, logs []store.Log) error {
-	return s.createRun(ctx, run, first, logs, nil)
+	return s.createRun(ctx, store.Creation{Run: run, NodeRuns: []store.NodeRun{first}, Logs: logs})
 }
 
-// createRun inserts a run, its first node run and their logs, and, when
-// lease is not nil, the run's lease (CreateRunLeased), in one
+var _ store.RunCreator = (*Store)(nil)
+
+// CreateRunWith inserts a run with its first node runs, their logs and its
+// lease in one group-committed transaction (store.RunCreator).
+func (s *Store) CreateRunWith(ctx context.Context, c store.Creation) error {
+	if c.Lease != nil && c.Lease.Owner == "" {
+		return fmt.Errorf("sqlite: create run %s: empty lease owner", c.Run.Identifier)
+	}
+	return s.createRun(ctx, c)
+}
+
+// createRun inserts a run, its first node runs and their logs, and, when
+// c.Lease is not nil, the run's lease (CreateRunLeased), in one
 // group-committed transaction.
-func (s *Store) createRun(ctx context.Context, run store.Run, first store.NodeRun, logs []store.Log, lease *store.Lease) error {
+func (s *Store) createRun(ctx context.Context, c store.Creation) error {
+	run, lease := c.Run, c.Lease
 	if run.Identifier == "" {
 		return errors.New("sqlite: create run: empty identifier")
+	}
+	if len(c.NodeRuns) == 0 {
+		return fmt.Errorf("sqlite: create run %s: no node run", run.Identifier)
 	}
 	now := time.Now()
 	status := run.Status
@@ -183,11 +198,18 @@ func (s *Store) createRun(ctx context.Context, run store.Run, first store.NodeRu
 		if err != nil {
 			return fmt.Errorf("insert: %w", mapErr(err))
 		}
-		if err := s.insertNodeRun(ctx, tx, run.Identifier, &first, now); err != nil {
+		for i := range c.NodeRuns {
+			if err := s.insertNodeRun(ctx, tx, run.Identifier, &c.NodeRuns[i], now); err != nil {
+				return err
+			}
+		}
+		if err := s.insertLogs(ctx, tx, c.Logs, now); err != nil {
 			return err
 		}
-		if err := s.insertLogs(ctx, tx, logs, now); err != nil {
-			return err
+		if c.Seal != nil {
+			if err := s.sealStep(ctx, tx, store.Transition{RunID: run.Identifier, Seal: c.Seal}, now); err != nil {
+				return err
+			}
 		}
 		if lease != nil {
 			if _, err := s.prepared(tx).ExecContext(ctx, `INSERT INTO run_leases (run_id, owner, expires_at) VALUES (?, ?, ?)`, run.Identifier, lease.Owner, lease.Until.UnixNano()); err != nil {
