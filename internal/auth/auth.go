@@ -268,32 +268,41 @@ const MinSecretLen = 32
 // only time the secret is ever shown. Unknown scopes are rejected, naming
 // the scope.
 func CreateClient(ctx context.Context, st Store, spec ClientSpec) (Credentials, error) {
+	cred, c, err := newClient(spec)
+	if err != nil {
+		return Credentials{}, err
+	}
+	if err := st.CreateClient(ctx, c); err != nil {
+		return Credentials{}, fmt.Errorf("create client %s: %w", cred.ClientID, err)
+	}
+	return cred, nil
+}
+
+// newClient checks spec and returns the credentials and the client to store
+// for it.
+func newClient(spec ClientSpec) (Credentials, store.Client, error) {
 	if strings.TrimSpace(spec.Name) == "" {
-		return Credentials{}, invalidf("name", "must not be empty")
+		return Credentials{}, store.Client{}, invalidf("name", "must not be empty")
 	}
 	if len(spec.Scopes) == 0 {
-		return Credentials{}, invalidf("scopes", "at least one is needed (one of %s)", strings.Join(authz.Scopes(), ", "))
+		return Credentials{}, store.Client{}, invalidf("scopes", "at least one is needed (one of %s)", strings.Join(authz.Scopes(), ", "))
 	}
 	for i, s := range spec.Scopes {
 		if !authz.ValidScope(s) {
-			return Credentials{}, invalidf(fmt.Sprintf("scopes[%d]", i), "unknown scope %q (want one of %s)", s, strings.Join(authz.Scopes(), ", "))
+			return Credentials{}, store.Client{}, invalidf(fmt.Sprintf("scopes[%d]", i), "unknown scope %q (want one of %s)", s, strings.Join(authz.Scopes(), ", "))
 		}
 	}
 	cred := Credentials{ClientID: randomID(clientIDPrefix), ClientSecret: randomToken(clientSecretPrefix)}
 	if spec.ClientID != "" || spec.ClientSecret != "" {
 		if spec.ClientID == "" || spec.ClientSecret == "" {
-			return Credentials{}, invalidf("clientId", "give clientId and clientSecret both or neither")
+			return Credentials{}, store.Client{}, invalidf("clientId", "give clientId and clientSecret both or neither")
 		}
 		if len(spec.ClientSecret) < MinSecretLen {
-			return Credentials{}, invalidf("clientSecret", "must be at least %d characters", MinSecretLen)
+			return Credentials{}, store.Client{}, invalidf("clientSecret", "must be at least %d characters", MinSecretLen)
 		}
 		cred = Credentials{ClientID: spec.ClientID, ClientSecret: spec.ClientSecret}
 	}
-	err := st.CreateClient(ctx, store.Client{ID: cred.ClientID, Name: spec.Name, SecretHash: Hash(cred.ClientSecret), Scopes: spec.Scopes})
-	if err != nil {
-		return Credentials{}, fmt.Errorf("create client %s: %w", cred.ClientID, err)
-	}
-	return cred, nil
+	return cred, store.Client{ID: cred.ClientID, Name: spec.Name, SecretHash: Hash(cred.ClientSecret), Scopes: spec.Scopes}, nil
 }
 
 // UserSpec describes a user to create.
@@ -335,7 +344,29 @@ func CreateUser(ctx context.Context, st Store, spec UserSpec) (store.User, Crede
 // store has no client at all, and returns its credentials and true. With a
 // clientId and clientSecret given (from the environment) it uses them.
 // When any client exists it does nothing and returns false.
+//
+// On a store that implements store.ClientBootstrapper (both of sluice's)
+// the check and the creation are one step: of several processes
+// bootstrapping one empty store at once, exactly one creates the client and
+// the others return false. On any other store it lists the clients, then
+// creates one: processes racing there may each create an Admin client.
 func Bootstrap(ctx context.Context, st Store, clientID, clientSecret string) (Credentials, bool, error) {
+	spec := ClientSpec{Name: "admin", Scopes: []string{authz.ScopeAdmin}, ClientID: clientID, ClientSecret: clientSecret}
+	if b, ok := st.(store.ClientBootstrapper); ok {
+		// Bad credentials from the environment fail only the start of an
+		// empty store, as they always did: the path below says so, writing
+		// nothing.
+		if cred, c, err := newClient(spec); err == nil {
+			created, err := b.CreateFirstClient(ctx, c)
+			if err != nil {
+				return Credentials{}, false, fmt.Errorf("create the first Admin client %s: %w", cred.ClientID, err)
+			}
+			if !created {
+				return Credentials{}, false, nil
+			}
+			return cred, true, nil
+		}
+	}
 	cs, err := st.ListClients(ctx)
 	if err != nil {
 		return Credentials{}, false, fmt.Errorf("list clients: %w", err)
@@ -343,7 +374,7 @@ func Bootstrap(ctx context.Context, st Store, clientID, clientSecret string) (Cr
 	if len(cs) > 0 {
 		return Credentials{}, false, nil
 	}
-	cred, err := CreateClient(ctx, st, ClientSpec{Name: "admin", Scopes: []string{authz.ScopeAdmin}, ClientID: clientID, ClientSecret: clientSecret})
+	cred, err := CreateClient(ctx, st, spec)
 	if err != nil {
 		return Credentials{}, false, fmt.Errorf("create the first Admin client: %w", err)
 	}

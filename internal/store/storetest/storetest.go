@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Clients", func(t *testing.T) { testClients(t, fresh) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, fresh) })
 	t.Run("DeleteCredentials", func(t *testing.T) { testDeleteCredentials(t, fresh) })
+	t.Run("ClientBootstrap", func(t *testing.T) { testClientBootstrap(t, fresh) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, fresh) })
 	t.Run("ConcurrentResults", func(t *testing.T) { testConcurrentResults(t, fresh) })
 	t.Run("Catalog", func(t *testing.T) { testCatalog(t, fresh) })
