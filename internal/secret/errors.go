@@ -69,6 +69,10 @@ type DecryptError struct {
 	Name   string
 	KeyID  string
 	Reason string
+
+	// keyMissing says the key was not in the ring (after a reread of the
+	// key file), rather than that it did not open the ciphertext.
+	keyMissing bool
 }
 
 // Error implements error.

@@ -318,7 +318,7 @@ func (r *KeyRing) Decrypt(name, keyID string, ciphertext []byte) ([]byte, error)
 		k = fresh.keys[keyID]
 	}
 	if k == nil {
-		return nil, &DecryptError{Name: name, KeyID: keyID, Reason: "key " + keyID + " is not in the key ring" + reason}
+		return nil, &DecryptError{Name: name, KeyID: keyID, Reason: "key " + keyID + " is not in the key ring" + reason, keyMissing: true}
 	}
 	return open(k, name, ciphertext)
 }

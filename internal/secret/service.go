@@ -95,6 +95,21 @@ type Service struct {
 	checked atomic.Bool
 	// fp caches the fingerprints of values (fingerprints.go).
 	fp fingerprintCache
+
+	// hooks run between the steps of a resolution and of a rotation.
+	hooks hooks
+}
+
+// hooks let tests interleave a resolution with a rotation step by step
+// instead of hoping a scheduler does. Nil fields do nothing; only tests
+// set them.
+type hooks struct {
+	// resolveRead runs after a resolution read its secrets from the store
+	// and before it decrypts them.
+	resolveRead func()
+	// reencrypted runs after a rotation wrote secret name under the new
+	// key.
+	reencrypted func(name string)
 }
 
 // Option configures a Service.
@@ -340,13 +355,22 @@ func (s *Service) resolve(ctx context.Context, ref ResolveRef, names []string, a
 	if len(secs) == 0 {
 		return map[string]string{}, nil
 	}
+	if s.hooks.resolveRead != nil {
+		s.hooks.resolveRead()
+	}
 	out := make(map[string]string, len(secs))
 	evs := make([]store.AuditEvent, 0, len(secs))
 	now := s.timestamp()
 	for _, f := range secs {
-		pt, err := s.ring.Decrypt(f.name, f.sec.KeyID, f.sec.Ciphertext)
+		pt, exists, err := s.decryptSecret(ctx, f.name, f.sec)
 		if err != nil {
 			return nil, err
+		}
+		if !exists { // deleted since it was read
+			if all {
+				return nil, &NotDefinedError{Name: f.name}
+			}
+			continue
 		}
 		out[f.name] = string(pt)
 		clear(pt)
@@ -357,6 +381,35 @@ func (s *Service) resolve(ctx context.Context, ref ResolveRef, names []string, a
 		return nil, fmt.Errorf("resolve secrets: record audit events: %w", err)
 	}
 	return out, nil
+}
+
+// decryptSecret decrypts sec, secret name as a resolution read it. When
+// sec's key is not in the ring, even after rereading the key file, a
+// rotation may have re-encrypted the secret and retired that key between
+// the read and now (it retires a key only once every secret is under the
+// new one): decryptSecret then reads the secret again and decrypts it as
+// it is now, for as long as its key keeps changing (up to
+// MaxUpdateAttempts reads). A key that is really missing fails as before,
+// with the *DecryptError of the row read again. It reports false when the
+// secret was deleted meanwhile.
+func (s *Service) decryptSecret(ctx context.Context, name string, sec store.Secret) ([]byte, bool, error) {
+	for attempt := 1; ; attempt++ {
+		pt, err := s.ring.Decrypt(name, sec.KeyID, sec.Ciphertext)
+		var de *DecryptError
+		if err == nil || !errors.As(err, &de) || !de.keyMissing || attempt == MaxUpdateAttempts {
+			return pt, true, err
+		}
+		fresh, gerr := s.st.GetSecret(ctx, name)
+		switch {
+		case errors.Is(gerr, store.ErrNotFound):
+			return nil, false, nil
+		case gerr != nil:
+			return nil, true, fmt.Errorf("resolve secret %s: read it again, its key %s having left the key ring: %w", name, sec.KeyID, gerr)
+		case fresh.KeyID == sec.KeyID:
+			return nil, true, err
+		}
+		sec = fresh
+	}
 }
 
 // Rotate replaces the key that encrypts secrets. With a key file it adds a
@@ -631,6 +684,9 @@ func (s *Service) reencryptOne(ctx context.Context, actor, target string, old *k
 		err = s.st.UpdateSecret(ctx, sec, read, ev)
 		switch {
 		case err == nil:
+			if s.hooks.reencrypted != nil {
+				s.hooks.reencrypted(sec.Name)
+			}
 			return true, nil
 		case errors.Is(err, store.ErrNotFound):
 			return false, nil // deleted meanwhile
