@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node/webhook"
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/store/sqlite"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
 
@@ -161,5 +163,66 @@ func TestSealRacingRotation(t *testing.T) {
 	got := output(t, p.view(runID), "wait")
 	if got["echo"] != "***" || got["status"] != "deployed" {
 		t.Errorf("output = %v, want the echo masked and the rest readable", got)
+	}
+}
+
+// rotatingSeals is the store with a key rotation run right after the first
+// read of a run's sealed rows, before the engine opens them: the rows it
+// returns are under the key the rotation retires.
+type rotatingSeals struct {
+	*sqlite.Store
+	t       *testing.T
+	svc     *secret.Service
+	rotated bool
+}
+
+func (r *rotatingSeals) RunSeals(ctx context.Context, runID string) ([]store.SealedValues, error) {
+	rows, err := r.Store.RunSeals(ctx, runID)
+	if err == nil && !r.rotated {
+		r.rotated = true
+		if _, err := r.svc.Rotate(ctx, "admin"); err != nil {
+			r.t.Errorf("rotate: %v", err)
+		}
+	}
+	return rows, err
+}
+
+// TestRebuildAcrossARotation: a rotation that reseals a waiting run's rows
+// and retires their key between the read of the rows and their opening (a
+// completion arriving during `sluice keys rotate`) costs the run nothing:
+// the rows are read again under the new key, and the completion is masked
+// exactly, not whole.
+func TestRebuildAcrossARotation(t *testing.T) {
+	rcv := newReceiver(t)
+	p := newSealed(t, nil)
+	runID := p.start(`{"identifier": "reread", "nodes": [` + trigger + `,
+		{"identifier": "wait", "config": {"type": "WEBHOOK", "url": "` + rcv.URL + `/accept", "synchronized": false,
+		  "headers": {"X-Token": "{{ .secrets.TOKEN | ascii_downcase }}"}}}],
+		"connections": [{"sourceIdentifier": "trigger", "targetIdentifier": "wait"}]}`)
+	before := p.svc.Ring().PrimaryKeyID()
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(b)
+	}), nil))
+	rs := &rotatingSeals{Store: p.st, t: t, svc: p.svc}
+	reg := node.NewRegistry()
+	webhook.Register(reg, webhook.Options{})
+	p.eng = engine.New(engine.Options{Store: rs, Nodes: reg, Secrets: p.svc, Logger: logger})
+	wait := p.view(runID).NodeRuns[1].Identifier
+	complete(t, p, wait, engine.Completion{Status: "COMPLETED", Result: "SUCCESS", Output: map[string]any{"echo": derived, "status": "deployed"}})
+	if !rs.rotated || p.svc.Ring().PrimaryKeyID() == before {
+		t.Fatal("the rotation did not run between the read and the opening")
+	}
+	got := output(t, p.view(runID), "wait")
+	if got["echo"] != "***" || got["status"] != "deployed" {
+		t.Errorf("output = %v, want the echo masked and the rest readable (not masked whole)", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(logs.String(), "does not open") {
+		t.Errorf("a row resealed by the rotation was taken as lost:\n%s", logs.String())
 	}
 }

@@ -155,25 +155,54 @@ func (e *Engine) flushSeal(ctx context.Context, st *runState) error {
 // reported complete and its completions are masked whole; what the other
 // rows and the current secrets hold is still registered, for everything
 // else the redactor masks.
-func (e *Engine) rebuild(ctx context.Context, st *runState, nrs []store.NodeRun) (complete bool, err error) {
-	rows, err := e.seals.RunSeals(ctx, st.run.Identifier)
-	if err != nil {
-		return false, fmt.Errorf("load the sealed values of run %s: %w", st.run.Identifier, err)
-	}
-	exact, lost := false, false
-	for _, r := range rows {
-		v, err := e.sealer.OpenRun(st.run.Identifier, r.KeyID, r.Sealed)
+// maxSealRereads bounds how often openSeals reads a run's sealed rows again
+// because a key rotation moved them to a new key while it opened them.
+const maxSealRereads = 5
+
+// openSeals reads and opens every sealed row of run runID. exact says one
+// is the run's origin row; lost says a row does not open (it is logged and
+// left out). A row whose key left the ring was read before a rotation
+// resealed it and retired that key: the rows are read again (up to
+// maxSealRereads times) rather than taken as lost.
+func (e *Engine) openSeals(ctx context.Context, runID string) (vals []secret.RunValues, exact, lost bool, err error) {
+	for attempt := 0; ; attempt++ {
+		rows, err := e.seals.RunSeals(ctx, runID)
 		if err != nil {
-			var de *secret.DecryptError
-			if !errors.As(err, &de) {
-				return false, fmt.Errorf("open the sealed values of run %s: %w", st.run.Identifier, err)
-			}
-			e.log.Warn("a sealed row of a run's values does not open; its completions will be masked whole",
-				"run", st.run.Identifier, "row", r.ID, "keyId", r.KeyID, "error", err.Error())
-			lost = true
-			continue
+			return nil, false, false, fmt.Errorf("load the sealed values of run %s: %w", runID, err)
 		}
-		exact = exact || r.Origin
+		vals, exact, lost = vals[:0], false, false
+		reread := false
+		for _, r := range rows {
+			v, err := e.sealer.OpenRun(runID, r.KeyID, r.Sealed)
+			if err != nil {
+				var de *secret.DecryptError
+				if !errors.As(err, &de) {
+					return nil, false, false, fmt.Errorf("open the sealed values of run %s: %w", runID, err)
+				}
+				if de.KeyMissing() && attempt < maxSealRereads {
+					reread = true
+					break
+				}
+				e.log.Warn("a sealed row of a run's values does not open; its completions will be masked whole",
+					"run", runID, "row", r.ID, "keyId", r.KeyID, "error", err.Error())
+				lost = true
+				continue
+			}
+			exact = exact || r.Origin
+			vals = append(vals, v)
+		}
+		if !reread {
+			return vals, exact, lost, nil
+		}
+	}
+}
+
+func (e *Engine) rebuild(ctx context.Context, st *runState, nrs []store.NodeRun) (complete bool, err error) {
+	vals, exact, lost, err := e.openSeals(ctx, st.run.Identifier)
+	if err != nil {
+		return false, err
+	}
+	for _, v := range vals {
 		for _, s := range v.Values {
 			st.red.Add(s)
 		}

@@ -83,6 +83,12 @@ func (e *DecryptError) Error() string {
 // Is makes errors.Is(err, ErrDecrypt) true.
 func (e *DecryptError) Is(target error) bool { return target == ErrDecrypt }
 
+// KeyMissing reports that the key was not in the ring, even after a reread
+// of the key file, rather than that it did not open the ciphertext: a
+// rotation may have moved the data to a new key since it was read, so a
+// caller may read it again.
+func (e *DecryptError) KeyMissing() bool { return e.keyMissing }
+
 // KeyProblem is one key that the store's secrets were written with and that
 // the key ring cannot decrypt them with.
 type KeyProblem struct {
