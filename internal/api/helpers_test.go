@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -90,20 +91,28 @@ type validator struct {
 func init() { openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder) }
 
 func newValidator(t testing.TB) *validator {
-	doc, err := OpenAPI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("openapi.yaml is not a valid OpenAPI document: %v", err)
-	}
-	doc.Servers = nil // match any host
-	router, err := legacy.NewRouter(doc)
+	router, err := openAPIRouter()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &validator{t: t, router: router, next: http.DefaultTransport, seen: map[string]bool{}}
 }
+
+// openAPIRouter loads and validates openapi.yaml and builds its router once
+// per test binary: every test server has a validating client, and doing it
+// for each cost about half a second under the race detector. The document
+// and the router are only read afterwards.
+var openAPIRouter = sync.OnceValues(func() (routers.Router, error) {
+	doc, err := OpenAPI()
+	if err != nil {
+		return nil, err
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("openapi.yaml is not a valid OpenAPI document: %w", err)
+	}
+	doc.Servers = nil // match any host
+	return legacy.NewRouter(doc)
+})
 
 func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
 	skipReq := req.Header.Get(skipRequestValidation) != ""

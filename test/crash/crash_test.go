@@ -4,7 +4,9 @@
 // restarted. Every run must end COMPLETED with its expected result, none
 // may be lost, and a node run may be delivered twice only when a kill
 // happened while it was in flight. It needs PostgreSQL (pgtest); make test
-// provides one through scripts/with-postgres.sh.
+// provides one through scripts/with-postgres.sh. The tests run in parallel:
+// each has its own data directories, schema (pgtest) and receiver, and
+// they spend most of their time waiting on the processes.
 package crash
 
 import (
@@ -190,6 +192,7 @@ func TestKillNineOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the crash test takes about a minute")
 	}
+	t.Parallel()
 	dbURL := pgtest.URL(t)
 	crash(t, dbURL, 2, func(ctx context.Context, dirs []string) (store.Store, error) { return postgres.Open(ctx, dbURL) })
 }
@@ -200,6 +203,7 @@ func TestKillNineOnSQLite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the crash test takes a while")
 	}
+	t.Parallel()
 	crash(t, "", 1, func(ctx context.Context, dirs []string) (store.Store, error) {
 		return sqlite.Open(ctx, filepath.Join(dirs[0], "sluice.db"), sqlite.Options{})
 	})

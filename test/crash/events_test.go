@@ -15,6 +15,7 @@ import (
 // answers COMPLETED as soon as a finishes the run (LISTEN/NOTIFY), not at
 // the poll's 30 s deadline.
 func TestWaitSeesAnotherProcess(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.URL(t)
 	gate := make(chan struct{})
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

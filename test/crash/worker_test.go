@@ -26,6 +26,7 @@ var workerRe = regexp.MustCompile(`^sluice worker running`)
 // same X-Sluice-Node-Run, and completes them all. A worker stopped with
 // SIGTERM leaves no lease behind.
 func TestWorkerTakesOver(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.URL(t)
 	var (
 		mu    sync.Mutex
@@ -150,6 +151,7 @@ func TestWorkerTakesOver(t *testing.T) {
 // TestWorkerNeedsPostgres: on the embedded store a worker is refused, with
 // the flag to set, and exits 2.
 func TestWorkerNeedsPostgres(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command(os.Args[0], "worker", "--data-dir", t.TempDir())
 	cmd.Env = append(os.Environ(), mainEnv+"=1", "SLUICE_DATABASE_URL=")
 	out, err := cmd.CombinedOutput()

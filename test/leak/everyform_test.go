@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -134,11 +133,7 @@ func TestDisablingAnyFormFails(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the suite once per family of forms; not with -short")
 	}
-	bin := filepath.Join(t.TempDir(), "leak.test")
-	build := exec.Command("go", "test", "-c", "-tags", "leakprobe", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the probe suite: %v\n%s", err, out)
-	}
+	bin := probeSuite(t)
 	run := func(family string) (string, bool) {
 		cmd := exec.Command(bin, "-test.run", "^(TestLeakEveryForm|TestLeakTransitForms)$", "-test.count=1")
 		cmd.Env = append(os.Environ(), redact.ProbeEnvName+"="+family)

@@ -33,7 +33,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv(mainEnv) == "1" {
 		os.Exit(cli.Main(context.Background(), os.Args[1:], cli.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if probe.dir != "" {
+		os.RemoveAll(probe.dir)
+	}
+	os.Exit(code)
 }
 
 // Credentials of the first Admin client of the served processes. The
@@ -478,11 +482,7 @@ func TestProcessChecksSeeEveryForm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the suite and runs sluice serve twice per family of forms; not with -short")
 	}
-	bin := filepath.Join(t.TempDir(), "leak.test")
-	build := exec.Command("go", "test", "-c", "-tags", "leakprobe", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the probe suite: %v\n%s", err, out)
-	}
+	bin := probeSuite(t)
 	run := func(test, family string) (string, bool) {
 		cmd := exec.Command(bin, "-test.run", "^"+test+"$", "-test.count=1")
 		cmd.Env = append(os.Environ(), redact.ProbeEnvName+"="+family)
