@@ -77,9 +77,9 @@ unit-rest:
 race:
 	$(GO) test -count=1 -race -timeout 30m $(RACE_PKGS)
 
-# fuzz runs every target for FUZZTIME; a run the fuzzing engine ends with
-# no failing input (its known flake under load) is retried once
-# (scripts/fuzz.sh).
+# fuzz runs every target for FUZZTIME, without minimizing new inputs
+# (FUZZMINIMIZETIME=60s to minimize); a run the fuzzing engine ends with no
+# failing input (its known flake) is retried once (scripts/fuzz.sh).
 fuzz:
 	@GO=$(GO) scripts/fuzz.sh $(FUZZTIME) $(FUZZ)
 
