@@ -15,8 +15,22 @@ import (
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
 	"github.com/sluice-run/sluice/internal/view"
-	"github.com/sluice-run/sluice/internal/workflow"
 )
+
+// openFlowStore opens a SQLite store in t's temp dir, closed when t ends,
+// and a registry of the WEBHOOK and CONDITION executors.
+func openFlowStore(t *testing.T) (*sqlite.Store, *node.Registry) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "flow.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	reg := node.NewRegistry()
+	webhook.Register(reg, webhook.Options{})
+	condition.Register(reg)
+	return st, reg
+}
 
 // TestFoldedConditions checks that CONDITION nodes (node.Pure) are
 // evaluated within the step that reaches them: their node runs are stored
@@ -117,14 +131,7 @@ func TestFoldedConditions(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fold.db"), sqlite.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			reg := node.NewRegistry()
-			webhook.Register(reg, webhook.Options{})
-			condition.Register(reg)
+			st, reg := openFlowStore(t)
 			var (
 				mu     sync.Mutex
 				events []string
@@ -144,15 +151,8 @@ func TestFoldedConditions(t *testing.T) {
 					events = append(events, "run "+ev.Result)
 				}
 			}})
-			wf, problems := workflow.Parse([]byte(tc.def))
-			if err := problems.Err(); err != nil {
-				t.Fatal(err)
-			}
-			rec, err := st.CreateWorkflow(ctx, store.Workflow{Identifier: wf.Identifier, Definition: wf.Source, CreatedBy: "t"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			run, err := eng.Start(ctx, engine.StartRequest{Workflow: wf, Version: rec.Version, Actor: engine.Actor{ID: "ann"}})
+			wf, version := storeWorkflow(t, st, tc.def)
+			run, err := eng.Start(ctx, engine.StartRequest{Workflow: wf, Version: version, Actor: engine.Actor{ID: "ann"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -263,25 +263,11 @@ func TestCreationStartsFirstNode(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "create.db"), sqlite.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			reg := node.NewRegistry()
-			webhook.Register(reg, webhook.Options{})
-			condition.Register(reg)
+			st, reg := openFlowStore(t)
 			cs := &creatingStore{countingStore: countingStore{Store: st}, rc: st}
 			eng := engine.New(engine.Options{Store: cs, Nodes: reg})
-			wf, problems := workflow.Parse([]byte(tc.def))
-			if err := problems.Err(); err != nil {
-				t.Fatal(err)
-			}
-			rec, err := st.CreateWorkflow(ctx, store.Workflow{Identifier: wf.Identifier, Definition: wf.Source, CreatedBy: "t"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			run, err := eng.Start(ctx, engine.StartRequest{Workflow: wf, Version: rec.Version, Actor: engine.Actor{ID: "ann"}})
+			wf, version := storeWorkflow(t, st, tc.def)
+			run, err := eng.Start(ctx, engine.StartRequest{Workflow: wf, Version: version, Actor: engine.Actor{ID: "ann"}})
 			if err != nil {
 				t.Fatal(err)
 			}
