@@ -29,10 +29,9 @@ type runState struct {
 	wfCtx    map[string]any
 	runCtx   map[string]any
 	triggerN string
-	// first is the newest node run Start stored, for a run just started:
-	// the trigger's, or the first node to execute, whose first attempt
-	// the creation counted (created holds all of them, in order).
-	first   store.NodeRun
+	// created holds the node runs Start stored, in order, for a run just
+	// started: the trigger's, then possibly the first node to execute,
+	// whose first attempt the creation counted.
 	created []store.NodeRun
 	by      map[string]any // .workflowRun.trigger.by
 	// retry is set while the run is driven in the background (Execute):
@@ -153,12 +152,12 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 	if err := st.setOutput(trig.Identifier, out); err != nil {
 		return store.Run{}, err
 	}
-	st.first, st.created = first, []store.NodeRun{first}
+	st.created = []store.NodeRun{first}
 	if next, ok := e.startWith(st, trig, first); ok {
 		// The first node's start (its first attempt counted) commits with
 		// the run's creation: one commit less per run.
 		st.seq = 1
-		st.first = store.NodeRun{
+		st.created = append(st.created, store.NodeRun{
 			Identifier: NewNodeRunID(),
 			RunID:      run.Identifier,
 			NodeID:     next,
@@ -167,8 +166,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 			Attempts:   1,
 			CreatedAt:  now,
 			UpdatedAt:  now,
-		}
-		st.created = append(st.created, st.first)
+		})
 	}
 	if err := e.createRun(ctx, st, st.created); err != nil {
 		return store.Run{}, fmt.Errorf("create run: %w", err)
@@ -579,7 +577,7 @@ func (e *Engine) execute(ctx context.Context, runID string) (store.Run, error) {
 		// Started by this engine a moment ago: nothing to read back. A
 		// node it started has its first attempt counted.
 		st = v.(*runState)
-		last = st.first
+		last = st.created[len(st.created)-1]
 		counted = last.Status == store.StatusInProgress && last.Attempts > 0
 	} else {
 		var nrs []store.NodeRun
