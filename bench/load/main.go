@@ -6,6 +6,11 @@
 //
 //   - baseline: the same HTTP client posting straight to the receiver
 //     (closed loop, -clients workers), in requests/s;
+//   - floor: the closed loop below against a stand-in server of this
+//     binary's own that makes the same HTTP exchanges per run (the POST,
+//     the long poll, the two webhook calls) with no engine and no store,
+//     with its CPU per run: what a run costs before sluice does anything
+//     (floor.go);
 //   - closed loop: -clients workers each starting a run
 //     (POST /v1/workflows/{id}/runs) and waiting for it with the long poll
 //     (GET /v1/workflows/runs/{id}?wait=30s) until COMPLETED, in runs/s;
@@ -78,6 +83,10 @@ type config struct {
 }
 
 func main() {
+	if rcv := os.Getenv(floorEnv); rcv != "" {
+		fmt.Fprintln(os.Stderr, "load: floor server:", serveFloor(rcv))
+		os.Exit(1)
+	}
 	var c config
 	flag.StringVar(&c.sluice, "sluice", "bin/sluice", "sluice binary to start (ignored with -url)")
 	flag.StringVar(&c.flags, "serve-flags", "", "more flags for sluice serve, space-separated (such as --debug-addr 127.0.0.1:6060)")
@@ -87,7 +96,7 @@ func main() {
 	flag.StringVar(&c.databaseURL, "database-url", "", "serve on PostgreSQL: a fresh database is created in this server for the run and dropped after (the user needs CREATEDB)")
 	flag.IntVar(&c.processes, "processes", 1, "serve processes sharing the store (more than 1 needs -database-url)")
 	flag.BoolVar(&c.waitElsewhere, "wait-elsewhere", false, "wait for each run on the process after the one that started it (LISTEN/NOTIFY across processes)")
-	phases := flag.String("phases", "baseline,closed,open", "the phases to run, comma-separated (bench/ab.sh runs only closed, for many short rounds)")
+	phases := flag.String("phases", "baseline,floor,closed,open", "the phases to run, comma-separated (bench/ab.sh runs only closed, for many short rounds)")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "length of each phase")
 	flag.IntVar(&c.clients, "clients", 16, "closed-loop workers")
 	flag.IntVar(&c.rate, "rate", 500, "open-loop runs started per second")
@@ -109,21 +118,21 @@ func main() {
 	}
 }
 
-// parsePhases reads -phases: a comma-separated subset of baseline, closed
-// and open, not empty.
+// parsePhases reads -phases: a comma-separated subset of baseline, floor,
+// closed and open, not empty.
 func parsePhases(v string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for p := range strings.SplitSeq(v, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "baseline", "closed", "open":
+		case "baseline", "floor", "closed", "open":
 			out[p] = true
 		case "":
 		default:
-			return nil, fmt.Errorf("-phases: unknown phase %q (baseline, closed, open)", p)
+			return nil, fmt.Errorf("-phases: unknown phase %q (baseline, floor, closed, open)", p)
 		}
 	}
 	if len(out) == 0 {
-		return nil, errors.New("-phases: name at least one of baseline, closed, open")
+		return nil, errors.New("-phases: name at least one of baseline, floor, closed, open")
 	}
 	return out, nil
 }
@@ -452,6 +461,14 @@ func run(c config) error {
 		})
 		rawRate = float64(n) / c.duration.Seconds()
 		fmt.Printf("baseline raw HTTP (closed, %d clients): %.0f req/s, p50 %s, p99 %s, %d errors\n", c.clients, rawRate, ms(pct(lat, .5)), ms(pct(lat, .99)), failed)
+	}
+
+	if c.phases["floor"] {
+		line, err := floorPhase(context.Background(), hc, rcvURL, c.clients, c.duration)
+		if err != nil {
+			return err
+		}
+		fmt.Println(line)
 	}
 
 	measure := func(name string, phase func() (int64, int64, int64, []time.Duration)) {

@@ -278,6 +278,7 @@ func TestParsePhases(t *testing.T) {
 	}{
 		{in: "baseline,closed,open", want: []string{"baseline", "closed", "open"}},
 		{in: "closed", want: []string{"closed"}},
+		{in: "floor,closed", want: []string{"floor", "closed"}},
 		{in: " open , closed ", want: []string{"closed", "open"}},
 		{in: "closed,warmup", wantErr: `unknown phase "warmup"`},
 		{in: ",", wantErr: "name at least one"},
