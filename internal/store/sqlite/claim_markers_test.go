@@ -62,7 +62,7 @@ func TestClaimMarkersUpgrade(t *testing.T) {
 	}
 	for _, q := range []string{
 		`DROP TRIGGER node_runs_needs_driver`,
-		`DROP INDEX run_leases_expiry`,
+		`DROP INDEX IF EXISTS run_leases_expiry`, // 0019 dropped it again
 		`ALTER TABLE run_leases DROP COLUMN redrive`,
 		ms[i].sql,
 	} {

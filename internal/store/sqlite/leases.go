@@ -139,10 +139,12 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string, runIDs []string
 // ClaimRuns leases runs whose row in run_leases expired (a marker, or the
 // lease of a process that died) and that do not wait on the outside
 // (store.LeaseStore), in one IMMEDIATE transaction: SQLite has one writer
-// at a time, so two claimers never see the same candidate. It reads the
-// expired rows through run_leases_expiry, never the runs that wait
-// (migration 0017); the rows it finds of finished or waiting runs it
-// deletes, as their release would have.
+// at a time, so two claimers never see the same candidate. It reads
+// run_leases whole, never the runs that wait (migration 0017): the table
+// holds only this process's in-flight runs and the markers (0019 dropped
+// its expiry index, which cost every run more than it saved a claim); the
+// rows it finds of finished or waiting runs it deletes, as their release
+// would have.
 func (s *Store) ClaimRuns(ctx context.Context, l store.Lease, now time.Time, limit int) ([]string, error) {
 	if l.Owner == "" {
 		return nil, errors.New("sqlite: claim runs: empty owner")
