@@ -67,3 +67,30 @@ func TestAllowAnyoneToViewRunsColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestUndeliveredDecisionsPlan: the wait loop's look for decided INPUT
+// node runs reads the inputs, never every node run or run stored.
+func TestUndeliveredDecisionsPlan(t *testing.T) {
+	s := open(t, Options{})
+	rows, err := s.r.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+sqlUndeliveredDecisions, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	for _, step := range plan {
+		for _, table := range []string{"SCAN n", "SCAN node_runs", "SCAN r", "SCAN runs"} {
+			if step == table || strings.HasPrefix(step, table+" ") {
+				t.Errorf("the plan scans a table that grows with history (%q):\n%s", step, strings.Join(plan, "\n"))
+			}
+		}
+	}
+}
