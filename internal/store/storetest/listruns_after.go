@@ -67,8 +67,8 @@ func testListRunsAfter(t *testing.T, open opener) {
 	}
 	everything := func(store.Run) bool { return true }
 	for _, tc := range []struct {
-		name     string
-		f        store.RunFilter
+		name   string
+		f      store.RunFilter
 		keep   func(store.Run) bool
 		lo, hi int
 	}{
