@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/sluice-run/sluice/internal/redact"
 	"github.com/sluice-run/sluice/internal/store"
 )
@@ -157,9 +159,9 @@ func TestRunsPagerMember(t *testing.T) {
 	m := newRunMaker(t, e.st)
 	var visible []string
 	for i := range 50 {
-		visible = append(visible, m.insert("deploy", e.admin.ID, i))  // public
+		visible = append(visible, m.insert("deploy", e.admin.ID, i))   // public
 		visible = append(visible, m.insert("private", e.member.ID, i)) // the Member's own
-		m.insert("private", e.admin.ID, i)                            // hidden from the Member
+		m.insert("private", e.admin.ID, i)                             // hidden from the Member
 	}
 	slices.Reverse(visible) // newest first; a tie goes to the larger identifier
 	b := newBrowser(t, e.hs.URL)
@@ -227,4 +229,62 @@ func TestRunsPagerBadCursor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBrowserRunsNewer drives chromium through /runs over three pages:
+// Older twice and Newer twice by clicking the links, checking the rows of
+// each page, that the first page offers neither Newer nor Newest, and that
+// a damaged cursor in the address shows the error page.
+func TestBrowserRunsNewer(t *testing.T) {
+	e := newEnv(t)
+	m := newRunMaker(t, e.st)
+	var want []string
+	for i := range 45 {
+		want = append(want, m.insert("deploy", e.admin.ID, i/3)) // ties straddle the pages
+	}
+	slices.Reverse(want)
+	pages := [][]string{want[:20], want[20:40], want[40:]}
+	ctx := newChrome(t)
+	base := e.hs.URL
+	run(t, ctx, "admin sign-in", signInSteps(base, "root@example.com", password), chromedp.WaitVisible(chromedp.CSS(`.who`)))
+	run(t, ctx, "runs", chromedp.Navigate(base+"/runs"), chromedp.WaitVisible(chromedp.CSS(`nav.pager`)))
+
+	const rows = `Array.from(document.querySelectorAll("main tbody td:first-child a")).map(a => a.textContent).join(",")`
+	has := func(rel string) bool {
+		return get(t, ctx, "a "+rel+" link", chromedp.Evaluate[bool](`document.querySelector('nav.pager a[rel="`+rel+`"]') !== null`))
+	}
+	check := func(step string, n int) {
+		t.Helper()
+		waitFor(t, ctx, step+": page "+fmt.Sprint(n+1)+"'s rows", rows+` === "`+strings.Join(pages[n], ",")+`"`)
+		label := get(t, ctx, "pager text", chromedp.Text(chromedp.CSS(`nav.pager span`)))
+		if wantLabel := fmt.Sprintf("Page %d of 3 · 45 runs", n+1); label != wantLabel {
+			t.Errorf("%s: the pager says %q, want %q", step, label, wantLabel)
+		}
+		if has("prev") != (n > 0) || has("first") != (n > 0) || has("next") != (n < 2) {
+			t.Errorf("%s: page %d links: Newer %v, Newest %v, Older %v", step, n+1, has("prev"), has("first"), has("next"))
+		}
+	}
+	check("the first page", 0)
+	run(t, ctx, "Older", chromedp.Click(chromedp.CSS(`nav.pager a[rel="next"]`)))
+	check("Older once", 1)
+	run(t, ctx, "Older", chromedp.Click(chromedp.CSS(`nav.pager a[rel="next"]`)))
+	check("Older twice", 2)
+	shot(t, ctx, "runs-pager")
+	run(t, ctx, "Newer", chromedp.Click(chromedp.CSS(`nav.pager a[rel="prev"]`)))
+	check("Newer once", 1)
+	run(t, ctx, "Newer", chromedp.Click(chromedp.CSS(`nav.pager a[rel="prev"]`)))
+	check("Newer twice", 0)
+	if loc := get(t, ctx, "location", chromedp.Location()); loc != base+"/runs" && loc != base+"/runs?" {
+		t.Errorf("back on the first page at %s, want /runs", loc)
+	}
+
+	run(t, ctx, "a damaged cursor", chromedp.Navigate(base+"/runs?cursor=damaged&page=2"), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	if h := get(t, ctx, "h1", chromedp.Text(chromedp.CSS("h1"))); h != "Bad link" {
+		t.Errorf("a damaged cursor shows %q, want Bad link", h)
+	}
+	if msg := get(t, ctx, "message", chromedp.Text(chromedp.CSS(`main .error`))); !strings.Contains(msg, "damaged") {
+		t.Errorf("a damaged cursor's message: %q", msg)
+	}
+	run(t, ctx, "start again", chromedp.Click(chromedp.CSS(`main p a`)))
+	check("start again", 0)
 }
