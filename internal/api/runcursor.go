@@ -15,10 +15,16 @@ import (
 
 // The run list's cursor (GET /v1/workflows/runs?cursor=, a sluice addition
 // to Port's limit and offset) is a position in the list's order, newest
-// first by (createdAt, identifier), as store.RunFilter.Before takes it. It
-// is opaque to clients: base64url (no padding) of
+// first by (createdAt, identifier), and a direction: the runs older than the
+// position (an answer's next, store.RunFilter.Before) or newer than it (an
+// answer's prev, store.RunFilter.After). It is opaque to clients: base64url
+// (no padding) of
 //
-//	version (1 byte) | createdAt in Unix nanoseconds (8) | filter digest (8) | identifier | checksum (8)
+//	kind (1 byte) | createdAt in Unix nanoseconds (8) | filter digest (8) | identifier | checksum (8)
+//
+// The kind is the format and the direction: 1, the first format, the only
+// one before prev existed, is older than the position, so every next ever
+// issued keeps its meaning; 2 is newer than it.
 //
 // The filter digest ties the cursor to the filters of the list that issued
 // it, so that a cursor sent with other filters is refused rather than
@@ -28,17 +34,31 @@ import (
 // anywhere, which shows nothing more than the same list with offset, since
 // the store applies the caller's visibility whatever the cursor says.
 const (
-	cursorVersion  = 1
+	cursorOlder    = 1 // the runs older than the position: next
+	cursorNewer    = 2 // the runs newer than the position: prev
 	cursorDigest   = 8
 	cursorSum      = 8
 	cursorFixed    = 1 + 8 + cursorDigest + cursorSum
 	maxCursorIDLen = 256
 )
 
-// encodeRunCursor returns the cursor of position c in the list selected by f.
-func encodeRunCursor(c store.RunCursor, f store.RunFilter) string {
+// runCursor is a decoded cursor: a position, and whether the page it asks
+// for is of the runs newer than the position (prev) rather than older
+// (next).
+type runCursor struct {
+	store.RunCursor
+	Newer bool
+}
+
+// encodeRunCursor returns the cursor of position c in the list selected by
+// f, for the runs older than c (next), or newer when newer is set (prev).
+func encodeRunCursor(c store.RunCursor, newer bool, f store.RunFilter) string {
 	b := make([]byte, 0, cursorFixed+len(c.Identifier))
-	b = append(b, cursorVersion)
+	kind := byte(cursorOlder)
+	if newer {
+		kind = cursorNewer
+	}
+	b = append(b, kind)
 	b = binary.BigEndian.AppendUint64(b, uint64(c.CreatedAt.UnixNano()))
 	d := filterDigest(f)
 	b = append(b, d[:]...)
@@ -50,9 +70,9 @@ func encodeRunCursor(c store.RunCursor, f store.RunFilter) string {
 
 // decodeRunCursor reads a cursor for the list selected by f. Every error is
 // a 400 naming the cursor parameter; the message never quotes the cursor.
-func decodeRunCursor(s string, f store.RunFilter) (store.RunCursor, error) {
-	bad := func(why string) (store.RunCursor, error) {
-		return store.RunCursor{}, invalidField("cursor", "%s; use the next value of a run list answer, or leave cursor out to start from the newest run", why)
+func decodeRunCursor(s string, f store.RunFilter) (runCursor, error) {
+	bad := func(why string) (runCursor, error) {
+		return runCursor{}, invalidField("cursor", "%s; use the next or prev value of a run list answer, or leave cursor out to start from the newest run", why)
 	}
 	if len(s) > base64.RawURLEncoding.EncodedLen(cursorFixed+maxCursorIDLen) {
 		return bad("too long to be a cursor")
@@ -64,7 +84,7 @@ func decodeRunCursor(s string, f store.RunFilter) (store.RunCursor, error) {
 	if len(b) < cursorFixed+1 {
 		return bad("not a cursor (too short)")
 	}
-	if b[0] != cursorVersion {
+	if b[0] != cursorOlder && b[0] != cursorNewer {
 		return bad("not a cursor this server issues (unknown version)")
 	}
 	body, sum := b[:len(b)-cursorSum], b[len(b)-cursorSum:]
@@ -81,7 +101,7 @@ func decodeRunCursor(s string, f store.RunFilter) (store.RunCursor, error) {
 		return bad("damaged (identifier is not UTF-8)")
 	}
 	nanos := int64(binary.BigEndian.Uint64(body[1:9]))
-	return store.RunCursor{CreatedAt: time.Unix(0, nanos).UTC(), Identifier: string(id)}, nil
+	return runCursor{RunCursor: store.RunCursor{CreatedAt: time.Unix(0, nanos).UTC(), Identifier: string(id)}, Newer: b[0] == cursorNewer}, nil
 }
 
 // cursorChecksum is the first cursorSum bytes of SHA-256 over b, after a

@@ -192,7 +192,7 @@ func TestRunListCursorParameters(t *testing.T) {
 	altered := slices.Clone(raw)
 	altered[len(altered)-cursorSum-1] ^= 1 // the identifier's last byte
 	version := slices.Clone(raw)
-	version[0] = 2
+	version[0] = 3
 	for _, tc := range []struct {
 		name, cursor string
 		extra        url.Values
@@ -237,9 +237,11 @@ func TestRunCursorRoundTrip(t *testing.T) {
 		{CreatedAt: time.Unix(0, 0).UTC(), Identifier: "x"},
 		{CreatedAt: time.Date(1969, 12, 31, 23, 59, 59, 1, time.UTC), Identifier: "wfr_ü"},
 	} {
-		got, err := decodeRunCursor(encodeRunCursor(c, f), store.RunFilter{Statuses: []string{"COMPLETED"}, WorkflowVersions: []int{1, 2}})
-		if err != nil || !got.CreatedAt.Equal(c.CreatedAt) || got.Identifier != c.Identifier {
-			t.Errorf("round trip of %+v = %+v, %v", c, got, err)
+		for _, newer := range []bool{false, true} {
+			got, err := decodeRunCursor(encodeRunCursor(c, newer, f), store.RunFilter{Statuses: []string{"COMPLETED"}, WorkflowVersions: []int{1, 2}})
+			if err != nil || !got.CreatedAt.Equal(c.CreatedAt) || got.Identifier != c.Identifier || got.Newer != newer {
+				t.Errorf("round trip of %+v (newer %v) = %+v, %v", c, newer, got, err)
+			}
 		}
 	}
 }
@@ -247,7 +249,8 @@ func TestRunCursorRoundTrip(t *testing.T) {
 // FuzzRunCursor checks that decoding any text either fails with a 400
 // naming cursor or yields a position that encodes and decodes to itself.
 func FuzzRunCursor(f *testing.F) {
-	f.Add(encodeRunCursor(store.RunCursor{CreatedAt: time.Unix(1, 2), Identifier: "wfr_1"}, store.RunFilter{}))
+	f.Add(encodeRunCursor(store.RunCursor{CreatedAt: time.Unix(1, 2), Identifier: "wfr_1"}, false, store.RunFilter{}))
+	f.Add(encodeRunCursor(store.RunCursor{CreatedAt: time.Unix(1, 2), Identifier: "wfr_1"}, true, store.RunFilter{}))
 	f.Add("")
 	f.Add("AQ")
 	f.Fuzz(func(t *testing.T, s string) {
@@ -259,8 +262,8 @@ func FuzzRunCursor(f *testing.F) {
 			}
 			return
 		}
-		again, err := decodeRunCursor(encodeRunCursor(c, store.RunFilter{}), store.RunFilter{})
-		if err != nil || !again.CreatedAt.Equal(c.CreatedAt) || again.Identifier != c.Identifier {
+		again, err := decodeRunCursor(encodeRunCursor(c.RunCursor, c.Newer, store.RunFilter{}), store.RunFilter{})
+		if err != nil || !again.CreatedAt.Equal(c.CreatedAt) || again.Identifier != c.Identifier || again.Newer != c.Newer {
 			t.Fatalf("re-encoding %+v gave %+v, %v", c, again, err)
 		}
 	})

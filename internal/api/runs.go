@@ -235,7 +235,11 @@ func runFilter(q url.Values) (store.RunFilter, error) {
 		if err != nil {
 			return f, err
 		}
-		f.Before = &c
+		if c.Newer {
+			f.After = &c.RunCursor
+		} else {
+			f.Before = &c.RunCursor
+		}
 	}
 	return f, nil
 }
@@ -256,7 +260,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	if !authz.CanViewAllRuns(a) {
 		f.Viewer = &store.RunViewer{ActorID: a.ID}
 	}
-	runs, total, next, err := s.runPage(r.Context(), f)
+	runs, total, next, prev, err := s.runPage(r.Context(), f)
 	if err != nil {
 		return err
 	}
@@ -269,40 +273,72 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	if next != "" {
 		answer["next"] = next
 	}
+	if prev != "" {
+		answer["prev"] = prev
+	}
 	writeJSON(w, http.StatusOK, answer)
 	return nil
 }
 
-// runPage reads one page of the run list and, when a run follows it, the
-// cursor of the page after (next): the position of the page's last run.
-// The store is asked for one run more than the page, which tells whether
-// one follows in the same read; at the largest limit, which the store
-// caps, a second read of one run past the page tells it.
-func (s *Server) runPage(ctx context.Context, f store.RunFilter) ([]store.Run, int, string, error) {
+// runPage reads one page of the run list and the cursors of the pages
+// beside it: next, of the runs older than the page's last run, and prev, of
+// those newer than its first, each "" when no such run is known to exist.
+//
+// In the page's own direction (older for a first page or a next cursor,
+// newer for a prev cursor) the store is asked for one run more than the
+// page, which tells whether one lies beyond it in the same read; at the
+// largest limit, which the store caps, a second read of one run past the
+// page tells it. In the other direction no read is spent: runs lie there
+// when the page was reached by a cursor or an offset, since the cursor's
+// run (or the runs skipped) came before it. Only if that run has been
+// deleted since can the cursor lead to an empty page. A first page (no
+// cursor, no offset) has no prev.
+func (s *Server) runPage(ctx context.Context, f store.RunFilter) (runs []store.Run, total int, next, prev string, err error) {
 	limit := f.Limit
+	newer := f.After != nil
 	probe := f
 	probe.Limit = limit + 1
-	runs, total, err := s.st.ListRuns(ctx, probe)
+	runs, total, err = s.st.ListRuns(ctx, probe)
 	if err != nil {
-		return nil, 0, "", fmt.Errorf("list runs: %w", err)
+		return nil, 0, "", "", fmt.Errorf("list runs: %w", err)
 	}
-	more := len(runs) > limit
-	if more {
+	beyond := len(runs) > limit
+	switch {
+	case beyond && newer:
+		runs = runs[1:] // read nearest the cursor first: the extra run is the newest
+	case beyond:
 		runs = runs[:limit]
-	} else if len(runs) == limit && limit == maxRunLimit {
-		after := f
-		c := store.RunCursorOf(runs[len(runs)-1])
-		after.Before, after.Offset, after.Limit = &c, 0, 1
-		rest, _, err := s.st.ListRuns(ctx, after)
-		if err != nil {
-			return nil, 0, "", fmt.Errorf("list runs: whether a run follows the page: %w", err)
+	case len(runs) == limit && limit == maxRunLimit:
+		past := f
+		past.Offset, past.Limit = 0, 1
+		if newer {
+			c := store.RunCursorOf(runs[0])
+			past.After = &c
+		} else {
+			c := store.RunCursorOf(runs[len(runs)-1])
+			past.Before = &c
 		}
-		more = len(rest) > 0
+		rest, _, err := s.st.ListRuns(ctx, past)
+		if err != nil {
+			return nil, 0, "", "", fmt.Errorf("list runs: whether a run lies past the page: %w", err)
+		}
+		beyond = len(rest) > 0
 	}
-	if !more || len(runs) == 0 {
-		return runs, total, "", nil
+	if len(runs) == 0 {
+		return runs, total, "", "", nil
 	}
-	return runs, total, encodeRunCursor(store.RunCursorOf(runs[len(runs)-1]), f), nil
+	behind := f.Before != nil || f.After != nil || f.Offset > 0
+	older, newerRuns := beyond, behind
+	if newer {
+		older, newerRuns = behind, beyond
+	}
+	if older {
+		next = encodeRunCursor(store.RunCursorOf(runs[len(runs)-1]), false, f)
+	}
+	if newerRuns {
+		prev = encodeRunCursor(store.RunCursorOf(runs[0]), true, f)
+	}
+	return runs, total, next, prev, nil
 }
 
 // viewableRun returns a run the actor may view; a 404 for one that is

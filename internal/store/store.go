@@ -224,6 +224,16 @@ type RunFilter struct {
 	// repeating a run whatever is inserted meanwhile, by the page with
 	// Before = RunCursorOf(r).
 	Before *RunCursor
+	// After, when set, keeps only the runs before this position in the
+	// list's order (newer: created after After.CreatedAt, or at the same
+	// time with a greater Identifier), and the page is the Limit of them
+	// nearest to it, still returned newest first; Offset skips that many
+	// of the nearest. It pages backwards: the page before one that starts
+	// with run r is the page with After = RunCursorOf(r), whatever was
+	// inserted meanwhile (a newer run only adds to the pages before that).
+	// Total does not depend on it. With Before as well, the page is of the runs between
+	// the two, nearest to After.
+	After *RunCursor
 }
 
 // RunViewer is who lists runs, for RunFilter.Viewer.
@@ -233,7 +243,7 @@ type RunViewer struct {
 	ActorID string
 }
 
-// RunCursor is a position in a run list, for RunFilter.Before.
+// RunCursor is a position in a run list, for RunFilter.Before and After.
 type RunCursor struct {
 	CreatedAt  time.Time
 	Identifier string

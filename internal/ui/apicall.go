@@ -94,6 +94,9 @@ type errorData struct {
 	Status  int
 	Title   string
 	Message string
+	// Back and BackText are the page to go on from and its link's text;
+	// without them the error page leads back to the workflows.
+	Back, BackText string
 }
 
 // fail answers a page's error: an API or UI error as its status says,

@@ -35,6 +35,7 @@ type runList struct {
 	WorkflowRuns []runSummary `json:"workflowRuns"`
 	Total        int          `json:"total"`
 	Next         string       `json:"next"` // the cursor of the next page; "" on the last
+	Prev         string       `json:"prev"` // the cursor of the page before; "" on the first
 }
 
 func (u *UI) listRunPage(r *http.Request, s *session, q url.Values) (runList, error) {
@@ -169,8 +170,11 @@ type runsPage struct {
 	Workflow, Status, Result string
 	Page, Pages, Total       int
 	Workflows                []string
-	PrevQuery, NextQuery     string
-	Statuses, Results        []string
+	// NewestQuery, NewerQuery and NextQuery are the query strings of the
+	// first page, the page before and the page after ("" when there is
+	// none).
+	NewestQuery, NewerQuery, NextQuery string
+	Statuses, Results                  []string
 }
 
 func (u *UI) runs(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -178,16 +182,15 @@ func (u *UI) runs(w http.ResponseWriter, r *http.Request, s *session) error {
 	p := runsPage{Workflow: q.Get("workflow"), Status: q.Get("status"), Result: q.Get("result"),
 		Statuses: []string{store.StatusInProgress, store.StatusCompleted},
 		Results:  []string{store.ResultSuccess, store.ResultFailed, store.ResultCancelled}}
-	// Pages go on by the API's cursor, so that runs started while someone
-	// reads the list neither shift nor repeat the older pages; page is
-	// only the number shown, and counts only with a cursor.
+	// Pages go both ways by the API's cursors (next for Older, prev for
+	// Newer), so that runs started while someone reads the list neither
+	// shift nor repeat the pages; page is only the number shown, and
+	// counts only with a cursor.
 	p.Page = 1
 	api := url.Values{"limit": {strconv.Itoa(runsPerPage)}}
-	if c := q.Get("cursor"); c != "" {
-		api.Set("cursor", c)
-		if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 {
-			p.Page = n
-		}
+	cursor := q.Get("cursor")
+	if cursor != "" {
+		api.Set("cursor", cursor)
 	}
 	if p.Workflow != "" {
 		api.Set("workflowIdentifiers", p.Workflow)
@@ -198,12 +201,6 @@ func (u *UI) runs(w http.ResponseWriter, r *http.Request, s *session) error {
 	if p.Result != "" {
 		api.Set("results", p.Result)
 	}
-	list, err := u.listRunPage(r, s, api)
-	if err != nil {
-		return err
-	}
-	p.Runs, p.Total = list.WorkflowRuns, list.Total
-	p.Pages = (p.Total + runsPerPage - 1) / runsPerPage
 	page := func(n int, cursor string) string {
 		v := url.Values{}
 		for k, x := range map[string]string{"workflow": p.Workflow, "status": p.Status, "result": p.Result} {
@@ -217,15 +214,41 @@ func (u *UI) runs(w http.ResponseWriter, r *http.Request, s *session) error {
 		}
 		return "?" + v.Encode()
 	}
-	// A cursor leads only to older runs: back is to the newest page.
-	if p.Page > 1 {
-		p.PrevQuery = page(1, "")
+	list, err := u.listRunPage(r, s, api)
+	var e *apiError
+	if errors.As(err, &e) && e.Status == http.StatusBadRequest && len(e.Details) == 1 && e.Details[0].Path == "cursor" {
+		msg := "The link to this page of runs is damaged, or was made for other filters (" + e.Details[0].Message + ")."
+		u.renderPage(w, r, s, http.StatusBadRequest, "error", "Bad link", errorData{Status: e.Status, Title: "Bad link", Message: msg,
+			Back: "/runs" + page(1, ""), BackText: "Start again from the newest runs"})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// A cursor's page with no run newer than it is the first page (Newer
+	// led back to the top, or the runs after the cursor are gone): show
+	// the first page itself, full and at its own address.
+	if cursor != "" && list.Prev == "" {
+		http.Redirect(w, r, "/runs"+page(1, ""), http.StatusSeeOther)
+		return nil
+	}
+	if cursor != "" {
+		p.Page = 2 // runs are newer than this page: not the first
+		if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 2 {
+			p.Page = n
+		}
+	}
+	p.Runs, p.Total = list.WorkflowRuns, list.Total
+	p.Pages = (p.Total + runsPerPage - 1) / runsPerPage
+	if list.Prev != "" {
+		p.NewestQuery = page(1, "")
+		p.NewerQuery = page(p.Page-1, list.Prev)
 	}
 	if list.Next != "" {
 		p.NextQuery = page(p.Page+1, list.Next)
-		if p.Pages <= p.Page {
-			p.Pages = 0 // more runs than when counted: no "of N"
-		}
+	}
+	if p.Pages < p.Page || list.Next != "" && p.Pages <= p.Page {
+		p.Pages = 0 // more runs than when counted, or fewer: no "of N"
 	}
 	var wfs struct {
 		Workflows []definition `json:"workflows"`

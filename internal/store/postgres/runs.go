@@ -371,7 +371,8 @@ func inClause[T any](where []string, args []any, col string, set []T) ([]string,
 // CreatedAt: the greater identifier first), and how many match in all. The
 // page and the total are read in one REPEATABLE READ transaction: one
 // snapshot. f.Viewer keeps the runs the viewer created and those of public
-// workflow versions (visibleRunsFrom); f.Before pages by keyset.
+// workflow versions (visibleRunsFrom); f.Before pages by keyset, and
+// f.After by keyset backwards.
 func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, int, error) {
 	limit, offset, err := clamp(f.Limit, f.Offset)
 	if err != nil {
@@ -406,6 +407,19 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 		pageCond += kw + `(created_at, identifier) < ($` + strconv.Itoa(n+1) + `, $` + strconv.Itoa(n+2) + `)`
 		pageArgs = append(pageArgs, f.Before.CreatedAt, f.Before.Identifier)
 	}
+	// After pages backwards: the runs nearest the position are read
+	// oldest first, and the page is turned newest first below.
+	order := ` ORDER BY created_at DESC, identifier DESC`
+	if f.After != nil {
+		kw := " WHERE "
+		if pageCond != "" {
+			kw = " AND "
+		}
+		n := len(pageArgs)
+		pageCond += kw + `(created_at, identifier) > ($` + strconv.Itoa(n+1) + `, $` + strconv.Itoa(n+2) + `)`
+		pageArgs = append(pageArgs, f.After.CreatedAt, f.After.Identifier)
+		order = ` ORDER BY created_at, identifier`
+	}
 	var (
 		runs  []store.Run
 		total int
@@ -420,9 +434,12 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 	}
 	n := len(pageArgs)
 	runs, err = collect(ctx, tx, scanRun, `SELECT `+runSelectCols+from+pageCond+
-		` ORDER BY created_at DESC, identifier DESC LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), append(pageArgs, limit, offset)...)
+		order+` LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), append(pageArgs, limit, offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: list runs: %w", err)
+	}
+	if f.After != nil {
+		slices.Reverse(runs)
 	}
 	return runs, total, nil
 }

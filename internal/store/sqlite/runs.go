@@ -399,7 +399,8 @@ func inClause(where []string, args []any, col string, set []string) ([]string, [
 
 // ListRuns returns one page of the runs that match f, newest first (ties in
 // CreatedAt: the later inserted first), and how many match in all. The page
-// and the total are read from one snapshot.
+// and the total are read from one snapshot. f.Before and f.After page by
+// keyset, forwards and backwards.
 func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, int, error) {
 	limit, offset, err := clamp(f.Limit, f.Offset)
 	if err != nil {
@@ -446,6 +447,19 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 		pageCond += kw + `(created_at < ? OR created_at = ? AND identifier < ?)`
 		pageArgs = append(pageArgs, ts, ts, f.Before.Identifier)
 	}
+	// After pages backwards: the runs nearest the position are read
+	// oldest first, and the page is turned newest first below.
+	order := ` ORDER BY created_at DESC, identifier DESC`
+	if f.After != nil {
+		kw := " WHERE "
+		if pageCond != "" {
+			kw = " AND "
+		}
+		ts := f.After.CreatedAt.UnixNano()
+		pageCond += kw + `(created_at > ? OR created_at = ? AND identifier > ?)`
+		pageArgs = append(pageArgs, ts, ts, f.After.Identifier)
+		order = ` ORDER BY created_at, identifier`
+	}
 	var (
 		runs  []store.Run
 		total int
@@ -455,7 +469,7 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 			return fmt.Errorf("count: %w", err)
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+runSelectCols+from+pageCond+
-			` ORDER BY created_at DESC, identifier DESC LIMIT ? OFFSET ?`, append(pageArgs, limit, offset)...)
+			order+` LIMIT ? OFFSET ?`, append(pageArgs, limit, offset)...)
 		if err != nil {
 			return err
 		}
@@ -464,6 +478,9 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, i
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: list runs: %w", err)
+	}
+	if f.After != nil {
+		slices.Reverse(runs)
 	}
 	return runs, total, nil
 }

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Runs", func(t *testing.T) { testRuns(t, fresh) })
 	t.Run("ListRuns", func(t *testing.T) { testListRuns(t, fresh) })
 	t.Run("ListRunsVisibility", func(t *testing.T) { testListRunsVisibility(t, fresh) })
+	t.Run("ListRunsAfter", func(t *testing.T) { testListRunsAfter(t, fresh) })
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, fresh) })
 	t.Run("SecretKeys", func(t *testing.T) { testSecretKeys(t, fresh) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, fresh) })
