@@ -54,3 +54,26 @@ func TestPasswordRules(t *testing.T) {
 		}
 	}
 }
+
+// TestDummyPasswordHash: the dummy hash names the parameters of new hashes
+// (so checking a password against it costs what checking a real one does),
+// is read by CheckPassword, matches no password, and differs per call.
+func TestDummyPasswordHash(t *testing.T) {
+	real, err := HashPassword("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := func(h string) string { return strings.Join(strings.Split(h, "$")[:4], "$") }
+	d := DummyPasswordHash()
+	if params(d) != params(real) {
+		t.Errorf("dummy hash parameters %q, new hashes %q", params(d), params(real))
+	}
+	for _, p := range []string{"", "correct horse battery", "dummy-password"} {
+		if err := CheckPassword(d, p); !errors.Is(err, ErrWrongPassword) {
+			t.Errorf("CheckPassword(dummy, %q) = %v, want ErrWrongPassword", p, err)
+		}
+	}
+	if DummyPasswordHash() == d {
+		t.Error("two dummy hashes are equal")
+	}
+}
