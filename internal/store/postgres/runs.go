@@ -33,26 +33,32 @@ const (
 	// sqlLockRun holds the run's row FOR SHARE until the write commits, and
 	// fails unless the run is IN_PROGRESS: a concurrent Finish (a cancel)
 	// either waits for this write or is seen by it, so no step lands on a
-	// finished run. Concurrent steps of one run share the lock.
-	sqlLockRun = `SELECT sluice_assert(s = 'IN_PROGRESS', CASE WHEN s IS NULL THEN 'SLNFD' ELSE 'SLCNF' END,
+	// finished run. Concurrent steps of one run share the lock. The check
+	// is the WHERE: on success it selects no row and calls nothing (OFFSET
+	// 0 keeps the locking read from being inlined, and so done twice).
+	sqlLockRun = `SELECT sluice_assert(false, CASE WHEN s IS NULL THEN 'SLNFD' ELSE 'SLCNF' END,
 		CASE WHEN s IS NULL THEN 'run not found' ELSE 'run is ' || s END)
-		FROM (SELECT (SELECT status FROM runs WHERE identifier = $1 FOR SHARE) AS s) x`
-	// sqlFinishRun finishes the run; the outer SELECT sees the row as it
-	// was before, to tell a missing run from a finished one.
+		FROM (SELECT (SELECT status FROM runs WHERE identifier = $1 FOR SHARE) AS s OFFSET 0) x
+		WHERE s IS DISTINCT FROM 'IN_PROGRESS'`
+	// sqlFinishRun finishes the run. Only when it updated nothing does the
+	// outer SELECT (a one-time filter on the update's result) read the row,
+	// as it was before, to tell a missing run from a finished one: a
+	// success costs the UPDATE alone.
 	sqlFinishRun = `WITH f AS (
 			UPDATE runs SET status = 'COMPLETED', result = $1, completed_at = $2, updated_at = $2
 			WHERE identifier = $3 AND status = 'IN_PROGRESS' RETURNING 1)
-		SELECT sluice_assert(EXISTS (SELECT 1 FROM f), CASE WHEN s IS NULL THEN 'SLNFD' ELSE 'SLCNF' END,
+		SELECT sluice_assert(false, CASE WHEN s IS NULL THEN 'SLNFD' ELSE 'SLCNF' END,
 			CASE WHEN s IS NULL THEN 'run not found' ELSE 'run is ' || s END)
-		FROM (SELECT (SELECT status FROM runs WHERE identifier = $3) AS s) x`
+		FROM (SELECT (SELECT status FROM runs WHERE identifier = $3) AS s) x WHERE NOT EXISTS (SELECT 1 FROM f)`
 	// sqlCompleteNodeRun completes a node run of the run that is still
-	// IN_PROGRESS (clearing waiting), and fails otherwise.
+	// IN_PROGRESS (clearing waiting), and fails otherwise (reading the row
+	// only then, as sqlFinishRun).
 	sqlCompleteNodeRun = `WITH u AS (
 			UPDATE node_runs SET status = 'COMPLETED', result = $1, output = $2, links = $3, completed_at = $4, updated_at = $4, waiting = false
 			WHERE identifier = $5 AND run_id = $6 AND status = 'IN_PROGRESS' RETURNING 1)
-		SELECT sluice_assert(EXISTS (SELECT 1 FROM u), CASE WHEN s IS NULL THEN 'SLNFD' ELSE 'SLCNF' END,
+		SELECT sluice_assert(false, CASE WHEN s IS NULL THEN 'SLNFD' ELSE 'SLCNF' END,
 			CASE WHEN s IS NULL THEN 'node run not found in the run' ELSE 'it is ' || s END)
-		FROM (SELECT (SELECT status FROM node_runs WHERE identifier = $5 AND run_id = $6) AS s) x`
+		FROM (SELECT (SELECT status FROM node_runs WHERE identifier = $5 AND run_id = $6) AS s) x WHERE NOT EXISTS (SELECT 1 FROM u)`
 	// sqlWaitNodeRun marks an IN_PROGRESS node run of the run as waiting.
 	// It runs after sqlCompleteNodeRun and the insert of Start, so it sees
 	// what they wrote. $4 is the deadline (NULL keeps the stored one and
@@ -66,9 +72,9 @@ const (
 				wake_at = CASE WHEN $6::boolean THEN $7::timestamptz ELSE wake_at END,
 				wait_state = coalesce($8::bytea, wait_state), wait_for = coalesce($9::text, wait_for)
 			WHERE identifier = $2 AND run_id = $3 AND status = 'IN_PROGRESS' RETURNING 1)
-		SELECT sluice_assert(EXISTS (SELECT 1 FROM u), CASE WHEN s IS NULL THEN 'SLNFD' ELSE 'SLCNF' END,
+		SELECT sluice_assert(false, CASE WHEN s IS NULL THEN 'SLNFD' ELSE 'SLCNF' END,
 			CASE WHEN s IS NULL THEN 'node run not found in the run' ELSE 'it is ' || s END)
-		FROM (SELECT (SELECT status FROM node_runs WHERE identifier = $2 AND run_id = $3) AS s) x`
+		FROM (SELECT (SELECT status FROM node_runs WHERE identifier = $2 AND run_id = $3) AS s) x WHERE NOT EXISTS (SELECT 1 FROM u)`
 	sqlInsertRun     = `INSERT INTO runs (` + runCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	sqlInsertNodeRun = `INSERT INTO node_runs (` + nodeRunCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 	sqlInsertLog     = `INSERT INTO node_run_logs (node_run_id, level, message, tags, created_at) VALUES ($1, $2, $3, $4, $5)`
