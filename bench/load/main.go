@@ -65,6 +65,25 @@ func noteErr(err error) {
 	firstErr.CompareAndSwap(nil, &err)
 }
 
+// slowRun is how long a run may take before noteSlow prints what its
+// requests did (a wait answered at its deadline shows there), and
+// slowPrinted how many it printed: at most maxSlowPrinted per invocation.
+const (
+	slowRun        = 5 * time.Second
+	maxSlowPrinted = 5
+)
+
+var slowPrinted atomic.Int32
+
+// noteSlow prints, to stderr, the requests of a run that took longer than
+// slowRun, for the first few such runs.
+func noteSlow(id string, took time.Duration, steps []string) {
+	if took < slowRun || slowPrinted.Add(1) > maxSlowPrinted {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "load: slow run %s: %s: %s\n", id, took.Round(time.Millisecond), strings.Join(steps, "; "))
+}
+
 type config struct {
 	sluice        string
 	flags         string
@@ -245,6 +264,7 @@ func (t *targets) oneRun(ctx context.Context) error {
 // polling, with c.poll); it returns an error unless the run ends SUCCESS.
 func oneRun(ctx context.Context, c, w *client) error {
 	var a runAnswer
+	t0 := time.Now()
 	code, err := c.do(ctx, "POST", "/v1/workflows/load/runs", map[string]any{"inputs": map[string]any{"env": "prod"}}, &a)
 	if err != nil {
 		return err
@@ -253,6 +273,8 @@ func oneRun(ctx context.Context, c, w *client) error {
 		return fmt.Errorf("start a run: %d", code)
 	}
 	id := a.WorkflowRun.Identifier
+	steps := []string{fmt.Sprintf("POST %s -> %s", time.Since(t0).Round(time.Millisecond), a.WorkflowRun.Status)}
+	defer func() { noteSlow(id, time.Since(t0), steps) }()
 	path := "/v1/workflows/runs/" + id + "?wait=30s"
 	if c.poll > 0 {
 		path = "/v1/workflows/runs/" + id
@@ -262,9 +284,11 @@ func oneRun(ctx context.Context, c, w *client) error {
 			time.Sleep(c.poll)
 		}
 		a = runAnswer{}
+		t1 := time.Now()
 		if code, err := w.do(ctx, "GET", path, nil, &a); err != nil || code != http.StatusOK {
 			return fmt.Errorf("wait for run %s: %d %v", id, code, err)
 		}
+		steps = append(steps, fmt.Sprintf("GET %s -> %s", time.Since(t1).Round(time.Millisecond), a.WorkflowRun.Status))
 	}
 	if a.WorkflowRun.Result != "SUCCESS" {
 		return fmt.Errorf("run %s ended %s", id, a.WorkflowRun.Result)
