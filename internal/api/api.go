@@ -174,6 +174,10 @@ type Server struct {
 	claimEvery time.Duration
 	beatDone   chan struct{}
 	exclusive  bool
+
+	// liveWaited, when set (tests), is called when a long poll waits
+	// for a run this process drives without reading it first.
+	liveWaited func()
 }
 
 // New returns a Server. It builds the engine over opts.Store and

@@ -125,13 +125,39 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request, a authz.Actor) e
 		}
 		defer sub.Close()
 	}
+	if sub != nil && sub.Live && authz.CanViewAllRuns(a) {
+		// This process drives the run: it exists and is IN_PROGRESS, and its
+		// end or its drive's end will be published here. A caller who may
+		// view every run waits without reading it first (one read of the
+		// run fewer per waited run, 5 % of sluice's CPU under the load
+		// harness, docs/performance.md "Fifth look").
+		if s.liveWaited != nil {
+			s.liveWaited()
+		}
+		deadline := time.Now().Add(wait)
+		idle, err := s.awaitRun(r.Context(), sub, wait, sub.Idle)
+		if err != nil {
+			return err
+		}
+		if !idle {
+			v, err := s.loadRun(r.Context(), runID, logs)
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, ok("workflowRun", v))
+			return nil
+		}
+		// The drive ended without the run's end (it waits on the outside,
+		// or another path finished it): wait the rest as any caller does.
+		wait = max(time.Until(deadline), 0)
+	}
 	run, err := s.viewableRun(r.Context(), a, runID)
 	if err != nil {
 		return err
 	}
 	var v view.Run
 	if wait > 0 && run.Status != store.StatusCompleted {
-		if err := s.awaitRun(r.Context(), sub, wait); err != nil {
+		if _, err := s.awaitRun(r.Context(), sub, wait, nil); err != nil {
 			return err
 		}
 		v, err = s.loadRun(r.Context(), runID, logs)
@@ -151,11 +177,12 @@ func tooManyWatchers() *Error {
 	return apiErr(http.StatusServiceUnavailable, codeUnavailable, "too many requests are waiting for runs; retry in %s seconds", retryAfterSeconds)
 }
 
-// awaitRun returns once sub sees the run finish, d has passed, or the
-// server stops. It holds no goroutine beyond the request's: one
-// subscription with a one-event buffer (which cannot lag: it only takes
+// awaitRun returns once sub sees the run finish, d has passed, the server
+// stops, or (idle, true) idle is closed: the close of the subscription's
+// Idle, or nil not to watch it. It holds no goroutine beyond the request's:
+// one subscription with a one-event buffer (which cannot lag: it only takes
 // run.finished, once).
-func (s *Server) awaitRun(ctx context.Context, sub *runevents.Subscription, d time.Duration) error {
+func (s *Server) awaitRun(ctx context.Context, sub *runevents.Subscription, d time.Duration, idle <-chan struct{}) (bool, error) {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
@@ -164,10 +191,12 @@ func (s *Server) awaitRun(ctx context.Context, sub *runevents.Subscription, d ti
 	case <-timer.C:
 	case <-s.hub.Done():
 	case <-s.events.Done():
+	case <-idle:
+		return true, nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return false, ctx.Err()
 	}
-	return nil
+	return false, nil
 }
 
 // sseEvent is the data of one Server-Sent Event.

@@ -103,6 +103,15 @@ const (
 	NodeFinished
 	NodeWaiting // the node stays IN_PROGRESS until completed from outside
 	RunFinished
+	// RunDriving: this engine begins a drive of an IN_PROGRESS run; a
+	// RunIdle for the same run follows when that drive ends, whatever
+	// happened (after RunFinished, when it finished the run). Between the
+	// two, this process will report the run's end or the drive's, so a
+	// watcher of this process needs nothing read to wait for it
+	// (runevents.Subscription.Live). Neither is logged nor leaves the
+	// process.
+	RunDriving
+	RunIdle
 )
 
 // Event reports progress. Error is redacted.

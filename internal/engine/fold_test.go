@@ -77,8 +77,8 @@ func TestFoldedConditions(t *testing.T) {
 			result:  "COMPLETED SUCCESS",
 			path:    []string{"trigger", "a", "c1", "c2", "b"},
 			commits: 4, // create; start a; complete a + c1 + c2 + start b; complete b + finish
-			events: []string{"finished trigger", "started a", "finished a SUCCESS", "started c1", "finished c1 SUCCESS",
-				"started c2", "finished c2 SUCCESS", "started b", "finished b SUCCESS", "run SUCCESS"},
+			events: []string{"finished trigger", "driving", "started a", "finished a SUCCESS", "started c1", "finished c1 SUCCESS",
+				"started c2", "finished c2 SUCCESS", "started b", "finished b SUCCESS", "run SUCCESS", "idle"},
 		},
 		{
 			name:    "a condition right after the trigger",
@@ -86,7 +86,7 @@ func TestFoldedConditions(t *testing.T) {
 			result:  "COMPLETED SUCCESS",
 			path:    []string{"trigger", "c1", "b"},
 			commits: 3, // create; c1 + start b; complete b + finish
-			events:  []string{"finished trigger", "started c1", "finished c1 SUCCESS", "started b", "finished b SUCCESS", "run SUCCESS"},
+			events:  []string{"finished trigger", "driving", "started c1", "finished c1 SUCCESS", "started b", "finished b SUCCESS", "run SUCCESS", "idle"},
 		},
 		{
 			name:    "a condition that ends the path finishes the run in its step",
@@ -94,7 +94,7 @@ func TestFoldedConditions(t *testing.T) {
 			result:  "COMPLETED SUCCESS",
 			path:    []string{"trigger", "a", "c1"},
 			commits: 3, // create; start a; complete a + c1 + finish
-			events:  []string{"finished trigger", "started a", "finished a SUCCESS", "started c1", "finished c1 SUCCESS", "run SUCCESS"},
+			events:  []string{"finished trigger", "driving", "started a", "finished a SUCCESS", "started c1", "finished c1 SUCCESS", "run SUCCESS", "idle"},
 			check: func(t *testing.T, v view.Run) {
 				if got := string(v.Variables.Outputs["c1"]); got != `{"selectedOutlet":null}` {
 					t.Errorf("c1 output = %s", got)
@@ -107,7 +107,7 @@ func TestFoldedConditions(t *testing.T) {
 			result:  "COMPLETED FAILED",
 			path:    []string{"trigger", "c1"},
 			commits: 2, // create; c1 + finish
-			events:  []string{"finished trigger", "started c1", "finished c1 FAILED", "run FAILED"},
+			events:  []string{"finished trigger", "driving", "started c1", "finished c1 FAILED", "run FAILED", "idle"},
 			check: func(t *testing.T, v view.Run) {
 				logs := v.NodeRuns[1].NodeRunLogs
 				if len(logs) != 1 || logs[0].LogLevel != "ERROR" || !strings.Contains(logs[0].Log, "no route") {
@@ -124,8 +124,10 @@ func TestFoldedConditions(t *testing.T) {
 			// create; start w; wait; complete w + c1 + start b; begin b's
 			// attempt; complete b + finish
 			commits: 6,
-			events: []string{"finished trigger", "started w", "waiting w", "finished w SUCCESS", "started c1", "finished c1 SUCCESS",
-				"started b", "finished b SUCCESS", "run SUCCESS"},
+			// The outside completion commits w and c1 outside any drive;
+			// each drive is framed by driving and idle.
+			events: []string{"finished trigger", "driving", "started w", "waiting w", "idle", "finished w SUCCESS", "started c1", "finished c1 SUCCESS",
+				"driving", "started b", "finished b SUCCESS", "run SUCCESS", "idle"},
 		},
 	}
 	for _, tc := range tests {
@@ -149,6 +151,10 @@ func TestFoldedConditions(t *testing.T) {
 					events = append(events, strings.TrimSpace("finished "+ev.NodeID+" "+map[bool]string{true: "", false: ev.Result}[ev.NodeID == "trigger"]))
 				case engine.RunFinished:
 					events = append(events, "run "+ev.Result)
+				case engine.RunDriving:
+					events = append(events, "driving")
+				case engine.RunIdle:
+					events = append(events, "idle")
 				}
 			}})
 			wf, version := storeWorkflow(t, st, tc.def)

@@ -601,6 +601,8 @@ func (e *Engine) execute(ctx context.Context, runID string) (store.Run, error) {
 		}
 	}
 	st.retry = true
+	e.emit(Event{Kind: RunDriving, RunID: runID})
+	defer e.emit(Event{Kind: RunIdle, RunID: runID})
 	if last.Status == store.StatusInProgress {
 		if last.Waiting {
 			// Completed from outside, through CompleteNodeRun.

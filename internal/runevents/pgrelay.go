@@ -89,6 +89,9 @@ type wire struct {
 // queues it for the other processes, without blocking; for the engine's
 // OnEvent hook (api.Options.OnEvent).
 func (r *PGRelay) OnEngineEvent(ev engine.Event) {
+	if r.Hub.Track(ev) {
+		return
+	}
 	e, ok := FromEngine(ev)
 	if !ok {
 		return

@@ -16,6 +16,13 @@
 // Events carry only identifiers, node types and results: nothing a run
 // holds (outputs, logs, error text) travels through a Hub.
 //
+// A Hub also knows which runs this process's engine is driving right now
+// (engine.RunDriving and RunIdle, which never leave the process): a
+// subscription made while its run is driven here is Live, and its Idle
+// closes when that drive ends. Its watcher then needs nothing read to wait:
+// the run exists, is IN_PROGRESS, and either its end or its drive's end will
+// be published here.
+//
 // One process only: a Hub sees the events of the runs this process drives.
 // Source is the seam for events from other processes (PostgreSQL
 // LISTEN/NOTIFY, not built yet): whatever implements it can replace or feed
@@ -108,13 +115,26 @@ type Hub struct {
 	count  int
 	closed bool
 	done   chan struct{}
+	// live counts the drives of each run under way in this process.
+	live map[string]int
+	// finished holds the runs whose run.finished was published most
+	// recently (a ring of recentFinished, with its index): a drive that
+	// begins after another path finished its run (a cancel between the
+	// drive's read and its start) does not make the run live again.
+	finished     [recentFinished]string
+	finishedNext int
+	finishedSet  map[string]struct{}
 }
+
+// recentFinished bounds the runs a Hub remembers as finished.
+const recentFinished = 4096
 
 var _ Source = (*Hub)(nil)
 
 // NewHub returns an empty Hub.
 func NewHub(opts Options) *Hub {
-	h := &Hub{buffer: opts.Buffer, max: opts.MaxSubscribers, runs: map[string]map[*Subscription]struct{}{}, done: make(chan struct{})}
+	h := &Hub{buffer: opts.Buffer, max: opts.MaxSubscribers, runs: map[string]map[*Subscription]struct{}{}, done: make(chan struct{}),
+		live: map[string]int{}, finishedSet: map[string]struct{}{}}
 	if h.buffer <= 0 {
 		h.buffer = DefaultBuffer
 	}
@@ -134,7 +154,16 @@ type Subscription struct {
 	// it to learn that no more events will come.
 	Lag <-chan struct{}
 	lag chan struct{}
+	// Live reports that this process's engine was driving the run when the
+	// subscription was made: the run exists and was IN_PROGRESS, and its
+	// run.finished or the close of Idle will come.
+	Live bool
+	// Idle is closed when a drive of the run in this process ends (the
+	// run finished, waits on the outside, or another path won it).
+	Idle <-chan struct{}
+	idle chan struct{}
 
+	idleClosed   bool // under hub.mu
 	hub          *Hub
 	runID        string
 	onlyFinished bool
@@ -155,7 +184,9 @@ func (h *Hub) Subscribe(runID string, onlyFinished bool) (*Subscription, error) 
 	}
 	c := make(chan Event, size)
 	lag := make(chan struct{})
-	s := &Subscription{C: c, c: c, Lag: lag, lag: lag, hub: h, runID: runID, onlyFinished: onlyFinished}
+	idle := make(chan struct{})
+	s := &Subscription{C: c, c: c, Lag: lag, lag: lag, Idle: idle, idle: idle, Live: h.live[runID] > 0,
+		hub: h, runID: runID, onlyFinished: onlyFinished}
 	subs := h.runs[runID]
 	if subs == nil {
 		subs = map[*Subscription]struct{}{}
@@ -179,6 +210,14 @@ func (h *Hub) Close() {
 	}
 }
 
+// Driving reports whether this process's engine is driving the run now
+// (between its engine.RunDriving and RunIdle).
+func (h *Hub) Driving(runID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.live[runID] > 0
+}
+
 // Watchers returns how many subscriptions are open.
 func (h *Hub) Watchers() int {
 	h.mu.Lock()
@@ -191,6 +230,9 @@ func (h *Hub) Watchers() int {
 func (h *Hub) Publish(ev Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if ev.Kind == KindRunFinished {
+		h.noteFinished(ev.RunID)
+	}
 	subs := h.runs[ev.RunID]
 	for s := range subs {
 		if s.onlyFinished && ev.Kind != KindRunFinished {
@@ -212,9 +254,58 @@ func (h *Hub) Publish(ev Event) {
 // OnEngineEvent is Publish for an engine event, for the engine's OnEvent
 // hook.
 func (h *Hub) OnEngineEvent(ev engine.Event) {
+	if h.Track(ev) {
+		return
+	}
 	if e, ok := FromEngine(ev); ok {
 		h.Publish(e)
 	}
+}
+
+// Track records engine.RunDriving and RunIdle, which say which runs this
+// process drives, and reports whether ev was one of them (it then goes no
+// further: no watcher sees it and no other process hears of it).
+func (h *Hub) Track(ev engine.Event) bool {
+	switch ev.Kind {
+	case engine.RunDriving:
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if _, done := h.finishedSet[ev.RunID]; !done {
+			h.live[ev.RunID]++
+		}
+		return true
+	case engine.RunIdle:
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if n := h.live[ev.RunID] - 1; n > 0 {
+			h.live[ev.RunID] = n
+		} else {
+			delete(h.live, ev.RunID)
+		}
+		for s := range h.runs[ev.RunID] {
+			if !s.idleClosed {
+				s.idleClosed = true
+				close(s.idle)
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// noteFinished ends the run's liveness and remembers it as finished;
+// h.mu must be held.
+func (h *Hub) noteFinished(runID string) {
+	delete(h.live, runID)
+	if _, ok := h.finishedSet[runID]; ok {
+		return
+	}
+	if old := h.finished[h.finishedNext]; old != "" {
+		delete(h.finishedSet, old)
+	}
+	h.finished[h.finishedNext] = runID
+	h.finishedSet[runID] = struct{}{}
+	h.finishedNext = (h.finishedNext + 1) % recentFinished
 }
 
 // Lagged reports whether the subscription missed events because its buffer

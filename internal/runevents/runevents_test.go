@@ -2,6 +2,7 @@ package runevents
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 
 	"github.com/sluice-run/sluice/internal/engine"
@@ -114,5 +115,85 @@ func TestFromEngine(t *testing.T) {
 		if ok != (tc.want != "") || got.Kind != tc.want {
 			t.Errorf("FromEngine(%d) = %+v, %v; want %q", tc.kind, got, ok, tc.want)
 		}
+	}
+}
+
+// TestHubLive: a subscription made while this process drives its run is
+// Live, and its Idle closes when that drive ends; a run.finished ends the
+// run's liveness, and a drive that begins after its run finished (a cancel
+// between the drive's read and its start) does not make it live again; the
+// driving events reach no watcher.
+func TestHubLive(t *testing.T) {
+	driving := func(id string) engine.Event { return engine.Event{Kind: engine.RunDriving, RunID: id} }
+	idle := func(id string) engine.Event { return engine.Event{Kind: engine.RunIdle, RunID: id} }
+	finished := func(id string) engine.Event {
+		return engine.Event{Kind: engine.RunFinished, RunID: id, Result: "SUCCESS"}
+	}
+	tests := []struct {
+		name     string
+		before   []engine.Event // before the subscription
+		after    []engine.Event // after it
+		live     bool
+		idle     bool // Idle closed after the events
+		received int  // events in C
+	}{
+		{name: "not driven", live: false},
+		{name: "driven", before: []engine.Event{driving("r")}, live: true},
+		{name: "driven then idle", before: []engine.Event{driving("r")}, after: []engine.Event{idle("r")}, live: true, idle: true},
+		{name: "driven, finished, idle", before: []engine.Event{driving("r")}, after: []engine.Event{finished("r"), idle("r")}, live: true, idle: true, received: 1},
+		{name: "idle before", before: []engine.Event{driving("r"), idle("r")}, live: false},
+		{name: "finished while driven", before: []engine.Event{driving("r"), finished("r")}, live: false},
+		{name: "a drive after the run finished", before: []engine.Event{finished("r"), driving("r")}, live: false},
+		{name: "another run driven", before: []engine.Event{driving("other")}, live: false},
+		{name: "two drives, one ends", before: []engine.Event{driving("r"), driving("r"), idle("r")}, live: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := NewHub(Options{})
+			for _, ev := range tc.before {
+				h.OnEngineEvent(ev)
+			}
+			s, err := h.Subscribe("r", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.Live != tc.live {
+				t.Errorf("Live = %v, want %v", s.Live, tc.live)
+			}
+			for _, ev := range tc.after {
+				h.OnEngineEvent(ev)
+			}
+			select {
+			case <-s.Idle:
+				if !tc.idle {
+					t.Error("Idle closed")
+				}
+			default:
+				if tc.idle {
+					t.Error("Idle not closed")
+				}
+			}
+			if len(s.C) != tc.received {
+				t.Errorf("%d events received, want %d (driving events reach no watcher)", len(s.C), tc.received)
+			}
+		})
+	}
+}
+
+// TestHubFinishedBounded: the runs a Hub remembers as finished are
+// bounded; the oldest is forgotten first.
+func TestHubFinishedBounded(t *testing.T) {
+	h := NewHub(Options{})
+	for i := range recentFinished + 10 {
+		h.Publish(Event{Kind: KindRunFinished, RunID: "r" + strconv.Itoa(i)})
+	}
+	if n := len(h.finishedSet); n != recentFinished {
+		t.Errorf("%d runs remembered, want %d", n, recentFinished)
+	}
+	h.OnEngineEvent(engine.Event{Kind: engine.RunDriving, RunID: "r0"})
+	h.OnEngineEvent(engine.Event{Kind: engine.RunDriving, RunID: "r" + strconv.Itoa(recentFinished+5)})
+	if !h.Driving("r0") || h.Driving("r"+strconv.Itoa(recentFinished+5)) {
+		t.Errorf("forgotten r0 driving %v (want true), recent run driving %v (want false)", h.Driving("r0"), h.Driving("r"+strconv.Itoa(recentFinished+5)))
 	}
 }
