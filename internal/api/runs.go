@@ -458,6 +458,8 @@ func (s *Server) complete(ctx context.Context, nodeRunID string, c engine.Comple
 		return conflict("workflow node run %s, or its run, is no longer IN_PROGRESS", nodeRunID)
 	case errors.Is(err, store.ErrNotFound):
 		return notFound("workflow node run %s not found", nodeRunID)
+	case errors.Is(err, engine.ErrNoProgressStore):
+		return apiErr(http.StatusNotImplemented, codeUnavailable, "this server's store keeps no output or links of a node run in progress")
 	case err != nil:
 		return fmt.Errorf("complete node run %s: %w", nodeRunID, err)
 	}
@@ -465,8 +467,10 @@ func (s *Server) complete(ctx context.Context, nodeRunID string, c engine.Comple
 }
 
 // completeNodeRun completes a node run that waits for an outside system
-// (an async webhook, a Kafka consumer), or only adds logs to it when status
-// is IN_PROGRESS or omitted. A second completion is a 409.
+// (an async webhook, a Kafka consumer), or, when status is IN_PROGRESS or
+// omitted, reports its progress: logs, and the output and links so far,
+// which the node run shows until it completes and a completion without its
+// own ends with (as Port does). A second completion is a 409.
 func (s *Server) completeNodeRun(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
 	nodeRunID := r.PathValue("wfnr")
 	nr, canView, err := s.nodeRunFor(r.Context(), a, nodeRunID, true)
