@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-run/sluice/internal/engine"
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/traceparent"
 	"github.com/sluice-run/sluice/internal/view"
 )
 
@@ -90,10 +91,14 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 			s.releaseSlot()
 		}
 	}()
+	// A W3C traceparent joins the run to the caller's trace; a malformed
+	// one is ignored, as W3C says (decision 027).
+	parent, _ := traceparent.FromRequest(r)
 	run, err := s.eng.Start(r.Context(), engine.StartRequest{
 		Workflow: wf, Version: rec.Version, Trigger: body.Trigger, Inputs: body.Inputs,
-		Actor:     engine.Actor{ID: a.ID, Email: a.Email, FirstName: a.FirstName, LastName: a.LastName},
-		Authorize: authorize,
+		Actor:       engine.Actor{ID: a.ID, Email: a.Email, FirstName: a.FirstName, LastName: a.LastName},
+		Authorize:   authorize,
+		TraceParent: parent,
 	})
 	var ie *engine.InputError
 	switch {

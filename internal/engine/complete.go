@@ -177,7 +177,7 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 		e.emit(Event{Kind: NodeFinished, RunID: run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: store.ResultCancelled})
 		e.emit(Event{Kind: RunFinished, RunID: run.Identifier, Result: store.ResultCancelled})
 		e.traceNode(st, n, nr, store.ResultCancelled, now, logs, "")
-		e.traceRun(run)
+		e.traceRun(run, st.traceParent)
 		return run, nil
 	case store.ResultFailed:
 		msg := "the node was reported FAILED"
