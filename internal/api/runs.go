@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-run/sluice/internal/engine"
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/traceparent"
 	"github.com/sluice-run/sluice/internal/view"
 )
 
@@ -90,10 +91,14 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 			s.releaseSlot()
 		}
 	}()
+	// A W3C traceparent joins the run to the caller's trace; a malformed
+	// one is ignored, as W3C says (decision 029).
+	parent, _ := traceparent.FromRequest(r)
 	run, err := s.eng.Start(r.Context(), engine.StartRequest{
 		Workflow: wf, Version: rec.Version, Trigger: body.Trigger, Inputs: body.Inputs,
-		Actor:     engine.Actor{ID: a.ID, Email: a.Email, FirstName: a.FirstName, LastName: a.LastName},
-		Authorize: authorize,
+		Actor:       engine.Actor{ID: a.ID, Email: a.Email, FirstName: a.FirstName, LastName: a.LastName},
+		Authorize:   authorize,
+		TraceParent: parent,
 	})
 	var ie *engine.InputError
 	switch {
@@ -494,6 +499,8 @@ func (s *Server) complete(ctx context.Context, nodeRunID string, c engine.Comple
 		return conflict("workflow node run %s, or its run, is no longer IN_PROGRESS", nodeRunID)
 	case errors.Is(err, store.ErrNotFound):
 		return notFound("workflow node run %s not found", nodeRunID)
+	case errors.Is(err, engine.ErrNoProgressStore):
+		return apiErr(http.StatusNotImplemented, codeUnavailable, "this server's store keeps no output or links of a node run in progress")
 	case err != nil:
 		return fmt.Errorf("complete node run %s: %w", nodeRunID, err)
 	}
@@ -501,8 +508,10 @@ func (s *Server) complete(ctx context.Context, nodeRunID string, c engine.Comple
 }
 
 // completeNodeRun completes a node run that waits for an outside system
-// (an async webhook, a Kafka consumer), or only adds logs to it when status
-// is IN_PROGRESS or omitted. A second completion is a 409.
+// (an async webhook, a Kafka consumer), or, when status is IN_PROGRESS or
+// omitted, reports its progress: logs, and the output and links so far,
+// which the node run shows until it completes and a completion without its
+// own ends with (as Port does). A second completion is a 409.
 func (s *Server) completeNodeRun(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
 	nodeRunID := r.PathValue("wfnr")
 	nr, canView, err := s.nodeRunFor(r.Context(), a, nodeRunID, true)

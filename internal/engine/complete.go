@@ -14,18 +14,23 @@ import (
 // IN_PROGRESS (an async webhook's receiver, a Kafka consumer): the API's
 // PATCH /v1/workflows/nodes/runs/{wfnr}.
 type Completion struct {
-	// Status is COMPLETED to finish the node, or IN_PROGRESS (or "") to only
-	// add logs.
+	// Status is COMPLETED to finish the node, or IN_PROGRESS (or "") to
+	// add logs and, when given, store Output and Links as the node run's
+	// progress (shown on the node run; a completion without them ends with
+	// the last ones reported).
 	Status string
 	// Result is SUCCESS, FAILED or CANCELLED when Status is COMPLETED. A
 	// CANCELLED node run ends its run CANCELLED (Port's result CANCELLED).
 	Result string
 	// Output is the node's raw result; variables and links apply to it as if
-	// the node had produced it itself.
+	// the node had produced it itself. nil (absent) on a completion is the
+	// output last reported IN_PROGRESS, if any.
 	Output any
 	Logs   []LogLine
 	// Links are added after the links the node's definition renders (a
-	// SUCCESS completion only); they are redacted like everything else.
+	// SUCCESS completion only); they are redacted like everything else. nil
+	// (absent) on a completion is the links last reported IN_PROGRESS; an
+	// empty, non-nil slice is none.
 	Links []string
 	// Outlet is the outlet a flow-control node took (an INPUT node's
 	// button): the run follows it whatever the node's variables make of
@@ -113,6 +118,9 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 		logs = append(logs, store.Log{NodeRunID: nr.Identifier, Level: level, Message: text, Tags: tags, CreatedAt: e.now().UTC()})
 	}
 	if c.Status == "" || c.Status == store.StatusInProgress {
+		if c.Output != nil || c.Links != nil {
+			return st.run, e.progress(ctx, st, nr, c, logs)
+		}
 		if len(logs) > 0 {
 			// As a transition, so that a run finished meanwhile refuses
 			// the lines (ErrConflict) instead of keeping them.
@@ -125,6 +133,9 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 			}
 		}
 		return st.run, nil
+	}
+	if c, err = lastReported(c, nr); err != nil {
+		return st.run, err
 	}
 	var out nodeOutcome
 	fail := func(err error) nodeOutcome {
@@ -166,7 +177,7 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 		e.emit(Event{Kind: NodeFinished, RunID: run.Identifier, NodeID: n.Identifier, NodeRunID: nr.Identifier, Type: n.Type, Result: store.ResultCancelled})
 		e.emit(Event{Kind: RunFinished, RunID: run.Identifier, Result: store.ResultCancelled})
 		e.traceNode(st, n, nr, store.ResultCancelled, now, logs, "")
-		e.traceRun(run)
+		e.traceRun(run, st.traceParent)
 		return run, nil
 	case store.ResultFailed:
 		msg := "the node was reported FAILED"

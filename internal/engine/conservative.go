@@ -36,6 +36,9 @@ func maskConservatively(c Completion) Completion {
 		out.Logs[i] = m
 	}
 	out.Links = nil
+	if c.Links != nil {
+		out.Links = make([]string, 0, len(c.Links)) // [] (none) stays none, not absent
+	}
 	for range c.Links {
 		out.Links = append(out.Links, redact.Mask)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/tmpl"
+	"github.com/sluice-run/sluice/internal/traceparent"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
 
@@ -270,6 +271,12 @@ type StartRequest struct {
 	// the same run twice then fails with an error matching store.ErrExists
 	// and starts nothing.
 	RunID string
+	// TraceParent, when set, is the caller's span context (the W3C
+	// traceparent of the creation request): the run's spans join the
+	// caller's trace, its root span a child of the caller's span. It is
+	// stored with the run (store.TraceParentStore) for every process that
+	// reports them (docs/decisions/029-joining-the-callers-trace.md).
+	TraceParent traceparent.Parent
 }
 
 // idAlphabet is in ASCII order, so that identifiers sort by their time

@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/tmpl"
+	"github.com/sluice-run/sluice/internal/traceparent"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
 
@@ -44,6 +45,9 @@ type runState struct {
 	pending  *sealBuf
 	sealOnce sync.Once
 	degraded bool
+	// traceParent is the caller's span context the run's creation request
+	// carried (zero: none), read with the run when tracing (decision 029).
+	traceParent traceparent.Parent
 }
 
 // nonEmpty is s, or nil (JSON null) when it is empty.
@@ -112,6 +116,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 		UpdatedAt:       now,
 	}
 	st := e.newState(run, wf)
+	st.traceParent = req.TraceParent
 	st.by = map[string]any{"email": nonEmpty(req.Actor.Email), "firstName": nonEmpty(req.Actor.FirstName), "lastName": nonEmpty(req.Actor.LastName)}
 	st.runCtx["trigger"] = map[string]any{"identifier": run.TriggerNode, "by": st.by}
 	if e.sealing() && len(referencedSecrets(wf)) > 0 {
@@ -171,6 +176,7 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 	if err := e.createRun(ctx, st, st.created); err != nil {
 		return store.Run{}, fmt.Errorf("create run: %w", err)
 	}
+	e.setTraceParent(ctx, run.Identifier, req.TraceParent)
 	e.started.Store(run.Identifier, st)
 	e.redactors.Store(run.Identifier, st.red)
 	e.emit(Event{Kind: NodeFinished, RunID: run.Identifier, NodeID: trig.Identifier, NodeRunID: first.Identifier, Type: trig.Type, Result: store.ResultSuccess})
@@ -393,6 +399,7 @@ func (e *Engine) load(ctx context.Context, runID string) (*runState, []store.Nod
 			return nil, nil, err
 		}
 	}
+	st.traceParent = e.traceParent(ctx, runID)
 	// The context first: re-deriving below renders templates that may read it.
 	st.by = e.actorContext(ctx, run.CreatedBy)
 	st.runCtx["trigger"] = map[string]any{"identifier": run.TriggerNode, "by": st.by}
@@ -697,7 +704,7 @@ func (e *Engine) finish(ctx context.Context, st *runState, pending *store.Transi
 		after()
 	}
 	e.emit(Event{Kind: RunFinished, RunID: st.run.Identifier, Result: result})
-	e.traceRun(st.run)
+	e.traceRun(st.run, st.traceParent)
 	return st.run, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/redact"
 	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/traceparent"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
 
@@ -26,8 +27,9 @@ import (
 type Tracer interface {
 	// Traceparent returns the W3C traceparent header value of a node run's
 	// span, which the node's executor sends so that a receiver can join
-	// the trace; "" sends none.
-	Traceparent(runID, nodeRunID string) string
+	// the trace; "" sends none. parent is the run's trace parent (zero:
+	// the run's trace is its own).
+	Traceparent(runID, nodeRunID string, parent traceparent.Parent) string
 	// NodeRun reports a node run that ended, or (Waiting) whose execution
 	// ended and that now waits for a completion from outside.
 	NodeRun(NodeSpan)
@@ -58,6 +60,9 @@ type NodeSpan struct {
 	Error redact.Text
 	// Logs are the node run's log lines written by this step, redacted.
 	Logs []SpanLog
+	// Parent is the run's trace parent: the caller's span context its
+	// creation request carried (zero: none, the run's trace is its own).
+	Parent traceparent.Parent
 }
 
 // SpanLog is one redacted log line of a node run.
@@ -75,6 +80,9 @@ type RunSpan struct {
 	TriggerNode     string
 	Start, End      time.Time
 	Result          string
+	// Parent is the run's trace parent, as in NodeSpan: the run's span is
+	// its child, in its trace.
+	Parent traceparent.Parent
 }
 
 // traceContext returns ctx carrying the traceparent of node run nr for the
@@ -83,7 +91,7 @@ func (e *Engine) traceContext(ctx context.Context, st *runState, nr store.NodeRu
 	if e.tracer == nil {
 		return ctx
 	}
-	if tp := e.tracer.Traceparent(st.run.Identifier, nr.Identifier); tp != "" {
+	if tp := e.tracer.Traceparent(st.run.Identifier, nr.Identifier, st.traceParent); tp != "" {
 		return node.WithTraceparent(ctx, tp)
 	}
 	return ctx
@@ -100,7 +108,7 @@ func (e *Engine) traceNode(st *runState, n *workflow.Node, nr store.NodeRun, res
 	sp := NodeSpan{
 		WorkflowID: st.run.WorkflowID, WorkflowVersion: st.run.WorkflowVersion, RunID: st.run.Identifier,
 		NodeID: nr.NodeID, NodeRunID: nr.Identifier, Attempt: nr.Attempts,
-		Start: nr.CreatedAt, End: end, Waiting: result == "", Result: result,
+		Start: nr.CreatedAt, End: end, Waiting: result == "", Result: result, Parent: st.traceParent,
 	}
 	if n != nil {
 		sp.NodeType = n.Type
@@ -117,13 +125,13 @@ func (e *Engine) traceNode(st *runState, n *workflow.Node, nr store.NodeRun, res
 	e.tracer.NodeRun(sp)
 }
 
-// traceRun reports run, which ended.
-func (e *Engine) traceRun(run store.Run) {
+// traceRun reports run, which ended, under its trace parent.
+func (e *Engine) traceRun(run store.Run, parent traceparent.Parent) {
 	if e.tracer == nil {
 		return
 	}
 	sp := RunSpan{WorkflowID: run.WorkflowID, WorkflowVersion: run.WorkflowVersion, RunID: run.Identifier,
-		TriggerNode: run.TriggerNode, Start: run.CreatedAt, End: run.UpdatedAt, Result: run.Result}
+		TriggerNode: run.TriggerNode, Start: run.CreatedAt, End: run.UpdatedAt, Result: run.Result, Parent: parent}
 	if run.CompletedAt != nil {
 		sp.End = *run.CompletedAt
 	}
@@ -136,10 +144,11 @@ func (e *Engine) traceCancel(ctx context.Context, run store.Run, c *store.NodeRu
 	if e.tracer == nil {
 		return
 	}
+	parent := e.traceParent(ctx, run.Identifier)
 	if c != nil {
 		sp := NodeSpan{WorkflowID: run.WorkflowID, WorkflowVersion: run.WorkflowVersion, RunID: run.Identifier,
 			NodeID: last.NodeID, NodeRunID: last.Identifier, Attempt: last.Attempts,
-			Start: last.CreatedAt, End: c.CompletedAt, Result: c.Result}
+			Start: last.CreatedAt, End: c.CompletedAt, Result: c.Result, Parent: parent}
 		// The definition is cached while the run is driven; a miss only
 		// leaves the node type out.
 		if wf, err := e.Definition(ctx, run.WorkflowID, run.WorkflowVersion); err == nil {
@@ -149,5 +158,42 @@ func (e *Engine) traceCancel(ctx context.Context, run store.Run, c *store.NodeRu
 		}
 		e.tracer.NodeRun(sp)
 	}
-	e.traceRun(run)
+	e.traceRun(run, parent)
+}
+
+// traceParent reads run runID's trace parent from the store, when tracing
+// and the store keeps them (store.TraceParentStore). A run without one, or
+// one that cannot be read, is the root of its own trace: a failed read is
+// logged and costs the run only its place in the caller's trace.
+func (e *Engine) traceParent(ctx context.Context, runID string) traceparent.Parent {
+	if e.tracer == nil {
+		return traceparent.Parent{}
+	}
+	ts, ok := e.store.(store.TraceParentStore)
+	if !ok {
+		return traceparent.Parent{}
+	}
+	p, err := ts.RunTraceParent(ctx, runID)
+	if err != nil {
+		e.log.Warn("read the trace parent of a run; its spans go to a trace of its own", "run", runID, "err", err)
+		return traceparent.Parent{}
+	}
+	return p
+}
+
+// setTraceParent stores a run's trace parent, taken from its creation
+// request, so that every process reporting its spans finds it. The run is
+// created already: a failure is logged, and only the spans reported by
+// another process (after a restart) go to a trace of their own.
+func (e *Engine) setTraceParent(ctx context.Context, runID string, p traceparent.Parent) {
+	if p.IsZero() {
+		return
+	}
+	ts, ok := e.store.(store.TraceParentStore)
+	if !ok {
+		return
+	}
+	if err := ts.SetRunTraceParent(ctx, runID, p); err != nil {
+		e.log.Warn("store the trace parent of a new run; after a restart its spans go to a trace of their own", "run", runID, "err", err)
+	}
 }

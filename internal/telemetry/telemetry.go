@@ -6,7 +6,10 @@
 //
 // Identities are derived, not stored (docs/decisions/018-trace-identity.md):
 // a run's trace id and its span id are hashes of the run identifier, a node
-// run's span id a hash of the node run identifier. So whichever process
+// run's span id a hash of the node run identifier. A run started with the
+// caller's traceparent takes the caller's trace id instead, stored with the
+// run, and its span is a child of the caller's
+// (docs/decisions/029-joining-the-callers-trace.md). So whichever process
 // reports a node run or a run (the one that started it, the one that resumed
 // it after a restart, the one that took an outside completion or a cancel)
 // puts it in the same trace under the same parent, and the traceparent sent
@@ -34,6 +37,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-run/sluice/internal/engine"
+	"github.com/sluice-run/sluice/internal/traceparent"
 )
 
 // Attribute keys of sluice's spans.
@@ -141,19 +145,21 @@ func (t *Tracer) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// Traceparent is the W3C traceparent of a node run's span.
-func (t *Tracer) Traceparent(runID, nodeRunID string) string {
-	tid := TraceID(runID)
+// Traceparent is the W3C traceparent of a node run's span, in the trace of
+// the run's parent when it has one.
+func (t *Tracer) Traceparent(runID, nodeRunID string, parent traceparent.Parent) string {
+	tid := runTraceID(runID, parent)
 	sid := nodeSpanID(nodeRunID)
 	return "00-" + hex.EncodeToString(tid[:]) + "-" + hex.EncodeToString(sid[:]) + "-01"
 }
 
 // Run reports a run that ended: the trace's root span, from the run's
-// creation to its end.
+// creation to its end; with a parent (the caller's span context its
+// creation request carried), a child of the caller's span in the caller's
+// trace.
 func (t *Tracer) Run(r engine.RunSpan) {
-	ctx := withIDs(context.Background(), TraceID(r.RunID), runSpanID(r.RunID))
-	_, sp := t.tracer.Start(ctx, "run "+r.WorkflowID,
-		trace.WithNewRoot(),
+	ctx := withIDs(context.Background(), runTraceID(r.RunID, r.Parent), runSpanID(r.RunID))
+	opts := []trace.SpanStartOption{
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithTimestamp(r.Start),
 		trace.WithAttributes(
@@ -162,7 +168,16 @@ func (t *Tracer) Run(r engine.RunSpan) {
 			attribute.String(AttrRunID, r.RunID),
 			attribute.String(AttrTriggerNode, r.TriggerNode),
 			attribute.String(AttrRunResult, r.Result),
-		))
+		),
+	}
+	if r.Parent.IsZero() {
+		opts = append(opts, trace.WithNewRoot())
+	} else {
+		ctx = trace.ContextWithRemoteSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: r.Parent.TraceID, SpanID: r.Parent.SpanID, TraceFlags: trace.TraceFlags(r.Parent.Flags), Remote: true,
+		}))
+	}
+	_, sp := t.tracer.Start(ctx, "run "+r.WorkflowID, opts...)
 	if r.Result == "FAILED" {
 		sp.SetStatus(codes.Error, "run FAILED")
 	}
@@ -175,7 +190,7 @@ func (t *Tracer) Run(r engine.RunSpan) {
 // reported as a child of its own (future) span covering the execution that
 // started the wait; the node run's span follows when it ends.
 func (t *Tracer) NodeRun(n engine.NodeSpan) {
-	tid := TraceID(n.RunID)
+	tid := runTraceID(n.RunID, n.Parent)
 	parent := runSpanID(n.RunID)
 	name := n.NodeType + " " + n.NodeID
 	var ids context.Context
@@ -232,6 +247,15 @@ func TraceID(runID string) trace.TraceID {
 	var id trace.TraceID
 	copy(id[:], derive("sluice trace ", runID))
 	return id
+}
+
+// runTraceID is the trace id of a run: its parent's when it has one (it
+// joined the caller's trace), otherwise TraceID(runID).
+func runTraceID(runID string, parent traceparent.Parent) trace.TraceID {
+	if !parent.IsZero() {
+		return parent.TraceID
+	}
+	return TraceID(runID)
 }
 
 func runSpanID(runID string) trace.SpanID {

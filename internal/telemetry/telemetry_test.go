@@ -30,6 +30,7 @@ import (
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
 	"github.com/sluice-run/sluice/internal/telemetry"
+	"github.com/sluice-run/sluice/internal/traceparent"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
 
@@ -404,12 +405,12 @@ func TestTraceparentIsDerived(t *testing.T) {
 	a, _ := telemetry.New(telemetry.Options{Exporter: tracetest.NewNoopExporter()})
 	b, _ := telemetry.New(telemetry.Options{Exporter: tracetest.NewNoopExporter()})
 	t.Cleanup(func() { _ = a.Shutdown(context.Background()); _ = b.Shutdown(context.Background()) })
-	if a.Traceparent("wfr_1", "wfnr_1") != b.Traceparent("wfr_1", "wfnr_1") {
+	if a.Traceparent("wfr_1", "wfnr_1", traceparent.Parent{}) != b.Traceparent("wfr_1", "wfnr_1", traceparent.Parent{}) {
 		t.Error("the same node run got two traceparents")
 	}
 	seen := map[string]bool{}
 	for _, ids := range [][2]string{{"wfr_1", "wfnr_1"}, {"wfr_1", "wfnr_2"}, {"wfr_2", "wfnr_1"}} {
-		tp := a.Traceparent(ids[0], ids[1])
+		tp := a.Traceparent(ids[0], ids[1], traceparent.Parent{})
 		if seen[tp] {
 			t.Errorf("%v: traceparent %s repeats", ids, tp)
 		}

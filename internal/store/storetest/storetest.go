@@ -69,6 +69,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Seals", func(t *testing.T) { testSeals(t, fresh) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, fresh) })
 	t.Run("ExternalRuns", func(t *testing.T) { testExternalRuns(t, fresh) })
+	t.Run("Progress", func(t *testing.T) { testProgress(t, fresh) })
+	t.Run("TraceParents", func(t *testing.T) { testTraceParents(t, fresh) })
 	t.Run("Creation", func(t *testing.T) { testCreation(t, fresh) })
 }
 

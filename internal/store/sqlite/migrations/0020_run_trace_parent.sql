@@ -1,0 +1,5 @@
+-- 0020: the W3C traceparent a run-creation request carried (PostgreSQL's
+-- 0016), so that every process reporting the run's spans puts them in the
+-- caller's trace (docs/decisions/029-joining-the-callers-trace.md). NULL:
+-- the run is the root of a trace of its own.
+ALTER TABLE runs ADD COLUMN trace_parent TEXT;
