@@ -49,8 +49,13 @@ func (s *Service) Admit(ctx context.Context) error {
 		return fmt.Errorf("check the key ring: %w", err)
 	}
 	// Refused by the records or the seals: say so before Check, which
-	// would warn about sealed values that are not lost.
+	// would warn about sealed values that are not lost; but when the
+	// secrets refuse the ring too, their error says more (which secrets,
+	// which backup to restore).
 	if err := s.ringProblems(recs, seals); err != nil {
+		if _, _, serr := s.checkSecrets(ctx); serr != nil {
+			return serr
+		}
 		return err
 	}
 	if err := s.Check(ctx); err != nil {
