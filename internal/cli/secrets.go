@@ -31,7 +31,7 @@ func (a *app) keyRing() (*secret.KeyRing, error) {
 }
 
 // service opens the secrets service over st, for every command that reads
-// or writes secret values (serve, run, secrets set, keys rotate).
+// or writes secret values (serve, worker, run, secrets set, keys rotate).
 //
 // A key is generated only for a store that holds no secret yet: when the
 // store holds encrypted secrets and no key is configured, the key was lost
@@ -48,7 +48,10 @@ func (a *app) service(ctx context.Context, st store.Store) (*secret.Service, err
 	if err != nil {
 		return nil, err
 	}
-	return secret.Open(ctx, st, ring, secret.WithLogger(a.logger))
+	// Admit: the keys other processes started with, and those of sealed
+	// run values, too; the ring's primary key is recorded
+	// (docs/decisions/030-shared-key-ring.md).
+	return secret.OpenAdmitted(ctx, st, ring, secret.WithLogger(a.logger))
 }
 
 // keyPresent reports whether a master key is configured or already in the
@@ -262,6 +265,6 @@ func (a *app) keysCmd() *cobra.Command {
 			})
 		},
 	}
-	c.AddCommand(rotate)
+	c.AddCommand(rotate, a.keysForgetCmd()) // keys_forget.go
 	return c
 }

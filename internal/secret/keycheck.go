@@ -63,9 +63,36 @@ func (s *Service) ensureChecked(ctx context.Context) error {
 }
 
 func (s *Service) check(ctx context.Context) error {
+	byKey, verified, err := s.checkSecrets(ctx)
+	if err != nil {
+		return err
+	}
+	// Sealed run values under a key the ring lacks do not refuse the ring:
+	// nothing new is written with that key, no command could remove them
+	// without losing track of what they masked, and the engine masks their
+	// runs' completions whole. They are reported instead. (Admit refuses
+	// them unless the key was declared lost.)
+	lost, err := s.lostSeals(ctx, byKey)
+	if err != nil {
+		return err
+	}
+	s.warnLostSeals(lost)
+	for _, k := range verified {
+		if err := s.st.AddSecretKey(ctx, k); err != nil {
+			return fmt.Errorf("check the key ring: record key %s of secrets written before key records: %w", k.ID, err)
+		}
+		s.logger.Info("recorded the key of secrets written before key records", "keyId", k.ID, "secrets", len(byKey[k.ID]))
+	}
+	return nil
+}
+
+// checkSecrets is the part of Check that compares the ring with the
+// secrets' keys, writing nothing: it returns the secrets by key, and the
+// keys of secrets from before key records that the ring verified.
+func (s *Service) checkSecrets(ctx context.Context) (map[string][]store.Secret, []store.SecretKey, error) {
 	secs, err := s.st.ListSecrets(ctx)
 	if err != nil {
-		return fmt.Errorf("check the key ring: list secrets: %w", err)
+		return nil, nil, fmt.Errorf("check the key ring: list secrets: %w", err)
 	}
 	byKey := map[string][]store.Secret{}
 	for _, sec := range secs {
@@ -87,7 +114,7 @@ func (s *Service) check(ctx context.Context) error {
 		if err != nil && k == nil {
 			// The key file could not be reread: say so rather than
 			// report the key as missing.
-			return fmt.Errorf("check the key ring: %w", err)
+			return nil, nil, fmt.Errorf("check the key ring: %w", err)
 		}
 		reason := ""
 		switch recorded := group[0].KeyFingerprint; {
@@ -107,24 +134,9 @@ func (s *Service) check(ctx context.Context) error {
 		}
 	}
 	if len(problems) > 0 {
-		return &KeyMismatchError{Problems: problems, Advice: s.mismatchAdvice()}
+		return nil, nil, &KeyMismatchError{Problems: problems, Advice: s.mismatchAdvice()}
 	}
-	// Sealed run values under a key the ring lacks do not refuse the ring:
-	// nothing new is written with that key, no command could remove them
-	// without losing track of what they masked, and the engine masks their
-	// runs' completions whole. They are reported instead.
-	lost, err := s.lostSeals(ctx, byKey)
-	if err != nil {
-		return err
-	}
-	s.warnLostSeals(lost)
-	for _, k := range verified {
-		if err := s.st.AddSecretKey(ctx, k); err != nil {
-			return fmt.Errorf("check the key ring: record key %s of secrets written before key records: %w", k.ID, err)
-		}
-		s.logger.Info("recorded the key of secrets written before key records", "keyId", k.ID, "secrets", len(byKey[k.ID]))
-	}
-	return nil
+	return byKey, verified, nil
 }
 
 // decryptsOne reports whether k decrypts one of secs (all written with k's

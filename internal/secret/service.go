@@ -476,6 +476,11 @@ func (s *Service) Rotate(ctx context.Context, actor string) (RotateResult, error
 		s.logger.Info("finishing an unfinished key rotation", "primaryKeyId", s.ring.PrimaryKeyID(), "why", pending, "actor", actor)
 	}
 	target := s.ring.PrimaryKeyID()
+	// Recorded before anything is written with it, so that a process
+	// started from now on without it is refused (admit.go).
+	if err := s.recordRingKey(ctx, target); err != nil {
+		return RotateResult{NewKeyID: target}, fmt.Errorf("key rotation: run `sluice keys rotate` again to finish: %w", err)
+	}
 	n, err := s.reencrypt(ctx, actor, target, old)
 	if err != nil {
 		return RotateResult{NewKeyID: target, Reencrypted: n}, fmt.Errorf("key rotation stopped after %d secrets (key %s is primary; the old keys stay in the key file, so every secret still decrypts): "+
@@ -546,6 +551,17 @@ func (s *Service) unfinishedRotation(ctx context.Context) (string, error) {
 			return fmt.Sprintf("key %s is still recorded", r.ID), nil
 		}
 	}
+	if rs, ok := s.st.(store.RingKeyStore); ok {
+		rings, err := rs.ListRingKeys(ctx)
+		if err != nil {
+			return "", fmt.Errorf("list ring key records: %w", err)
+		}
+		for _, r := range rings {
+			if r.ID != primary && r.LostAt.IsZero() {
+				return fmt.Sprintf("key %s is still recorded as a process's key", r.ID), nil
+			}
+		}
+	}
 	return "", nil
 }
 
@@ -566,6 +582,7 @@ func (s *Service) dropRecordsBut(ctx context.Context, keep string) error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, s.dropRingRecordsBut(ctx, keep)) // admit.go
 	return errors.Join(errs...)
 }
 
@@ -581,6 +598,9 @@ func (s *Service) rotateInMemory(ctx context.Context, actor, pending string) (Ro
 		return RotateResult{}, fmt.Errorf("%w: the key comes from %s, which sluice cannot change. To rotate it: "+
 			"1) generate a key (head -c 32 /dev/urandom | base64) and set %s=\"NEW,OLD\" (new key first) on every sluice process; "+
 			"2) run rotate again to re-encrypt every secret with NEW; 3) set %s=\"NEW\" and restart", ErrRotate, what, EnvMasterKey, EnvMasterKey)
+	}
+	if err := s.recordRingKey(ctx, ids[0]); err != nil {
+		return RotateResult{NewKeyID: ids[0]}, fmt.Errorf("key rotation: run it again to finish: %w", err)
 	}
 	n, err := s.reencrypt(ctx, actor, ids[0], nil)
 	res := RotateResult{NewKeyID: ids[0], RetiredKeyIDs: ids[1:], Reencrypted: n}

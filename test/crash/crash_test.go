@@ -79,6 +79,10 @@ func (l lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
+// sharedMasterKey is the master key every process of these tests gets, as
+// every process on one database must (32 bytes, base64; a test key).
+const sharedMasterKey = "c2x1aWNlIGNyYXNoIHRlc3RzIHNoYXJlZCBrZXkhISE="
+
 // start runs `sluice serve` on dir and the database, and returns once it
 // listens.
 func start(t *testing.T, name, dir, dbURL string) *proc {
@@ -95,7 +99,9 @@ func start(t *testing.T, name, dir, dbURL string) *proc {
 func startCmd(t *testing.T, name string, ready *regexp.Regexp, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), mainEnv+"=1")
+	// Every process on one database needs the same key ring, or it is
+	// refused at start (docs/decisions/030-shared-key-ring.md).
+	cmd.Env = append(os.Environ(), mainEnv+"=1", "SLUICE_MASTER_KEY="+sharedMasterKey)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
