@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/traceparent"
 	"github.com/sluice-run/sluice/internal/view"
+	"github.com/sluice-run/sluice/internal/workflow"
 )
 
 // Run list paging.
@@ -35,14 +36,7 @@ type startBody struct {
 // as created (IN_PROGRESS). A workflow the caller may not execute is a 404.
 func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor) error {
 	id := r.PathValue("identifier")
-	rec, err := s.st.GetWorkflow(r.Context(), id)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return notFound("workflow %s not found", id)
-	case err != nil:
-		return fmt.Errorf("get workflow %s: %w", id, err)
-	}
-	wf, err := s.definition(rec)
+	wf, version, err := s.latestWorkflow(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -72,7 +66,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	// the form, so it is decided when the run is created (policy.go).
 	var authorize func(context.Context, map[string]any) error
 	if t := policyTrigger(wf, body.Trigger); !allowed && authz.HasPolicy(a, t) {
-		allowed, authorize = true, s.policyCheck(a, wf, rec.Version, t)
+		allowed, authorize = true, s.policyCheck(a, wf, version, t)
 	}
 	switch {
 	case !allowed && body.Trigger != "":
@@ -95,7 +89,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	// one is ignored, as W3C says (decision 029).
 	parent, _ := traceparent.FromRequest(r)
 	run, err := s.eng.Start(r.Context(), engine.StartRequest{
-		Workflow: wf, Version: rec.Version, Trigger: body.Trigger, Inputs: body.Inputs,
+		Workflow: wf, Version: version, Trigger: body.Trigger, Inputs: body.Inputs,
 		Actor:       engine.Actor{ID: a.ID, Email: a.Email, FirstName: a.FirstName, LastName: a.LastName},
 		Authorize:   authorize,
 		TraceParent: parent,
@@ -133,6 +127,39 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	s.drive(run.Identifier, false)
 	writeJSON(w, http.StatusCreated, ok("workflowRun", created))
 	return nil
+}
+
+// latestWorkflow returns the newest version of a workflow that is not
+// deleted, compiled, and its number; a 404 when there is none. A store that
+// tells the number alone (store.LatestVersionReader) spares reading the
+// definition, which the engine caches by version.
+func (s *Server) latestWorkflow(ctx context.Context, id string) (*workflow.Workflow, int, error) {
+	if lv, ok := s.st.(store.LatestVersionReader); ok {
+		version, err := lv.LatestWorkflowVersion(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, 0, notFound("workflow %s not found", id)
+		case err != nil:
+			return nil, 0, fmt.Errorf("get workflow %s: %w", id, err)
+		}
+		wf, err := s.eng.Definition(ctx, id, version)
+		if err != nil {
+			return nil, 0, fmt.Errorf("get workflow %s version %d: %w", id, version, err)
+		}
+		return wf, version, nil
+	}
+	rec, err := s.st.GetWorkflow(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, 0, notFound("workflow %s not found", id)
+	case err != nil:
+		return nil, 0, fmt.Errorf("get workflow %s: %w", id, err)
+	}
+	wf, err := s.definition(rec)
+	if err != nil {
+		return nil, 0, err
+	}
+	return wf, rec.Version, nil
 }
 
 // queryList reads a list parameter given comma-separated, repeated, or both.

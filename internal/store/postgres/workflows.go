@@ -143,6 +143,20 @@ func (s *Store) GetWorkflow(ctx context.Context, identifier string) (store.Workf
 	return w, nil
 }
 
+var _ store.LatestVersionReader = (*Store)(nil)
+
+// LatestWorkflowVersion returns the version GetWorkflow would return
+// (store.LatestVersionReader), without reading the definition.
+func (s *Store) LatestWorkflowVersion(ctx context.Context, identifier string) (int, error) {
+	var v int
+	err := s.pool.QueryRow(ctx, `SELECT version FROM workflows
+		WHERE identifier = $1 AND NOT deleted ORDER BY version DESC LIMIT 1`, identifier).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: latest version of workflow %s: %w", identifier, mapErr(err))
+	}
+	return v, nil
+}
+
 // GetWorkflowVersion returns one version of a workflow, deleted or not.
 func (s *Store) GetWorkflowVersion(ctx context.Context, identifier string, version int) (store.Workflow, error) {
 	w, err := scanWorkflow(s.pool.QueryRow(ctx, `SELECT `+workflowCols+` FROM workflows

@@ -17,6 +17,7 @@ type hotStatements struct {
 	getRun, nodeRuns, getNodeRun, logs *sql.Stmt
 	getUser, getClient, getToken       *sql.Stmt
 	getWorkflow, getWorkflowVersion    *sql.Stmt
+	latestWorkflowVersion              *sql.Stmt // every run's start
 	getSecret                          *sql.Stmt // every run resolves its secrets
 	// On the writer, inside its transactions.
 	nodeRunStatus, attemptState, insertRun *sql.Stmt
@@ -25,7 +26,7 @@ type hotStatements struct {
 // all returns every statement, for closing them.
 func (rs *hotStatements) all() []*sql.Stmt {
 	return []*sql.Stmt{rs.getRun, rs.nodeRuns, rs.getNodeRun, rs.logs, rs.getUser, rs.getClient, rs.getToken,
-		rs.getWorkflow, rs.getWorkflowVersion, rs.getSecret, rs.nodeRunStatus, rs.attemptState, rs.insertRun}
+		rs.getWorkflow, rs.getWorkflowVersion, rs.latestWorkflowVersion, rs.getSecret, rs.nodeRunStatus, rs.attemptState, rs.insertRun}
 }
 
 // prepareHot prepares hotStatements.
@@ -43,6 +44,8 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		{s.r, &s.rd.getClient, `SELECT ` + clientCols + ` FROM clients WHERE id = ?`},
 		{s.r, &s.rd.getToken, `SELECT ` + tokenCols + ` FROM tokens WHERE hash = ?`},
 		{s.r, &s.rd.getWorkflow, `SELECT ` + workflowCols + ` FROM workflows
+			WHERE identifier = ? AND deleted = 0 ORDER BY version DESC LIMIT 1`},
+		{s.r, &s.rd.latestWorkflowVersion, `SELECT version FROM workflows
 			WHERE identifier = ? AND deleted = 0 ORDER BY version DESC LIMIT 1`},
 		{s.r, &s.rd.getSecret, selectSecrets + ` WHERE s.name = ?`},
 		{s.r, &s.rd.getWorkflowVersion, `SELECT ` + workflowCols + ` FROM workflows WHERE identifier = ? AND version = ?`},

@@ -129,6 +129,18 @@ func (s *Store) GetWorkflow(ctx context.Context, identifier string) (store.Workf
 	return w, nil
 }
 
+var _ store.LatestVersionReader = (*Store)(nil)
+
+// LatestWorkflowVersion returns the version GetWorkflow would return
+// (store.LatestVersionReader), read from the index workflows_live alone.
+func (s *Store) LatestWorkflowVersion(ctx context.Context, identifier string) (int, error) {
+	var v int
+	if err := s.rd.latestWorkflowVersion.QueryRowContext(ctx, identifier).Scan(&v); err != nil {
+		return 0, fmt.Errorf("sqlite: latest version of workflow %s: %w", identifier, notFound(err))
+	}
+	return v, nil
+}
+
 // GetWorkflowVersion returns one version of a workflow, deleted or not.
 func (s *Store) GetWorkflowVersion(ctx context.Context, identifier string, version int) (store.Workflow, error) {
 	w, err := scanWorkflow(s.rd.getWorkflowVersion.QueryRowContext(ctx, identifier, version))
