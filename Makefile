@@ -50,10 +50,12 @@ dist:
 
 # test runs every package's tests once: those in RACE_PKGS under the race
 # detector (the same tests, so running them also without it would only cost
-# time), the others without it (unit-rest).
+# time), the others without it (unit-rest). The two run at once (-j2, each
+# one's output printed when it ends): unit-rest is mostly test/crash, whose
+# processes wait for kills and takeovers, so race gets the cores meanwhile.
 test: lint
 	scripts/need-chromium.sh
-	scripts/with-postgres.sh $(MAKE) --no-print-directory unit-rest race
+	scripts/with-postgres.sh $(MAKE) --no-print-directory -j2 --output-sync=target unit-rest race
 	$(MAKE) --no-print-directory fuzz
 
 # test-postgres runs only the packages that use PostgreSQL, with a

@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-run/sluice/internal/engine"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // TestServeFailsANodeThatKeepsKillingIt runs `sluice serve` as a real
@@ -88,7 +89,7 @@ func TestServeFailsANodeThatKeepsKillingIt(t *testing.T) {
 		t.Errorf("the receiver got %d requests, want exactly %d", n, engine.DefaultMaxAttempts)
 	}
 
-	st, err := sqlite.Open(context.Background(), filepath.Join(dataDir, "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(context.Background(), filepath.Join(dataDir, "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // holdLock takes the write lock of the SQLite file at path from a
@@ -100,7 +101,7 @@ func TestLockedStoreAnswers503AndStalledRunsResume(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sluice.db")
-	st, err := sqlite.Open(ctx, path, sqlite.Options{BusyTimeout: 20 * time.Millisecond})
+	st, err := sqlitetest.Open(ctx, path, sqlite.Options{BusyTimeout: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

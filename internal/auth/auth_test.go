@@ -13,11 +13,12 @@ import (
 	"github.com/sluice-run/sluice/internal/authz"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 func openStore(t *testing.T) *sqlite.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "auth.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(context.Background(), filepath.Join(t.TempDir(), "auth.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // plainStore hides the store's ClientBootstrapper: Bootstrap takes its
@@ -77,7 +78,7 @@ func TestBootstrapConcurrent(t *testing.T) {
 	const n = 6
 	stores := make([]*sqlite.Store, n)
 	for i := range stores {
-		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		s, err := sqlitetest.Open(context.Background(), path, sqlite.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

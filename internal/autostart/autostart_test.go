@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-run/sluice/internal/engine"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // clock is a controllable clock.
@@ -24,7 +25,7 @@ func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 func openStore(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	st, err := sqlitetest.Open(context.Background(), path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-run/sluice/internal/store/postgres"
 	"github.com/sluice-run/sluice/internal/store/postgres/pgtest"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // benchStore is what the benchmark needs of a store: runs, the catalog
@@ -55,7 +56,7 @@ func benchBackends() []struct {
 		name string
 		open func(b *testing.B) benchStore
 	}{{"sqlite", func(b *testing.B) benchStore {
-		st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
+		st, err := sqlitetest.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

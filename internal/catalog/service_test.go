@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-run/sluice/internal/catalog"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // newService returns a catalog over a SQLite file with two blueprints:
@@ -19,7 +20,7 @@ import (
 // service, a date-time).
 func newService(t *testing.T) *catalog.Service {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(context.Background(), filepath.Join(t.TempDir(), "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // TestBackupLeavesTheSchemaAlone: sluice backup copies the store as it is.
@@ -28,7 +29,7 @@ func TestBackupLeavesTheSchemaAlone(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
 			db := filepath.Join(dir, "sluice.db")
-			st, err := sqlite.Open(ctx, db, sqlite.Options{})
+			st, err := sqlitetest.Open(ctx, db, sqlite.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // TestBackupWhileServing runs sluice backup on the data dir of a real
@@ -113,7 +114,7 @@ func TestBackupWhileServing(t *testing.T) {
 		}
 	}
 
-	cp, err := sqlite.Open(t.Context(), dst, sqlite.Options{})
+	cp, err := sqlitetest.Open(t.Context(), dst, sqlite.Options{})
 	if err != nil {
 		t.Fatalf("open the copy: %v", err)
 	}

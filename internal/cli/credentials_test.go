@@ -9,6 +9,7 @@ import (
 	"github.com/sluice-run/sluice/internal/credscan"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // pastedDef is a valid workflow whose WEBHOOK sends header X-Pasted with
@@ -83,7 +84,7 @@ func TestWorkflowsScan(t *testing.T) {
 	if r := sluice(t, "", "workflows", "scan", "--data-dir", dir); r.code != 0 || !strings.Contains(r.stdout, "no literal credential in 0") {
 		t.Fatalf("empty store: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(t.Context(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

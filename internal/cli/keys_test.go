@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // sluiceEnv runs the command line in-process with the given environment.
@@ -198,7 +199,7 @@ func TestKilledRotationFinishes(t *testing.T) {
 		t.Fatal(err)
 	}
 	func() {
-		st, err := sqlite.Open(t.Context(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
+		st, err := sqlitetest.Open(t.Context(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

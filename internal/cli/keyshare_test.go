@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-run/sluice/internal/store/postgres"
 	"github.com/sluice-run/sluice/internal/store/postgres/pgtest"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // listensOrExits reads a launched server's stdout up to its listening line
@@ -173,7 +174,7 @@ func TestServeReplacedKeyFileRefused(t *testing.T) {
 		}
 		wantKeyRefusal(t, attempt, s, oldKey)
 	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(context.Background(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // A data dir that cannot be written is named, with the reason, before
@@ -150,7 +151,7 @@ func TestUndefinedSecretsStoreNoRun(t *testing.T) {
 	if r.code != ExitInvalid {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(t.Context(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

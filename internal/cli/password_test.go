@@ -9,6 +9,7 @@ import (
 	"github.com/sluice-run/sluice/internal/auth"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 func TestUsersSetPassword(t *testing.T) {
@@ -42,7 +43,7 @@ func TestUsersSetPassword(t *testing.T) {
 			}
 		})
 	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(context.Background(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // `sluice run` with invalid inputs exits 2 and must keep the store as it was.
@@ -27,7 +28,7 @@ func TestRejectedRunStoresNothing(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "data")); os.IsNotExist(err) {
 		return // nothing at all was written
 	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "data", "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(context.Background(), filepath.Join(dir, "data", "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // TestRetentionSettings checks --retain-runs and --retain-audit as flags,
@@ -115,7 +116,7 @@ func FuzzReadConfigFile(f *testing.F) {
 // /metrics counts the deletion.
 func TestServeDeletesOldRuns(t *testing.T) {
 	dir := t.TempDir()
-	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(t.Context(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

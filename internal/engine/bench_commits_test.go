@@ -9,6 +9,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
 
@@ -38,7 +39,7 @@ func (c *countingStore) BeginAttempt(ctx context.Context, id string) (int, error
 // chain, so that BenchmarkBaselineRawCommits does as many.
 func TestEngineRunCommits(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "c.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "c.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

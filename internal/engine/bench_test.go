@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
 
@@ -45,7 +46,7 @@ func chainDef(n int) string {
 // UPSERT_ENTITY nodes do nothing, and stores the chain workflow.
 func benchEngine(b *testing.B) (*engine.Engine, *workflow.Workflow, int) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
 
@@ -45,7 +46,7 @@ func benchWaiting(b *testing.B, sealed bool) {
 	}))
 	defer rcv.Close()
 	dir := b.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(ctx, filepath.Join(dir, "sluice.db"), sqlite.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

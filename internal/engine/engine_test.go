@@ -19,6 +19,7 @@ import (
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 	"github.com/sluice-run/sluice/internal/view"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
@@ -86,7 +87,7 @@ type harness struct {
 func newHarness(t *testing.T, secrets secret.MapSource, extra map[string]node.Executor) *harness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node/webhook"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 	"github.com/sluice-run/sluice/internal/view"
 )
 
@@ -21,7 +22,7 @@ import (
 // and a registry of the WEBHOOK and CONDITION executors.
 func openFlowStore(t *testing.T) (*sqlite.Store, *node.Registry) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "flow.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(context.Background(), filepath.Join(t.TempDir(), "flow.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
 
@@ -64,7 +65,7 @@ func (s *hookSource) Resolve(ctx context.Context, ref secret.ResolveRef, names [
 
 func reviewSetup(t *testing.T, src engine.SecretSource) (*hookStore, *engine.Engine, string, string) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
 
@@ -62,7 +63,7 @@ func TestInterruptedNodeIsFailedAfterMaxAttempts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
+			st, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -153,7 +154,7 @@ func TestInterruptedNodeIsFailedAfterMaxAttempts(t *testing.T) {
 // completion is counted once, by the driver that executes it.
 func TestAttemptsAreCountedOnce(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
+	st, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestStepRetriedWhileStoreLocked(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			path := filepath.Join(t.TempDir(), "sluice.db")
-			st, err := sqlite.Open(ctx, path, sqlite.Options{BusyTimeout: 20 * time.Millisecond})
+			st, err := sqlitetest.Open(ctx, path, sqlite.Options{BusyTimeout: 20 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -353,7 +354,7 @@ func TestStepRetriedWhileStoreLocked(t *testing.T) {
 // it and it does not wait for an outside completion.
 func TestExecuteIfIdle(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
+	st, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 	"github.com/sluice-run/sluice/internal/view"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
@@ -61,7 +62,7 @@ func (p *sealed) open() {
 	t := p.t
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, p.dbPath, sqlite.Options{})
+	st, err := sqlitetest.Open(ctx, p.dbPath, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // ringRecords returns the ids of the ring records, lost ones marked "!".
@@ -229,7 +230,7 @@ func TestAdmitRace(t *testing.T) {
 	errs := make([]error, n)
 	stores := make([]*sqlite.Store, n)
 	for i := range stores {
-		st, err := sqlite.Open(t.Context(), path, sqlite.Options{})
+		st, err := sqlitetest.Open(t.Context(), path, sqlite.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

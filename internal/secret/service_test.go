@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // fixture is a service on a real SQLite file with a key file in a separate
@@ -33,7 +34,7 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dbPath := filepath.Join(t.TempDir(), "sluice.db")
-	st, err := sqlite.Open(context.Background(), dbPath, sqlite.Options{})
+	st, err := sqlitetest.Open(context.Background(), dbPath, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +358,7 @@ func TestDatabaseAloneRevealsNothing(t *testing.T) {
 		}
 	}
 
-	st2, err := sqlite.Open(ctx, filepath.Join(copyDir, "sluice.db"), sqlite.Options{})
+	st2, err := sqlitetest.Open(ctx, filepath.Join(copyDir, "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -618,7 +619,7 @@ func TestNoErrorContainsValue(t *testing.T) {
 	tamper("FLIPPED", func(s *store.Secret) { s.Ciphertext[nonceSize+1] ^= 0x80 })
 	tamper("UNKNOWN_KEY", func(s *store.Secret) { s.KeyID = "kffffffff" })
 	otherRing := memRing(t, testKey(5))
-	closedStore, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "closed.db"), sqlite.Options{})
+	closedStore, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "closed.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 	"github.com/sluice-run/sluice/internal/telemetry"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
@@ -61,7 +62,7 @@ func BenchmarkRunTracing(b *testing.B) {
 
 func benchRuns(b *testing.B, tr engine.Tracer) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

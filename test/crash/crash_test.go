@@ -37,6 +37,7 @@ import (
 	"github.com/sluice-run/sluice/internal/store/postgres"
 	"github.com/sluice-run/sluice/internal/store/postgres/pgtest"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // mainEnv, set in the environment of the re-executed test binary, makes it
@@ -211,7 +212,7 @@ func TestKillNineOnSQLite(t *testing.T) {
 	}
 	t.Parallel()
 	crash(t, "", 1, func(ctx context.Context, dirs []string) (store.Store, error) {
-		return sqlite.Open(ctx, filepath.Join(dirs[0], "sluice.db"), sqlite.Options{})
+		return sqlitetest.Open(ctx, filepath.Join(dirs[0], "sluice.db"), sqlite.Options{})
 	})
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // aiKey is the API key of the case's AI provider, an organization secret.
@@ -67,7 +68,7 @@ func TestAIPromptEcho(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "sluice.db")
-	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	st, err := sqlitetest.Open(ctx, dbPath, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

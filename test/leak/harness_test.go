@@ -48,6 +48,7 @@ import (
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 	"github.com/sluice-run/sluice/internal/view"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
@@ -448,7 +449,7 @@ func runCase(t *testing.T, c leakCase) *runOut {
 	ctx := context.Background()
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "sluice.db")
-	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	st, err := sqlitetest.Open(ctx, dbPath, sqlite.Options{})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

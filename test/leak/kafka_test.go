@@ -24,6 +24,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node/kafka"
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 // TestKafkaPayload: a KAFKA node publishes a payload made of a vault
@@ -36,7 +37,7 @@ func TestKafkaPayload(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "sluice.db")
-	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
+	st, err := sqlitetest.Open(ctx, dbPath, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-run/sluice/internal/node/ai/aifake"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
 
 const testKey = "sk-test-Key0123456789abcdef"
@@ -34,7 +35,7 @@ type env struct {
 func newEnv(t *testing.T, key string, o ai.Options) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 	"github.com/sluice-run/sluice/internal/workflow"
 )
 
@@ -42,7 +43,7 @@ func newRig(t *testing.T, dir string) *rig {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(context.Background(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/sluice-run/sluice/internal/secret"
 	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 	"github.com/sluice-run/sluice/internal/view"
 )
 
@@ -59,7 +60,7 @@ func startSystem(t testing.TB, dir string, brokers []string, waitEvery time.Dura
 	if fresh {
 		dir = t.TempDir()
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(ctx, filepath.Join(dir, "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +293,7 @@ func mustNotHold(t testing.TB, what string, raw []byte) {
 // openStore opens the SQLite store of a data dir.
 func openStore(t testing.TB, dir string) *sqlite.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
+	st, err := sqlitetest.Open(context.Background(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

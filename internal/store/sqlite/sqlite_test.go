@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/sluice-run/sluice/internal/store"
-	"github.com/sluice-run/sluice/internal/store/storetest"
 )
 
 // open opens a store on a new file in a temporary directory.
@@ -20,10 +19,6 @@ func open(t testing.TB, opts Options) *Store {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t, Options{}) })
 }
 
 // pragma reads a pragma on the given pool.
