@@ -228,6 +228,7 @@ func (a *app) runsStartCmd() *cobra.Command {
 		inputsFile, trigger string
 		wait                bool
 		timeout             time.Duration
+		traceParent         string
 	)
 	c := &cobra.Command{
 		Use:     "start WORKFLOW [--input KEY=VALUE]... [--wait]",
@@ -241,7 +242,13 @@ With --wait it follows the run node by node until it completes and exits
 as sluice run does: 0 SUCCESS, 1 FAILED or CANCELLED, 3 when it is still in
 progress after --timeout (a node waiting to be completed from outside, say;
 the run goes on on the server). Inputs the server refuses are printed as
-<path>: <message>, exit 2.`,
+<path>: <message>, exit 2.
+
+The run joins the caller's trace when the TRACEPARENT environment variable
+(as CI systems and OpenTelemetry set it) or --traceparent, which overrides
+it, holds a W3C traceparent: it is sent as the traceparent header of the
+run's creation. A malformed one is refused (exit 2) before anything is sent;
+--traceparent= sends none.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, argv []string) error {
 			out, err := newOutput(a.io.Stdout, f.output)
@@ -252,6 +259,10 @@ the run goes on on the server). Inputs the server refuses are printed as
 				return invalid("--timeout: must not be negative, got %s", timeout)
 			}
 			inputs, err := parseInputs(inputsFile, kvs)
+			if err != nil {
+				return err
+			}
+			trace, err := callerTrace(c.Flags().Changed("traceparent"), traceParent, a.io.Getenv)
 			if err != nil {
 				return err
 			}
@@ -266,7 +277,7 @@ the run goes on on the server). Inputs the server refuses are printed as
 			var ans struct {
 				Run view.Run `json:"workflowRun"`
 			}
-			if err := cl.Do(c.Context(), http.MethodPost, "/v1/workflows/"+url.PathEscape(argv[0])+"/runs", body, &ans); err != nil {
+			if err := cl.DoHeader(c.Context(), http.MethodPost, "/v1/workflows/"+url.PathEscape(argv[0])+"/runs", trace, body, &ans); err != nil {
 				return a.apiError("start "+argv[0], err)
 			}
 			if !wait {
@@ -298,6 +309,7 @@ the run goes on on the server). Inputs the server refuses are printed as
 	fl.StringVar(&trigger, "trigger", "", "the trigger node to start from (default: the workflow's only self-serve trigger)")
 	fl.BoolVar(&wait, "wait", false, "follow the run until it completes; exit 0 SUCCESS, 1 FAILED/CANCELLED, 3 still running at --timeout")
 	fl.DurationVar(&timeout, "timeout", 0, "with --wait, stop following after this long (exit 3); 0 follows until the run completes")
+	fl.StringVar(&traceParent, "traceparent", "", "a W3C traceparent the run joins (default: $TRACEPARENT; empty: none)")
 	return c
 }
 
