@@ -228,6 +228,7 @@ func (a *app) runsStartCmd() *cobra.Command {
 		inputsFile, trigger string
 		wait                bool
 		timeout             time.Duration
+		traceParent         string
 	)
 	c := &cobra.Command{
 		Use:     "start WORKFLOW [--input KEY=VALUE]... [--wait]",
@@ -241,7 +242,13 @@ With --wait it follows the run node by node until it completes and exits
 as sluice run does: 0 SUCCESS, 1 FAILED or CANCELLED, 3 when it is still in
 progress after --timeout (a node waiting to be completed from outside, say;
 the run goes on on the server). Inputs the server refuses are printed as
-<path>: <message>, exit 2.`,
+<path>: <message>, exit 2.
+
+The run joins the caller's trace when the TRACEPARENT environment variable
+(as CI systems and OpenTelemetry set it) or --traceparent, which overrides
+it, holds a W3C traceparent: it is sent as the traceparent header of the
+run's creation. A malformed one is refused (exit 2) before anything is sent;
+--traceparent= sends none.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, argv []string) error {
 			out, err := newOutput(a.io.Stdout, f.output)
@@ -252,6 +259,10 @@ the run goes on on the server). Inputs the server refuses are printed as
 				return invalid("--timeout: must not be negative, got %s", timeout)
 			}
 			inputs, err := parseInputs(inputsFile, kvs)
+			if err != nil {
+				return err
+			}
+			trace, err := callerTrace(c.Flags().Changed("traceparent"), traceParent, a.io.Getenv)
 			if err != nil {
 				return err
 			}
@@ -266,7 +277,7 @@ the run goes on on the server). Inputs the server refuses are printed as
 			var ans struct {
 				Run view.Run `json:"workflowRun"`
 			}
-			if err := cl.Do(c.Context(), http.MethodPost, "/v1/workflows/"+url.PathEscape(argv[0])+"/runs", body, &ans); err != nil {
+			if err := cl.DoHeader(c.Context(), http.MethodPost, "/v1/workflows/"+url.PathEscape(argv[0])+"/runs", trace, body, &ans); err != nil {
 				return a.apiError("start "+argv[0], err)
 			}
 			if !wait {
@@ -298,6 +309,7 @@ the run goes on on the server). Inputs the server refuses are printed as
 	fl.StringVar(&trigger, "trigger", "", "the trigger node to start from (default: the workflow's only self-serve trigger)")
 	fl.BoolVar(&wait, "wait", false, "follow the run until it completes; exit 0 SUCCESS, 1 FAILED/CANCELLED, 3 still running at --timeout")
 	fl.DurationVar(&timeout, "timeout", 0, "with --wait, stop following after this long (exit 3); 0 follows until the run completes")
+	fl.StringVar(&traceParent, "traceparent", "", "a W3C traceparent the run joins (default: $TRACEPARENT; empty: none)")
 	return c
 }
 
@@ -352,7 +364,12 @@ func (a *app) runsListCmd() *cobra.Command {
 		Use:     "list [--workflow W] [--status S] [--limit N] [--cursor C]",
 		GroupID: groupClient,
 		Short:   "List the runs of a running server, newest first",
-		Args:    args(cobra.NoArgs),
+		Long: `List lists the runs of a server, newest first, --limit at a time. When
+more runs lie beyond the page it says on stderr how to list them: the next
+(older) ones with --cursor NEXT, the previous (newer) ones with --cursor
+PREV; with -o json the cursors are "next" and "prev". Going by next and
+back by prev shows the same pages, whatever runs are started meanwhile.`,
+		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			out, err := newOutput(a.io.Stdout, f.output)
 			if err != nil {
@@ -379,6 +396,7 @@ func (a *app) runsListCmd() *cobra.Command {
 				Runs  []view.Run `json:"workflowRuns"`
 				Total int        `json:"total"`
 				Next  string     `json:"next"`
+				Prev  string     `json:"prev"`
 			}
 			if err := cl.Do(c.Context(), http.MethodGet, "/v1/workflows/runs?"+q.Encode(), nil, &ans); err != nil {
 				return a.apiError("list runs", err)
@@ -387,6 +405,9 @@ func (a *app) runsListCmd() *cobra.Command {
 				v := map[string]any{"workflowRuns": ans.Runs, "total": ans.Total}
 				if ans.Next != "" {
 					v["next"] = ans.Next
+				}
+				if ans.Prev != "" {
+					v["prev"] = ans.Prev
 				}
 				return out.json(v)
 			}
@@ -397,8 +418,8 @@ func (a *app) runsListCmd() *cobra.Command {
 			if err := out.table([]string{"RUN", "WORKFLOW", "VERSION", "STATUS", "RESULT", "CREATED BY", "CREATED"}, rows); err != nil {
 				return err
 			}
-			if ans.Next != "" {
-				fmt.Fprintf(a.io.Stderr, "%d of %d runs shown (--limit); the next ones: --cursor %s\n", len(ans.Runs), ans.Total, ans.Next)
+			if hint := pageHint(len(ans.Runs), ans.Total, ans.Next, ans.Prev); hint != "" {
+				fmt.Fprintln(a.io.Stderr, hint)
 			}
 			return nil
 		},
@@ -408,8 +429,25 @@ func (a *app) runsListCmd() *cobra.Command {
 	fl.StringVar(&workflow, "workflow", "", "only the runs of these workflows (comma-separated)")
 	fl.StringVar(&status, "status", "", "only the runs with these statuses: IN_PROGRESS, COMPLETED (comma-separated)")
 	fl.IntVar(&limit, "limit", 20, "most runs listed (1-1000)")
-	fl.StringVar(&cursor, "cursor", "", "list the runs after a previous list's last one: the cursor it printed (\"next\" with -o json), with the same --workflow and --status")
+	fl.StringVar(&cursor, "cursor", "", "list the page after (older) or before (newer) a previous list's: a cursor it printed (\"next\" or \"prev\" with -o json), with the same --workflow and --status")
 	return c
+}
+
+// pageHint is what runs list says on stderr of the runs beyond the page it
+// printed: the cursors of the next (older) and previous (newer) pages, ""
+// when it printed every run.
+func pageHint(shown, total int, next, prev string) string {
+	var parts []string
+	if next != "" {
+		parts = append(parts, "the next ones: --cursor "+next)
+	}
+	if prev != "" {
+		parts = append(parts, "the previous ones: --cursor "+prev)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d of %d runs shown (--limit); %s", shown, total, strings.Join(parts, "; "))
 }
 
 func deref(s *string) string {

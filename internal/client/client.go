@@ -105,7 +105,7 @@ func (c *Client) Exchange(ctx context.Context) (string, time.Time, error) {
 		ExpiresIn   int    `json:"expiresIn"`
 	}
 	in := map[string]string{"clientId": c.ClientID, "clientSecret": c.ClientSecret}
-	if err := c.send(ctx, http.MethodPost, "/v1/auth/access_token", "", in, &out); err != nil {
+	if err := c.send(ctx, http.MethodPost, "/v1/auth/access_token", "", nil, in, &out); err != nil {
 		return "", time.Time{}, err
 	}
 	if out.AccessToken == "" {
@@ -145,21 +145,28 @@ func (c *Client) token(ctx context.Context, fresh bool) (string, error) {
 // *APIError; no answer a *NetworkError. A 401 with exchangeable
 // credentials gets a new token and is sent again, once.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	return c.DoHeader(ctx, method, path, nil, body, out)
+}
+
+// DoHeader is Do with header's fields added to the request (to its retry
+// too), such as a W3C traceparent; Authorization, Accept and Content-Type
+// stay the client's own.
+func (c *Client) DoHeader(ctx context.Context, method, path string, header http.Header, body, out any) error {
 	tok, err := c.token(ctx, false)
 	if err != nil {
 		return err
 	}
-	err = c.send(ctx, method, path, tok, body, out)
+	err = c.send(ctx, method, path, tok, header, body, out)
 	if StatusOf(err) == http.StatusUnauthorized && c.ClientID != "" && c.ClientSecret != "" {
 		if tok, err = c.token(ctx, true); err != nil {
 			return err
 		}
-		err = c.send(ctx, method, path, tok, body, out)
+		err = c.send(ctx, method, path, tok, header, body, out)
 	}
 	return err
 }
 
-func (c *Client) send(ctx context.Context, method, path, token string, body, out any) error {
+func (c *Client) send(ctx context.Context, method, path, token string, header http.Header, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -171,6 +178,11 @@ func (c *Client) send(ctx context.Context, method, path, token string, body, out
 	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, rd)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
