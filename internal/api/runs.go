@@ -429,13 +429,14 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request, a authz.Actor
 }
 
 // logLine is a log line sent with a completion: Port's {logLevel, log,
-// tags}, or sluice's {level, message} (kept as an alias).
+// tags}, or sluice's {level, message} (kept as an alias). Tags are an
+// object or a list of strings, read by parseLogTags.
 type logLine struct {
-	LogLevel string            `json:"logLevel"`
-	Log      string            `json:"log"`
-	Tags     map[string]string `json:"tags"`
-	Level    string            `json:"level"`
-	Message  string            `json:"message"`
+	LogLevel string          `json:"logLevel"`
+	Log      string          `json:"log"`
+	Tags     json.RawMessage `json:"tags"`
+	Level    string          `json:"level"`
+	Message  string          `json:"message"`
 }
 
 // completionBody is PATCH /v1/workflows/nodes/runs/{wfnr}. Links sent here
@@ -476,7 +477,11 @@ func checkLogs(ls []logLine) ([]engine.LogLine, error) {
 		default:
 			return nil, invalidField(path+"."+levelField, "must be DEBUG, INFO, WARN or ERROR")
 		}
-		out = append(out, engine.LogLine{Level: level, Message: msg, Tags: l.Tags})
+		tags, tagList, err := parseLogTags(path+".tags", l.Tags)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, engine.LogLine{Level: level, Message: msg, Tags: tags, TagList: tagList})
 	}
 	return out, nil
 }

@@ -45,6 +45,9 @@ type LogLine struct {
 	// Tags are Port's log tags; they are caller text, so keys and values
 	// are redacted like the message.
 	Tags map[string]string
+	// TagList holds tags sent as a list of strings; at most one of Tags
+	// and TagList is set, and a non-nil TagList stays a list.
+	TagList []string
 }
 
 // maxLinks is how many links a node run shows at most.
@@ -115,7 +118,14 @@ func (e *Engine) CompleteNodeRun(ctx context.Context, nodeRunID string, c Comple
 				tags[st.red.Text(k)] = st.red.Text(v)
 			}
 		}
-		logs = append(logs, store.Log{NodeRunID: nr.Identifier, Level: level, Message: text, Tags: tags, CreatedAt: e.now().UTC()})
+		var tagList []redact.Text
+		if l := c.Logs[i]; l.TagList != nil {
+			tagList = make([]redact.Text, len(l.TagList))
+			for j, v := range l.TagList {
+				tagList[j] = st.red.Text(v)
+			}
+		}
+		logs = append(logs, store.Log{NodeRunID: nr.Identifier, Level: level, Message: text, Tags: tags, TagList: tagList, CreatedAt: e.now().UTC()})
 	}
 	if c.Status == "" || c.Status == store.StatusInProgress {
 		if c.Output != nil || c.Links != nil {

@@ -8,8 +8,9 @@ import (
 )
 
 // maskConservatively returns c with every text it carries masked whole: each
-// log message and tag value, each link, and every string of the output (and
-// every number of MinLen digits or more, which could be a digits secret).
+// log message and tag value (each tag of a list), each link, and every
+// string of the output (and every number of MinLen digits or more, which
+// could be a digits secret).
 // Object keys, the status and the result are kept; the run's redactor still
 // masks the keys like any text.
 //
@@ -31,6 +32,12 @@ func maskConservatively(c Completion) Completion {
 			m.Tags = make(map[string]string, len(l.Tags))
 			for k := range l.Tags {
 				m.Tags[k] = redact.Mask
+			}
+		}
+		if l.TagList != nil {
+			m.TagList = make([]string, len(l.TagList))
+			for j := range l.TagList {
+				m.TagList[j] = redact.Mask
 			}
 		}
 		out.Logs[i] = m

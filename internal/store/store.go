@@ -105,7 +105,13 @@ type Log struct {
 	// Tags are Port's log tags. Keys and values are caller text, so both
 	// are redacted: the compiler refuses a tag that has not passed through
 	// a Redactor, as it refuses such a Message.
-	Tags      map[redact.Text]redact.Text
+	Tags map[redact.Text]redact.Text
+	// TagList holds tags sent as a list of strings (Ocean's GitHub
+	// integration sends ["workflow_completion"]), redacted like Tags. At
+	// most one of Tags and TagList is set; a non-nil TagList, even empty,
+	// is kept and shown as a list. Both are kept in the log's one tags
+	// column, a list as a JSON array.
+	TagList   []redact.Text
 	CreatedAt time.Time
 }
 

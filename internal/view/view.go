@@ -104,11 +104,13 @@ func addExternalRunIDs(ctx context.Context, st Reader, v *Run) error {
 	return nil
 }
 
-// Log is a node run log line.
+// Log is a node run log line. Its tags are shown as they were sent: an
+// object from Tags, or a list from TagList when that is set (logtags.go).
 type Log struct {
 	LogLevel  string            `json:"logLevel"`
 	Log       string            `json:"log"`
 	Tags      map[string]string `json:"tags"`
+	TagList   []string          `json:"-"`
 	CreatedAt time.Time         `json:"createdAt"`
 }
 
@@ -270,7 +272,7 @@ func Build(ctx context.Context, st Reader, r store.Run, nrs []store.NodeRun, opt
 		}
 		for _, l := range logs {
 			tags := store.TagStrings(l.Tags)
-			nv.NodeRunLogs = append(nv.NodeRunLogs, Log{LogLevel: l.Level, Log: l.Message.String(), Tags: tags, CreatedAt: l.CreatedAt})
+			nv.NodeRunLogs = append(nv.NodeRunLogs, Log{LogLevel: l.Level, Log: l.Message.String(), Tags: tags, TagList: store.TagListStrings(l.TagList), CreatedAt: l.CreatedAt})
 		}
 		if nr.Status == store.StatusCompleted && nr.Result != store.ResultCancelled {
 			v.Variables.Outputs[nr.NodeID] = nv.Output

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -184,13 +183,9 @@ func queueNodeRun(w *batch, runID string, nr *store.NodeRun, now time.Time) erro
 // queueLogs queues the inserts of logs, in order; a zero CreatedAt is now.
 func queueLogs(w *batch, logs []store.Log, now time.Time) error {
 	for i, l := range logs {
-		var tags []byte
-		if len(l.Tags) > 0 {
-			b, err := json.Marshal(store.TagStrings(l.Tags))
-			if err != nil {
-				return fmt.Errorf("log %d of node run %s: encode tags: %w", i, l.NodeRunID, err)
-			}
-			tags = b
+		tags, err := store.EncodeTags(l)
+		if err != nil {
+			return fmt.Errorf("log %d of node run %s: encode tags: %w", i, l.NodeRunID, err)
 		}
 		w.exec("log "+strconv.Itoa(i)+" of node run "+l.NodeRunID, sqlInsertLog, l.NodeRunID, l.Level, pgText(l.Message.String()), tags, ts(l.CreatedAt, now))
 	}
@@ -502,14 +497,9 @@ func (s *Store) Logs(ctx context.Context, nodeRunID string) ([]store.Log, error)
 		// Messages were redacted when they were written.
 		l.Message = redact.TrustedText(message)
 		if len(tags) > 0 {
-			var m map[string]string
-			if err := json.Unmarshal(tags, &m); err != nil {
-				return store.Log{}, fmt.Errorf("decode tags: %w", err)
-			}
 			// Tags were redacted when they were written, as messages.
-			l.Tags = make(map[redact.Text]redact.Text, len(m))
-			for k, v := range m {
-				l.Tags[redact.TrustedText(k)] = redact.TrustedText(v)
+			if err := store.DecodeTags(&l, tags); err != nil {
+				return store.Log{}, err
 			}
 		}
 		return l, nil

@@ -139,11 +139,11 @@ func (s *Store) insertLogs(ctx context.Context, tx *sql.Tx, logs []store.Log, no
 	st := tx.StmtContext(ctx, s.st.insertLog)
 	for i, l := range logs {
 		var tags sql.NullString
-		if len(l.Tags) > 0 {
-			b, err := json.Marshal(store.TagStrings(l.Tags))
-			if err != nil {
-				return fmt.Errorf("log %d of node run %s: encode tags: %w", i, l.NodeRunID, err)
-			}
+		b, err := store.EncodeTags(l)
+		if err != nil {
+			return fmt.Errorf("log %d of node run %s: encode tags: %w", i, l.NodeRunID, err)
+		}
+		if b != nil {
 			tags = sql.NullString{String: string(b), Valid: true}
 		}
 		if _, err := st.ExecContext(ctx, l.NodeRunID, l.Level, l.Message.String(), tags, ts(l.CreatedAt, now)); err != nil {
@@ -537,14 +537,9 @@ func (s *Store) Logs(ctx context.Context, nodeRunID string) ([]store.Log, error)
 		// Messages were redacted when they were written.
 		l.Message = redact.TrustedText(message)
 		if tags.Valid {
-			var m map[string]string
-			if err := json.Unmarshal([]byte(tags.String), &m); err != nil {
-				return store.Log{}, fmt.Errorf("decode tags: %w", err)
-			}
 			// Tags were redacted when they were written, as messages.
-			l.Tags = make(map[redact.Text]redact.Text, len(m))
-			for k, v := range m {
-				l.Tags[redact.TrustedText(k)] = redact.TrustedText(v)
+			if err := store.DecodeTags(&l, []byte(tags.String)); err != nil {
+				return store.Log{}, err
 			}
 		}
 		l.CreatedAt = fromTS(created)

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	t.Run("Workflows", func(t *testing.T) { testWorkflows(t, fresh) })
 	t.Run("Runs", func(t *testing.T) { testRuns(t, fresh) })
+	t.Run("LogTags", func(t *testing.T) { testLogTags(t, fresh) })
 	t.Run("ListRuns", func(t *testing.T) { testListRuns(t, fresh) })
 	t.Run("ListRunsVisibility", func(t *testing.T) { testListRunsVisibility(t, fresh) })
 	t.Run("ListRunsAfter", func(t *testing.T) { testListRunsAfter(t, fresh) })
@@ -269,6 +270,7 @@ func checkLogs(t *testing.T, what string, got, want []store.Log) {
 		if len(g) != 0 || len(w) != 0 {
 			c.eq("Tags", g, w)
 		}
+		c.eq("TagList", store.TagListStrings(got[i].TagList), store.TagListStrings(want[i].TagList))
 		c.time("CreatedAt", got[i].CreatedAt, want[i].CreatedAt)
 	}
 }

@@ -1,0 +1,87 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+)
+
+// parseLogTags reads the tags of a log line, at path (logs[2].tags). Port
+// takes them as an object of strings ({"step": "build"}) and Ocean's
+// integrations have sent them as a list of strings (["workflow_completion"],
+// []); both are kept as sent (docs/api.md). Absent or null is no tags. A
+// value of another type is a 422 naming its exact path (logs[2].tags[0]).
+func parseLogTags(path string, raw json.RawMessage) (map[string]string, []string, error) {
+	b := bytes.TrimSpace(raw)
+	if len(b) == 0 {
+		return nil, nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		// The body was checked as JSON text before; this is a bug.
+		return nil, nil, invalidField(path, "could not be decoded")
+	}
+	switch x := v.(type) {
+	case nil:
+		return nil, nil, nil
+	case map[string]any:
+		tags := make(map[string]string, len(x))
+		for k, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return nil, nil, schemaMismatch(invalidField(path+keyPath(k), "must be a string, got %s", kindOf(e)))
+			}
+			tags[k] = s
+		}
+		return tags, nil, nil
+	case []any:
+		list := make([]string, len(x))
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return nil, nil, schemaMismatch(invalidField(path+"["+strconv.Itoa(i)+"]", "must be a string, got %s", kindOf(e)))
+			}
+			list[i] = s
+		}
+		return nil, list, nil
+	}
+	return nil, nil, schemaMismatch(invalidField(path, "must be an object of strings or an array of strings, got %s", kindOf(v)))
+}
+
+// keyPath renders an object key as the next step of a JSON path: .key, or
+// ["odd key"] when it is not an identifier (as internal/jsontext does).
+func keyPath(k string) string {
+	ident := k != ""
+	for i, c := range k {
+		switch {
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			ident = false
+		}
+	}
+	if ident {
+		return "." + k
+	}
+	return "[" + strconv.Quote(k) + "]"
+}
+
+// kindOf names the JSON type of a decoded value (decoded with UseNumber).
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	case json.Number:
+		return "number"
+	case []any:
+		return "array"
+	default:
+		return "object"
+	}
+}
