@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"strings"
 	"sync"
 	"time"
 )
@@ -278,30 +277,46 @@ func startFloor(rcv string) (*proc, error) {
 	return p, nil
 }
 
-// floorPhase measures the floor: the closed loop against the floor server,
-// with its CPU per run.
-func floorPhase(ctx context.Context, hc *http.Client, rcv string, clients int, d time.Duration) (string, error) {
+// floorPhase measures the floor: the closed loop (and, with open, the open
+// loop at rate) against the floor server, with its CPU per run, a line each.
+func floorPhase(ctx context.Context, hc *http.Client, rcv string, c config, open bool) ([]string, error) {
 	p, err := startFloor(rcv)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer p.stop()
-	c := &client{http: hc, base: p.url, token: floorToken}
-	if err := oneRun(ctx, c, c); err != nil {
-		return "", fmt.Errorf("floor: a first run: %w", err)
+	cl := &client{http: hc, base: p.url, token: floorToken}
+	if err := oneRun(ctx, cl, cl); err != nil {
+		return nil, fmt.Errorf("floor: a first run: %w", err)
 	}
+	run := func(ctx context.Context) error { return oneRun(ctx, cl, cl) }
 	procs := []*proc{p}
-	c0, _ := cpu(procs)
-	t0 := time.Now()
-	ok, failed, lat := closedLoop(clients, d, func(ctx context.Context) error { return oneRun(ctx, c, c) })
-	el := time.Since(t0)
-	line := fmt.Sprintf("floor: the same HTTP exchanges, no engine or store (closed, %d clients): %d runs, %.0f runs/s, p50 %s, p99 %s, %d failed",
-		clients, ok, float64(ok)/el.Seconds(), ms(pct(lat, .5)), ms(pct(lat, .99)), failed)
-	if c1, ok1 := cpu(procs); ok1 && ok > 0 {
-		line += fmt.Sprintf(", floor CPU %.3f ms/run", float64(c1-c0)/float64(time.Millisecond)/float64(ok))
+	measure := func(name string, phase func() (int64, int64, int64, []time.Duration)) string {
+		c0, _ := cpu(procs)
+		t0 := time.Now()
+		ok, failed, missed, lat := phase()
+		el := time.Since(t0)
+		line := fmt.Sprintf("floor: the same HTTP exchanges, no engine or store (%s): %d runs, %.0f runs/s, p50 %s, p99 %s, %d failed",
+			name, ok, float64(ok)/el.Seconds(), ms(pct(lat, .5)), ms(pct(lat, .99)), failed)
+		if missed > 0 {
+			line += fmt.Sprintf(", %d ticks missed", missed)
+		}
+		if c1, ok1 := cpu(procs); ok1 && ok > 0 {
+			line += fmt.Sprintf(", floor CPU %.3f ms/run", float64(c1-c0)/float64(time.Millisecond)/float64(ok))
+		}
+		if e := firstErr.Swap(nil); e != nil {
+			line += fmt.Sprintf("; first error: %v", *e)
+		}
+		return line
 	}
-	if e := firstErr.Swap(nil); e != nil {
-		line += fmt.Sprintf("; first error: %v", *e)
+	lines := []string{measure(fmt.Sprintf("closed, %d clients", c.clients), func() (int64, int64, int64, []time.Duration) {
+		ok, failed, lat := closedLoop(c.clients, c.duration, run)
+		return ok, failed, 0, lat
+	})}
+	if open {
+		lines = append(lines, measure(fmt.Sprintf("open, %d runs/s", c.rate), func() (int64, int64, int64, []time.Duration) {
+			return openLoop(c.rate, c.maxOpen, c.duration, run)
+		}))
 	}
-	return strings.TrimSpace(line), nil
+	return lines, nil
 }

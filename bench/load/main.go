@@ -6,11 +6,11 @@
 //
 //   - baseline: the same HTTP client posting straight to the receiver
 //     (closed loop, -clients workers), in requests/s;
-//   - floor: the closed loop below against a stand-in server of this
-//     binary's own that makes the same HTTP exchanges per run (the POST,
-//     the long poll, the two webhook calls) with no engine and no store,
-//     with its CPU per run: what a run costs before sluice does anything
-//     (floor.go);
+//   - floor: the closed loop below (and the open loop, when it runs)
+//     against a stand-in server of this binary's own that makes the same
+//     HTTP exchanges per run (the POST, the long poll, the two webhook
+//     calls) with no engine and no store, with its CPU per run: what a run
+//     costs before sluice does anything (floor.go);
 //   - closed loop: -clients workers each starting a run
 //     (POST /v1/workflows/{id}/runs) and waiting for it with the long poll
 //     (GET /v1/workflows/runs/{id}?wait=30s) until COMPLETED, in runs/s;
@@ -488,11 +488,12 @@ func run(c config) error {
 	}
 
 	if c.phases["floor"] {
-		line, err := floorPhase(context.Background(), hc, rcvURL, c.clients, c.duration)
+		// With the open phase, the floor is measured at its rate too.
+		lines, err := floorPhase(context.Background(), hc, rcvURL, c, c.phases["open"])
 		if err != nil {
 			return err
 		}
-		fmt.Println(line)
+		fmt.Println(strings.Join(lines, "\n"))
 	}
 
 	measure := func(name string, phase func() (int64, int64, int64, []time.Duration)) {
