@@ -245,12 +245,12 @@ func (e *Engine) ReleaseLeases(ctx context.Context) error {
 
 // createRun stores st's run, just started, with its first node runs (more
 // than one only with a store.RunCreator, which also seals what Start
-// registered), leased to this process in the same transaction when the
-// engine leases runs.
+// registered and keeps the run's trace parent), leased to this process in
+// the same transaction when the engine leases runs.
 func (e *Engine) createRun(ctx context.Context, st *runState, nrs []store.NodeRun) error {
 	run := st.run
 	if rc, ok := e.store.(store.RunCreator); ok {
-		c := store.Creation{Run: run, NodeRuns: nrs}
+		c := store.Creation{Run: run, NodeRuns: nrs, TraceParent: st.traceParent}
 		if e.leases != nil {
 			l := e.newLease()
 			c.Lease = &l

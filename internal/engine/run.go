@@ -176,7 +176,10 @@ func (e *Engine) Start(ctx context.Context, req StartRequest) (store.Run, error)
 	if err := e.createRun(ctx, st, st.created); err != nil {
 		return store.Run{}, fmt.Errorf("create run: %w", err)
 	}
-	e.setTraceParent(ctx, run.Identifier, req.TraceParent)
+	if _, ok := e.store.(store.RunCreator); !ok {
+		// A RunCreator wrote it with the run (store.Creation.TraceParent).
+		e.setTraceParent(ctx, run.Identifier, req.TraceParent)
+	}
 	e.started.Store(run.Identifier, st)
 	e.redactors.Store(run.Identifier, st.red)
 	e.emit(Event{Kind: NodeFinished, RunID: run.Identifier, NodeID: trig.Identifier, NodeRunID: first.Identifier, Type: trig.Type, Result: store.ResultSuccess})

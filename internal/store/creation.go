@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/sluice-run/sluice/internal/traceparent"
+)
 
 // Creation is a run as its creator stores it in one transaction: the run,
 // its first node runs in order of Seq (the trigger's, completed; then any
@@ -16,6 +20,10 @@ type Creation struct {
 	// Seal, kept by a store that implements SealStore, is the run's first
 	// sealed row, written with its creation (Transition.Seal).
 	Seal *SealedValues
+	// TraceParent, kept by a store that implements TraceParentStore, is the
+	// span context the run's creation request carried, written with the run
+	// (zero: none), so that no process ever sees the run without it.
+	TraceParent traceparent.Parent
 }
 
 // RunCreator is implemented by stores that create a run with several node

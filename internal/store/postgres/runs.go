@@ -263,6 +263,9 @@ func (s *Store) createRun(ctx context.Context, c store.Creation) error {
 		if lease != nil {
 			w.exec("lease", `INSERT INTO run_leases (run_id, owner, expires_at) VALUES ($1, $2, $3)`, run.Identifier, lease.Owner, lease.Until)
 		}
+		if p := c.TraceParent; !p.IsZero() {
+			w.exec("trace parent", `UPDATE runs SET trace_parent = $2 WHERE identifier = $1`, run.Identifier, p.String())
+		}
 		err = s.send(ctx, &w)
 	}
 	if err != nil {

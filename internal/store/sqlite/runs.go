@@ -216,6 +216,11 @@ func (s *Store) createRun(ctx context.Context, c store.Creation) error {
 				return fmt.Errorf("lease: %w", mapErr(err))
 			}
 		}
+		if p := c.TraceParent; !p.IsZero() {
+			if _, err := s.prepared(tx).ExecContext(ctx, `UPDATE runs SET trace_parent = ? WHERE identifier = ?`, p.String(), run.Identifier); err != nil {
+				return fmt.Errorf("trace parent: %w", mapErr(err))
+			}
+		}
 		return nil
 	})
 	if err != nil {

@@ -59,6 +59,34 @@ func testTraceParents(t *testing.T, open opener) {
 				t.Errorf("the run changed: %+v", r)
 			}
 		}},
+		{"WithTheCreation", func(t *testing.T, s store.Store, ts store.TraceParentStore) {
+			rc, ok := s.(store.RunCreator)
+			if !ok {
+				t.Skip("the store does not implement store.RunCreator")
+			}
+			for _, tc := range []struct {
+				id   string
+				p    traceparent.Parent
+				want traceparent.Parent
+			}{{"wfr_traced", caller, caller}, {"wfr_untraced", traceparent.Parent{}, traceparent.Parent{}}} {
+				run := newRun(tc.id, "deploy", "ann", 0)
+				first := store.NodeRun{Identifier: tc.id + "_0", RunID: tc.id, NodeID: "trigger", Status: store.StatusCompleted, Result: store.ResultSuccess, CreatedAt: at(0)}
+				must(t, "CreateRunWith "+tc.id, rc.CreateRunWith(ctx(t), store.Creation{Run: run, NodeRuns: []store.NodeRun{first}, TraceParent: tc.p}))
+				p, err := ts.RunTraceParent(ctx(t), tc.id)
+				must(t, "RunTraceParent "+tc.id, err)
+				if p != tc.want {
+					t.Errorf("%s created with trace parent %v reads %v", tc.id, tc.p, p)
+				}
+			}
+			// A creation refused (its identifier taken) writes no trace
+			// parent either.
+			dup := newRun("wfr_untraced", "deploy", "ann", 1)
+			first := store.NodeRun{Identifier: "wfr_untraced_dup", RunID: "wfr_untraced", NodeID: "trigger", Status: store.StatusCompleted, CreatedAt: at(1)}
+			wantErr(t, "CreateRunWith a taken identifier", rc.CreateRunWith(ctx(t), store.Creation{Run: dup, NodeRuns: []store.NodeRun{first}, TraceParent: caller}), store.ErrExists)
+			if p, _ := ts.RunTraceParent(ctx(t), "wfr_untraced"); !p.IsZero() {
+				t.Errorf("a refused creation wrote trace parent %v", p)
+			}
+		}},
 		{"MissingRun", func(t *testing.T, s store.Store, ts store.TraceParentStore) {
 			wantErr(t, "Set on a missing run", ts.SetRunTraceParent(ctx(t), "wfr_missing", caller), store.ErrNotFound)
 			_, err := ts.RunTraceParent(ctx(t), "wfr_missing")
