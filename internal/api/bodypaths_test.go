@@ -56,6 +56,7 @@ func TestBodyErrorsNameIndexedPaths(t *testing.T) {
 		{"create workflow: missing node", "POST", "/v1/workflows", "", "{\n  \"identifier\": \"pathwf\",\n  \"nodes\": [,]\n}", 400, "nodes[0]", "malformed JSON at line 3, column 13"},
 		{"create secret: cut short in the value", "POST", "/v1/organization/secrets", "", `{"secretName": "PATHS_SECRET", "secretValue": "` + quiet, 400, "secretValue", "malformed JSON at line 1"},
 		{"entity: missing comma", "POST", "/v1/blueprints/service/entities", "", `{"identifier": "pathent", "properties": {"stage": "dev" "tier": "gold"}}`, 400, "properties", "malformed JSON"},
+		{"logs: trailing comma (docs/api.md)", "POST", logs, ci, `{"logs": [{"message": "a"},]}`, 400, "logs[1]", "malformed JSON at line 1, column 28 (byte 27)"},
 		{"top level: trailing data", "POST", "/v1/organization/secrets", "", `{"secretName": "PATHS_SECRET", "secretValue": "x"} {}`, 400, "(body)", "malformed JSON"},
 	}
 	for _, tc := range tests {
