@@ -21,7 +21,8 @@ RACE_PKGS := ./internal/engine/... ./internal/tmpl/... ./internal/redact/... ./i
 FUZZ := ./internal/api:FuzzParseWait ./internal/api:FuzzLogTags ./internal/api:FuzzRunCursor ./internal/api:FuzzExternalRunID ./internal/secret:FuzzOpenRun ./internal/workflow:FuzzParse ./internal/workflow:FuzzPolicy ./internal/tmpl:FuzzCompile ./internal/redact:FuzzRedact ./internal/redact:FuzzJSONBytes ./internal/credscan:FuzzScan ./internal/catalog:FuzzSearchQuery ./internal/node/integration:FuzzProviderAnswer \
 	./internal/ui:FuzzFormFields ./internal/node/ai:FuzzModelAnswer \
 	./internal/cli:FuzzReadConfigFile ./internal/retention:FuzzParsePeriod ./internal/telemetry:FuzzEndpointURL \
-	./internal/traceparent:FuzzParse
+	./internal/traceparent:FuzzParse \
+	./internal/jsonpath:FuzzPathAt
 
 .PHONY: build test unit unit-rest race fuzz lint bench bench-postgres bench-load bench-load-all test-postgres demo clean dist
 

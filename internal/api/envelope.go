@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/sluice-run/sluice/internal/jsonpath"
 	"github.com/sluice-run/sluice/internal/jsontext"
 )
 
@@ -152,12 +153,51 @@ func lineCol(data []byte, off int64) (line, col int) {
 	return line, col
 }
 
-// syntaxError reports malformed JSON with its position. It never repeats
-// the decoder's message, which may quote a character of the body (and a
-// body may carry a secret value).
+// syntaxError reports malformed JSON with its position: the JSON path of
+// the value being read there (logs[1].level, "(body)" for the top level)
+// and the line, column and byte. It never repeats the decoder's message,
+// which may quote a character of the body (and a body may carry a secret
+// value).
 func syntaxError(data []byte, off int64) *Error {
 	line, col := lineCol(data, off)
-	return badRequest("malformed JSON at line %d, column %d (byte %d)", line, col, off)
+	return invalidField(bodyPath(jsonpath.ReadingAt(data, off).String()), "malformed JSON at line %d, column %d (byte %d)", line, col, off)
+}
+
+// bodyPath names the top level of a body, whose JSON path is empty.
+func bodyPath(path string) string {
+	if path == "" {
+		return "(body)"
+	}
+	return path
+}
+
+// typeErrorPath names the value a type error is about with its array
+// indices and map keys (logs[1].logLevel), where encoding/json names only
+// the struct fields on the way (logs.logLevel). Should the value found at
+// the error's offset not lie on those fields (were encoding/json to place
+// its offsets elsewhere one day), encoding/json's own name is kept.
+func typeErrorPath(data []byte, te *json.UnmarshalTypeError) string {
+	p, exact := jsonpath.ValueAt(data, te.Offset)
+	if exact && onFields(p.Keys(), te.Field) {
+		return bodyPath(p.String())
+	}
+	return bodyPath(te.Field)
+}
+
+// onFields reports whether keys go through every struct field of field
+// (a.b.c, as encoding/json names them), in order; the keys in between are
+// map keys. Names are compared as encoding/json matches them, in any case.
+func onFields(keys []string, field string) bool {
+	if field == "" {
+		return true
+	}
+	fs := strings.Split(field, ".")
+	for _, k := range keys {
+		if len(fs) > 0 && strings.EqualFold(k, fs[0]) {
+			fs = fs[1:]
+		}
+	}
+	return len(fs) == 0
 }
 
 // checkSyntax reports malformed JSON in data, with its position, and what
@@ -222,11 +262,7 @@ func decodeBody(data []byte, v any) error {
 		}
 		return nil
 	case errors.As(err, &te):
-		field := te.Field
-		if field == "" {
-			field = "(body)"
-		}
-		return schemaMismatch(invalidField(field, "must be %s, got %s", jsonKind(te.Type.Kind().String()), te.Value))
+		return schemaMismatch(invalidField(typeErrorPath(data, te), "must be %s, got %s", jsonKind(te.Type.Kind().String()), te.Value))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return schemaMismatch(invalidField(name, "unknown field"))

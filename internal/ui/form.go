@@ -205,7 +205,7 @@ func readForm(fields []field, form url.Values) (map[string]any, bool) {
 		default: // object, array, or an enum of another type: JSON
 			var x any
 			if err := json.Unmarshal([]byte(v), &x); err != nil {
-				f.Error, ok = fmt.Sprintf("must be JSON (%s)", f.Type), false
+				f.Error, ok = fmt.Sprintf("must be JSON (%s)%s", f.Type, jsonWhere([]byte(v), err)), false
 				continue
 			}
 			inputs[f.Name] = x

@@ -49,7 +49,9 @@ func TestFormFields(t *testing.T) {
 		{"empty left out, unchecked false", url.Values{"in.a": {""}, "in.b": {" "}},
 			map[string]any{"c": false}, nil},
 		{"bad number and JSON", url.Values{"in.b": {"three"}, "in.d": {"[1,"}},
-			map[string]any{"c": false}, map[string]string{"b": "must be a number", "d": "must be JSON (array)"}},
+			map[string]any{"c": false}, map[string]string{"b": "must be a number", "d": "must be JSON (array): malformed at line 1, column 4, in [1]"}},
+		{"JSON cut short in an object", url.Values{"in.d": {"{\"a\": [1, {\"b\": tru"}},
+			map[string]any{"c": false}, map[string]string{"d": "must be JSON (array): malformed at line 1, column 20, in a[1].b"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

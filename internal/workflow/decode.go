@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/sluice-run/sluice/internal/jsonpath"
 	"github.com/sluice-run/sluice/internal/jsontext"
 )
 
@@ -187,21 +188,23 @@ func decode(data []byte, r *report) *jv {
 	case errors.As(err, &se):
 		d.syntax(err, se.Offset)
 	case errors.As(err, &de):
-		d.syntax(err, de.offset)
+		line, col := lineCol(d.data, de.offset)
+		d.r.errorf("", "malformed JSON at line %d, column %d (byte %d): %s", line, col, de.offset, err)
 	default: // io.ErrUnexpectedEOF and the like
 		d.syntax(err, int64(len(data)))
 	}
 	return nil
 }
 
-// syntax records a malformed-document error at the given byte offset.
+// syntax records a malformed-document error at the given byte offset, at
+// the JSON path of the value being read there (nodes[2].config).
 func (d *decoder) syntax(err error, off int64) {
 	line, col := lineCol(d.data, off)
 	msg := err.Error()
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		msg = "unexpected end of JSON input"
 	}
-	d.r.errorf("", "malformed JSON at line %d, column %d (byte %d): %s", line, col, off, msg)
+	d.r.errorf(jsonpath.ReadingAt(d.data, off).String(), "malformed JSON at line %d, column %d (byte %d): %s", line, col, off, msg)
 }
 
 // depthError reports a document nested deeper than maxDepth.

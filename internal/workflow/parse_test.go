@@ -63,7 +63,8 @@ func TestParseRejects(t *testing.T) {
 	}{
 		// The document.
 		{"malformed", `{"identifier": "w",`, "", "malformed JSON at line 1"},
-		{"malformed line and column", "{\n  \"identifier\": }", "", "line 2, column 17"},
+		{"malformed line and column", "{\n  \"identifier\": }", "identifier", "line 2, column 17"},
+		{"malformed in a node", `{"identifier": "w", "nodes": [{"identifier": "a"}, {"config": {"type": "WEBHOOK",}}]}`, "nodes[1].config", "line 1, column 82"},
 		{"trailing data", def(trig, "") + ` {}`, "", "unexpected data after the top-level value"},
 		{"not an object", `[1]`, "", "must be an object, not an array"},
 		{"too deep", strings.Repeat("[", 200) + strings.Repeat("]", 200), "", "nested deeper than"},
