@@ -247,6 +247,10 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(waiting, "PATCH /v1/workflows/nodes/runs/") {
 		t.Errorf("no completion hint for the waiting node: %q", waiting)
 	}
+	// A node run that has reported no output shows no Output section (not "null").
+	if n := get(t, ctx, "waiting node's output", chromedp.Evaluate[int](`Array.from(document.querySelectorAll(".noderun")).filter(a => a.querySelector(".hint") && a.querySelector(".output")).length`)); n != 0 {
+		t.Errorf("the waiting node without output shows an Output section")
+	}
 	shot(t, ctx, "run-waiting")
 	run(t, ctx, "cancel", chromedp.Click(chromedp.ID("cancel")), chromedp.WaitVisible(chromedp.CSS(`#run-status .st-cancelled`)))
 	loc := get(t, ctx, "location", chromedp.Location())

@@ -41,6 +41,12 @@ var funcs = template.FuncMap{
 	"lower": strings.ToLower,
 	"add":   func(a, b int) int { return a + b },
 	"sub":   func(a, b int) int { return a - b },
+	// present reports whether raw holds a value: a node run that has
+	// reported no output (null) shows no Output section.
+	"present": func(raw json.RawMessage) bool {
+		v := bytes.TrimSpace(raw)
+		return len(v) > 0 && !bytes.Equal(v, []byte("null"))
+	},
 	"pretty": func(raw json.RawMessage) string {
 		var b bytes.Buffer
 		if len(raw) == 0 {
