@@ -15,7 +15,7 @@ import (
 func TestAIProvidersCommands(t *testing.T) {
 	const key = "sk-cli-Key0123456789abcdefXYZ"
 	fake := aifake.New(t, key)
-	dir := t.TempDir()
+	dir := dataDir(t)
 	if r := sluice(t, key, "--data-dir", dir, "secrets", "set", "AI_KEY"); r.code != 0 {
 		t.Fatalf("secrets set: %d %s", r.code, r.stderr)
 	}

@@ -23,7 +23,7 @@ import (
 // /metrics carries sluice_build_info with sluice version's version.
 func TestBackupWhileServing(t *testing.T) {
 	rcv := newReceiver(t)
-	dir := t.TempDir()
+	dir := dataDir(t)
 	srv := startServer(t, "--data-dir", dir, "--retain-runs", "30d", "--retain-audit", "720h")
 	id, secret := credentials(t, srv.banner)
 	tok, code := srv.token(t, id, secret)

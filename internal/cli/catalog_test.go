@@ -27,7 +27,7 @@ entities:
 // apply, apply again, change one entity, read back: created, unchanged,
 // updated; get prints Port's entity shape.
 func TestCatalogApplyIsIdempotent(t *testing.T) {
-	dir := t.TempDir()
+	dir := dataDir(t)
 	ents := filepath.Join(dir, "entities.yaml")
 	if err := os.WriteFile(ents, []byte(catalogEntities), 0o600); err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestCatalogApplyRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := dataDir(t)
 			path := filepath.Join(dir, "m.yaml")
 			if err := os.WriteFile(path, []byte(tc.file), 0o600); err != nil {
 				t.Fatal(err)

@@ -206,7 +206,7 @@ func TestExamplesRun(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			secrets := writeFile(t, "secrets.env", tc.secrets)
-			args := append([]string{"run", "-f", filepath.Join(examples, tc.file), "--secret-file", secrets, "--data-dir", t.TempDir(), "--output", "json"}, tc.args...)
+			args := append([]string{"run", "-f", filepath.Join(examples, tc.file), "--secret-file", secrets, "--data-dir", dataDir(t), "--output", "json"}, tc.args...)
 			r := sluice(t, "", args...)
 			if r.code != tc.code {
 				t.Fatalf("exit %d, want %d\nstderr: %s\nstdout: %s", r.code, tc.code, r.stderr, r.stdout)
@@ -225,7 +225,7 @@ func TestExamplesRun(t *testing.T) {
 func TestRunTextOutput(t *testing.T) {
 	rcv := newReceiver(t)
 	secrets := writeFile(t, "s.env", fmt.Sprintf("PROD_DEPLOY_URL=%s/p\nSTAGING_DEPLOY_URL=%s/s\nREPORT_URL=%s/r\n", rcv.URL, rcv.URL, rcv.URL))
-	r := sluice(t, "", "run", "-f", filepath.Join(examples, "condition-branches.json"), "--secret-file", secrets, "--data-dir", t.TempDir(), "--input", "environment=staging")
+	r := sluice(t, "", "run", "-f", filepath.Join(examples, "condition-branches.json"), "--secret-file", secrets, "--data-dir", dataDir(t), "--input", "environment=staging")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -354,7 +354,7 @@ func TestRunWaitsOnAsyncNode(t *testing.T) {
 		{"identifier": "trigger", "config": {"type": "SELF_SERVE_TRIGGER"}},
 		{"identifier": "build", "config": {"type": "WEBHOOK", "url": "`+rcv.URL+`/build", "synchronized": false}}],
 		"connections": [{"sourceIdentifier": "trigger", "targetIdentifier": "build"}]}`)
-	r := sluice(t, "", "run", "-f", def, "--data-dir", t.TempDir())
+	r := sluice(t, "", "run", "-f", def, "--data-dir", dataDir(t))
 	if r.code != ExitWaiting {
 		t.Fatalf("exit %d, want %d\n%s\n%s", r.code, ExitWaiting, r.stdout, r.stderr)
 	}

@@ -35,7 +35,7 @@ func pastedDef(t *testing.T, id, text string) string {
 }
 
 func TestValidateLiteralCredentials(t *testing.T) {
-	dir := t.TempDir()
+	dir := dataDir(t)
 	const value = "stored-secret-value-42"
 	if r := sluice(t, value+"\n", "secrets", "set", "DEPLOY", "--data-dir", dir); r.code != 0 {
 		t.Fatalf("secrets set: %d %s", r.code, r.stderr)
@@ -76,7 +76,7 @@ func TestValidateLiteralCredentials(t *testing.T) {
 }
 
 func TestWorkflowsScan(t *testing.T) {
-	dir := t.TempDir()
+	dir := dataDir(t)
 	const value = "stored-secret-value-42"
 	if r := sluice(t, value+"\n", "secrets", "set", "DEPLOY", "--data-dir", dir); r.code != 0 {
 		t.Fatalf("secrets set: %d %s", r.code, r.stderr)

@@ -32,7 +32,7 @@ func TestDocsPythonIntegration(t *testing.T) {
 		t.Fatal("docs/integrations.md: no python block under \"A minimal external integration in Python\"")
 	}
 
-	dir := t.TempDir()
+	dir := dataDir(t)
 	if r := sluice(t, "", "--data-dir", dir, "integrations", "add", "agents", "--provider", "ai-agents"); r.code != 0 {
 		t.Fatalf("integrations add: %d %s", r.code, r.stderr)
 	}

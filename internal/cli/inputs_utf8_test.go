@@ -26,7 +26,7 @@ func TestRunRefusesInputsThatWouldChange(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"run", "-f", good, "--data-dir", t.TempDir()}, tc.args...)
+			args := append([]string{"run", "-f", good, "--data-dir", dataDir(t)}, tc.args...)
 			r := sluice(t, "", args...)
 			if r.code != 2 {
 				t.Fatalf("exit %d, want 2\nstderr: %s", r.code, r.stderr)

@@ -46,7 +46,7 @@ func TestRunPollsGitHubInProcess(t *testing.T) {
 	g := fakes.NewGitHub(token)
 	defer g.Server.Close()
 	g.AddRepo("acme/api", "main", "deploy.yml")
-	dir := t.TempDir()
+	dir := dataDir(t)
 	if r := sluice(t, "", "--data-dir", dir, "integrations", "add", "gh", "--provider", "github-ocean", "--base-url", g.URL(), "--token-secret", "GH_TOKEN"); r.code != 0 {
 		t.Fatalf("add: %d %s", r.code, r.stderr)
 	}

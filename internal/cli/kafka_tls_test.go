@@ -113,7 +113,7 @@ func TestKafkaTLSFlags(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"--data-dir", t.TempDir(), "run", "-f", wf, "--kafka-brokers", brokers}, tc.flags...)
+			args := append([]string{"--data-dir", dataDir(t), "run", "-f", wf, "--kafka-brokers", brokers}, tc.flags...)
 			r := sluice(t, "", args...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.stderr) {
 				t.Fatalf("exit %d, stderr %q; want exit %d and %q\nstdout: %s", r.code, r.stderr, tc.code, tc.stderr, r.stdout)

@@ -215,7 +215,7 @@ func TestProcessLogs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := sluice(t, "", append([]string{"run", "-f", def, "--output", "json", "--data-dir", t.TempDir()}, tc.args...)...)
+			r := sluice(t, "", append([]string{"run", "-f", def, "--output", "json", "--data-dir", dataDir(t)}, tc.args...)...)
 			if r.code != tc.code {
 				t.Fatalf("exit %d, want %d: %s", r.code, tc.code, r.stderr)
 			}

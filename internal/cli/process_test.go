@@ -305,7 +305,7 @@ func listen(t *testing.T) string {
 // within its token cache's TTL (--token-cache-ttl, 2 s by default), and a
 // token exchange sees the change at once (it always reads the store).
 func TestCredentialsRemovedWhileServing(t *testing.T) {
-	dir := t.TempDir()
+	dir := dataDir(t)
 	srv := startServer(t, "--data-dir", dir, "--log-format", "json")
 	adminID, adminSecret := credentials(t, srv.banner)
 

@@ -16,7 +16,7 @@ import (
 // page before the first one (decision 027).
 func TestRunsListPagesBothWays(t *testing.T) {
 	rcv := newReceiver(t)
-	srv := startServer(t, "--data-dir", t.TempDir())
+	srv := startServer(t, "--data-dir", dataDir(t))
 	id, secret := credentials(t, srv.banner)
 	env := map[string]string{"SLUICE_SERVER": srv.url, "SLUICE_CLIENT_ID": id, "SLUICE_CLIENT_SECRET": secret}
 	mustRun := func(args ...string) result {

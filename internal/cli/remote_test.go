@@ -16,7 +16,7 @@ import (
 // 409, 422) and a network error each worded clearly.
 func TestClientCommands(t *testing.T) {
 	rcv := newReceiver(t)
-	srv := startServer(t, "--data-dir", t.TempDir())
+	srv := startServer(t, "--data-dir", dataDir(t))
 	id, secret := credentials(t, srv.banner)
 	cfg := t.TempDir()
 

@@ -167,7 +167,7 @@ func TestRunsStartJoinsCallerTrace(t *testing.T) {
 	}))
 	t.Cleanup(hook.Close)
 	col := newOTLPReceiver(t)
-	srv := startServer(t, "--data-dir", t.TempDir(), "--otlp-endpoint", col.URL)
+	srv := startServer(t, "--data-dir", dataDir(t), "--otlp-endpoint", col.URL)
 	id, secret := credentials(t, srv.banner)
 	def := writeFile(t, "traced.json", `{"identifier": "traced", "nodes": [
 		{"identifier": "trigger", "config": {"type": "SELF_SERVE_TRIGGER"}},

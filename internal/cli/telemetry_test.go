@@ -129,7 +129,7 @@ func serveOneRun(t *testing.T, args ...string) string {
 	}))
 	t.Cleanup(hook.Close)
 
-	dir := t.TempDir()
+	dir := dataDir(t)
 	srv := startServer(t, append([]string{"--data-dir", dir}, args...)...)
 	adminID, adminSecret := credentials(t, srv.banner)
 	admin, code := srv.token(t, adminID, adminSecret)

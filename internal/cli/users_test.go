@@ -91,7 +91,7 @@ func credentials(t *testing.T, out string) (string, string) {
 }
 
 func TestDeleteAndRevokeCommands(t *testing.T) {
-	dir := t.TempDir()
+	dir := dataDir(t)
 	mustRun := func(args ...string) result {
 		t.Helper()
 		r := sluice(t, "", append(args, "--data-dir", dir)...)

@@ -128,7 +128,8 @@ func TestLeakEveryForm(t *testing.T) {
 // contains another family's form (redact.SubsumedFormFamilies, proven by
 // redact's TestSubsumedFamilies) cannot make a difference a checker sees
 // and are run too: they must pass. A run with nothing switched off must
-// pass, so the failures come from the switch.
+// pass, so the failures come from the switch. The families' runs are
+// parallel subtests.
 func TestDisablingAnyFormFails(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the suite once per family of forms; not with -short")
@@ -152,6 +153,9 @@ func TestDisablingAnyFormFails(t *testing.T) {
 	}
 	for _, fam := range families {
 		t.Run(fam, func(t *testing.T) {
+			// Each family is a process of its own, sharing nothing with
+			// the others: they run side by side (up to -test.parallel).
+			t.Parallel()
 			out, ok := run(fam)
 			switch {
 			case slices.Contains(subsumed, fam) && !ok:

@@ -498,6 +498,10 @@ func TestProcessChecksSeeEveryForm(t *testing.T) {
 		}
 		for _, fam := range redact.FormFamilies() {
 			t.Run(test+"/"+fam, func(t *testing.T) {
+				// A probe process of its own (its data dirs in its own
+				// temp dirs, loopback ports chosen by the kernel): the
+				// families run side by side (up to -test.parallel).
+				t.Parallel()
 				out, ok := run(test, fam)
 				quiet := slices.Contains(subsumed, fam) || (test == "TestLeakCLIRun" && cliSubsumed[fam] != "")
 				switch {
