@@ -24,9 +24,9 @@
 // be published here.
 //
 // One process only: a Hub sees the events of the runs this process drives.
-// Source is the seam for events from other processes (PostgreSQL
-// LISTEN/NOTIFY, not built yet): whatever implements it can replace or feed
-// a Hub, and the API depends only on Source.
+// Source is the seam for events from other processes: PGRelay (PostgreSQL
+// LISTEN/NOTIFY) feeds its Hub with them, and the API depends only on
+// Source.
 package runevents
 
 import (
