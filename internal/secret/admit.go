@@ -71,8 +71,11 @@ func (s *Service) Admit(ctx context.Context) error {
 	return err
 }
 
-// sealKeyIDs returns the keys that seal values of waiting runs, with the
-// runs of each, or nothing on a store that keeps no sealed values.
+// sealKeyIDs returns the keys that seal values of waiting runs, and for
+// each key the ring lacks the runs it seals values of (the only keys whose
+// runs a refusal names: paging a key's sealed rows costs a read per page,
+// which a start with the right ring does not pay); nothing on a store that
+// keeps no sealed values.
 func (s *Service) sealKeyIDs(ctx context.Context) (map[string]LostSeals, error) {
 	ss, ok := s.st.(store.SealStore)
 	if !ok {
@@ -84,28 +87,14 @@ func (s *Service) sealKeyIDs(ctx context.Context) (map[string]LostSeals, error) 
 	}
 	out := make(map[string]LostSeals, len(ids))
 	for _, id := range ids {
-		l := LostSeals{KeyID: id}
-		seen := map[string]bool{}
-		var after int64
-		for {
-			rows, err := ss.ListSealsByKey(ctx, id, after, sealPage)
-			if err != nil {
-				return nil, fmt.Errorf("check the key ring: list the run values sealed with key %s: %w", id, err)
-			}
-			if len(rows) == 0 {
-				break
-			}
-			for _, r := range rows {
-				after = r.ID
-				if !seen[r.RunID] {
-					seen[r.RunID] = true
-					if len(l.Runs) < maxNamedRuns {
-						l.Runs = append(l.Runs, r.RunID)
-					}
-				}
-			}
+		if k, _ := s.ring.lookup(id); k != nil {
+			out[id] = LostSeals{KeyID: id}
+			continue
 		}
-		l.RunCount = len(seen)
+		l, err := sealedRuns(ctx, ss, id)
+		if err != nil {
+			return nil, err
+		}
 		out[id] = l
 	}
 	return out, nil

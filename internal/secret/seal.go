@@ -212,31 +212,42 @@ func (s *Service) lostSeals(ctx context.Context, checked map[string][]store.Secr
 		if k != nil {
 			continue
 		}
-		l := LostSeals{KeyID: id}
-		seen := map[string]bool{}
-		var after int64
-		for {
-			rows, err := ss.ListSealsByKey(ctx, id, after, sealPage)
-			if err != nil {
-				return nil, fmt.Errorf("check the key ring: list the run values sealed with key %s: %w", id, err)
-			}
-			if len(rows) == 0 {
-				break
-			}
-			for _, r := range rows {
-				after = r.ID
-				if !seen[r.RunID] {
-					seen[r.RunID] = true
-					if len(l.Runs) < maxNamedRuns {
-						l.Runs = append(l.Runs, r.RunID)
-					}
-				}
-			}
+		l, err := sealedRuns(ctx, ss, id)
+		if err != nil {
+			return nil, err
 		}
-		l.RunCount = len(seen)
 		lost = append(lost, l)
 	}
 	return lost, nil
+}
+
+// sealedRuns pages through the values key id seals and names the runs they
+// belong to (up to maxNamedRuns, and how many in all), for a key the ring
+// lacks: the cost grows with the sealed rows, so only such a key is paged.
+func sealedRuns(ctx context.Context, ss store.SealStore, id string) (LostSeals, error) {
+	l := LostSeals{KeyID: id}
+	seen := map[string]bool{}
+	var after int64
+	for {
+		rows, err := ss.ListSealsByKey(ctx, id, after, sealPage)
+		if err != nil {
+			return l, fmt.Errorf("check the key ring: list the run values sealed with key %s: %w", id, err)
+		}
+		if len(rows) == 0 {
+			break
+		}
+		for _, r := range rows {
+			after = r.ID
+			if !seen[r.RunID] {
+				seen[r.RunID] = true
+				if len(l.Runs) < maxNamedRuns {
+					l.Runs = append(l.Runs, r.RunID)
+				}
+			}
+		}
+	}
+	l.RunCount = len(seen)
+	return l, nil
 }
 
 // warnLostSeals logs, for each key in lost, which runs it seals values of
