@@ -13,16 +13,21 @@ import (
 // separate stores (each its own connection pool, as separate processes
 // have) opened on one new schema.
 func TestCreateFirstClientShared(t *testing.T) {
-	storetest.RunClientBootstrapShared(t, func(t *testing.T, n int) []store.Store {
-		url := pgtest.URL(t)
-		stores := make([]store.Store, n)
-		for i := range stores {
-			s, err := Open(context.Background(), url)
-			if err != nil {
-				t.Fatalf("open %d: %v", i, err)
-			}
-			stores[i] = s
+	storetest.RunClientBootstrapShared(t, openShared)
+}
+
+// openShared opens n separate stores (each its own connections, as
+// separate processes have) on one new, empty database, for the races
+// of storetest's Run...Shared.
+func openShared(t *testing.T, n int) []store.Store {
+	url := pgtest.URL(t)
+	stores := make([]store.Store, n)
+	for i := range stores {
+		s, err := Open(context.Background(), url)
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
 		}
-		return stores
-	})
+		stores[i] = s
+	}
+	return stores
 }

@@ -13,16 +13,21 @@ import (
 // separate stores (each its own pools, as separate processes have) opened
 // on one new file.
 func TestCreateFirstClientShared(t *testing.T) {
-	storetest.RunClientBootstrapShared(t, func(t *testing.T, n int) []store.Store {
-		path := filepath.Join(t.TempDir(), "sluice.db")
-		stores := make([]store.Store, n)
-		for i := range stores {
-			s, err := Open(context.Background(), path, Options{})
-			if err != nil {
-				t.Fatalf("open %d: %v", i, err)
-			}
-			stores[i] = s
+	storetest.RunClientBootstrapShared(t, openShared)
+}
+
+// openShared opens n separate stores (each its own connections, as
+// separate processes have) on one new, empty file, for the races
+// of storetest's Run...Shared.
+func openShared(t *testing.T, n int) []store.Store {
+	path := filepath.Join(t.TempDir(), "sluice.db")
+	stores := make([]store.Store, n)
+	for i := range stores {
+		s, err := Open(context.Background(), path, Options{})
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
 		}
-		return stores
-	})
+		stores[i] = s
+	}
+	return stores
 }

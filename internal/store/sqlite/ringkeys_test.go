@@ -1,11 +1,8 @@
 package sqlite
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 
-	"github.com/sluice-run/sluice/internal/store"
 	"github.com/sluice-run/sluice/internal/store/storetest"
 )
 
@@ -13,16 +10,5 @@ import (
 // across separate stores (each its own connections, as separate processes
 // have) opened on one new database: exactly one key is recorded.
 func TestAdmitRingKeyShared(t *testing.T) {
-	storetest.RunRingKeysShared(t, func(t *testing.T, n int) []store.Store {
-		path := filepath.Join(t.TempDir(), "sluice.db")
-		stores := make([]store.Store, n)
-		for i := range stores {
-			s, err := Open(context.Background(), path, Options{})
-			if err != nil {
-				t.Fatalf("open %d: %v", i, err)
-			}
-			stores[i] = s
-		}
-		return stores
-	})
+	storetest.RunRingKeysShared(t, openShared)
 }

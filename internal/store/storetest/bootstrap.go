@@ -101,24 +101,33 @@ func testClientBootstrap(t *testing.T, open opener) {
 // The stores must implement store.ClientBootstrapper.
 func RunClientBootstrapShared(t *testing.T, open func(t *testing.T, n int) []store.Store) {
 	t.Helper()
-	stores := open(t, bootstrapCallers)
-	if len(stores) != bootstrapCallers {
-		t.Fatalf("open returned %d stores, want %d", len(stores), bootstrapCallers)
+	stores, handles := sharedHandles[store.ClientBootstrapper](t, open, bootstrapCallers, "store.ClientBootstrapper")
+	raceFirstClient(t, stores[0], handles)
+}
+
+// sharedHandles opens n stores over one database with open, closes them
+// when the test ends, and returns them with each as a T (the capability
+// named what), failing the test for a store that is not one.
+func sharedHandles[T any](t *testing.T, open func(t *testing.T, n int) []store.Store, n int, what string) ([]store.Store, []T) {
+	t.Helper()
+	stores := open(t, n)
+	if len(stores) != n {
+		t.Fatalf("open returned %d stores, want %d", len(stores), n)
 	}
-	handles := make([]store.ClientBootstrapper, len(stores))
+	handles := make([]T, len(stores))
 	for i, s := range stores {
 		t.Cleanup(func() {
 			if err := s.Close(); err != nil {
 				t.Errorf("Close store %d: %v", i, err)
 			}
 		})
-		b, ok := s.(store.ClientBootstrapper)
+		h, ok := s.(T)
 		if !ok {
-			t.Fatalf("store %d (%T) does not implement store.ClientBootstrapper", i, s)
+			t.Fatalf("store %d (%T) does not implement %s", i, s, what)
 		}
-		handles[i] = b
+		handles[i] = h
 	}
-	raceFirstClient(t, stores[0], handles)
+	return stores, handles
 }
 
 // raceFirstClient calls CreateFirstClient from one goroutine per handle,

@@ -147,23 +147,7 @@ func testRingKeys(t *testing.T, open opener) {
 // the test ends. The stores must implement store.RingKeyStore.
 func RunRingKeysShared(t *testing.T, open func(t *testing.T, n int) []store.Store) {
 	t.Helper()
-	stores := open(t, ringCallers)
-	if len(stores) != ringCallers {
-		t.Fatalf("open returned %d stores, want %d", len(stores), ringCallers)
-	}
-	handles := make([]store.RingKeyStore, len(stores))
-	for i, s := range stores {
-		t.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				t.Errorf("Close store %d: %v", i, err)
-			}
-		})
-		r, ok := s.(store.RingKeyStore)
-		if !ok {
-			t.Fatalf("store %d (%T) does not implement store.RingKeyStore", i, s)
-		}
-		handles[i] = r
-	}
+	_, handles := sharedHandles[store.RingKeyStore](t, open, ringCallers, "store.RingKeyStore")
 	raceRingKeys(t, handles[0], handles)
 }
 
