@@ -39,11 +39,10 @@ func launchServer(t *testing.T, env []string, args ...string) (*server, io.Reade
 	return s, stdout
 }
 
-// waitListening reads a launched server's stdout up to its listening line,
-// keeps it as the banner and returns once the server listens; it fails the
-// test, with the process's output, when the process exits first.
-func (s *server) waitListening(t *testing.T, stdout io.Reader) {
-	t.Helper()
+// listensOrExits reads a launched server's stdout up to its listening line
+// (true) or to its end, when the process exits first (false, once it has
+// exited).
+func (s *server) listensOrExits(stdout io.Reader) bool {
 	var banner strings.Builder
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
@@ -61,6 +60,17 @@ func (s *server) waitListening(t *testing.T, stdout io.Reader) {
 	}()
 	if s.url == "" {
 		<-s.done
+		return false
+	}
+	return true
+}
+
+// waitListening reads a launched server's stdout up to its listening line,
+// keeps it as the banner and returns once the server listens; it fails the
+// test, with the process's output, when the process exits first.
+func (s *server) waitListening(t *testing.T, stdout io.Reader) {
+	t.Helper()
+	if !s.listensOrExits(stdout) {
 		t.Fatalf("serve exited before listening (%v)\nstdout: %s\nstderr: %s", s.err, s.banner, s.logs())
 	}
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -19,32 +18,6 @@ import (
 	"github.com/sluice-run/sluice/internal/store/sqlite"
 	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
 )
-
-// listensOrExits reads a launched server's stdout up to its listening line
-// (true) or to its end, when the process exits first (false, once it has
-// exited).
-func (s *server) listensOrExits(stdout io.Reader) bool {
-	var banner strings.Builder
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		banner.WriteString(sc.Text() + "\n")
-		if m := listeningRe.FindStringSubmatch(sc.Text()); m != nil {
-			s.url = m[1]
-			break
-		}
-	}
-	s.banner = banner.String()
-	go func() {
-		_, _ = io.Copy(io.Discard, stdout)
-		s.err = s.cmd.Wait()
-		close(s.done)
-	}()
-	if s.url == "" {
-		<-s.done
-		return false
-	}
-	return true
-}
 
 // wantKeyRefusal fails the test unless the server exited with ExitFailed
 // before listening, saying that its ring lacks key and what to do, and
