@@ -21,14 +21,7 @@ func testExternalRuns(t *testing.T, open opener) {
 	}
 	red := redact.New()
 	red.Add("s3cr3t-value")
-	// started creates run id with an IN_PROGRESS node run id+"_1".
-	started := func(t *testing.T, s store.Store, id string) string {
-		t.Helper()
-		createRun(t, s, newRun(id, "deploy", "ann", 0))
-		nr := newNodeRun(id+"_1", id, "dispatch", 1, 1)
-		must(t, "Start "+nr.Identifier, s.Apply(ctx(t), store.Transition{RunID: id, Start: &nr, Wait: nr.Identifier}))
-		return nr.Identifier
-	}
+	started := startedWaiting
 	find := func(t *testing.T, s store.Store, id string, limit int) []string {
 		t.Helper()
 		es, err := s.(store.ExternalRunStore).FindExternalRuns(ctx(t), id, limit)
@@ -152,4 +145,14 @@ func testExternalRuns(t *testing.T, open opener) {
 			tt.run(t, s, s.(store.ExternalRunStore))
 		})
 	}
+}
+
+// startedWaiting creates run id with an IN_PROGRESS node run id+"_1" that
+// waits on the outside, and returns that node run's identifier.
+func startedWaiting(t *testing.T, s store.Store, id string) string {
+	t.Helper()
+	createRun(t, s, newRun(id, "deploy", "ann", 0))
+	nr := newNodeRun(id+"_1", id, "dispatch", 1, 1)
+	must(t, "Start "+nr.Identifier, s.Apply(ctx(t), store.Transition{RunID: id, Start: &nr, Wait: nr.Identifier}))
+	return nr.Identifier
 }

@@ -19,14 +19,7 @@ func testProgress(t *testing.T, open opener) {
 	}
 	red := redact.New()
 	red.Add("s3cr3t-value")
-	// started creates run id with a waiting IN_PROGRESS node run id+"_1".
-	started := func(t *testing.T, s store.Store, id string) string {
-		t.Helper()
-		createRun(t, s, newRun(id, "deploy", "ann", 0))
-		nr := newNodeRun(id+"_1", id, "dispatch", 1, 1)
-		must(t, "Start "+nr.Identifier, s.Apply(ctx(t), store.Transition{RunID: id, Start: &nr, Wait: nr.Identifier}))
-		return nr.Identifier
-	}
+	started := startedWaiting
 	jsonOf := func(t *testing.T, v any) redact.JSON {
 		t.Helper()
 		j, err := red.JSON(v)
