@@ -3,11 +3,9 @@ package telemetry_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sluice-run/sluice/internal/engine"
@@ -127,42 +125,13 @@ func TestRunJoinsTheCallersTrace(t *testing.T) {
 // stored with the run.
 func TestResumedRunStaysInTheCallersTrace(t *testing.T) {
 	caller := mustParent(t, callerTraceparent)
-	ctx, stop := context.WithCancel(context.Background())
-	var mu sync.Mutex
-	var tps []string
-	record := func(c context.Context) {
-		mu.Lock()
-		tps = append(tps, node.Traceparent(c))
-		mu.Unlock()
-	}
-	first := funcExec(func(c context.Context, _ *node.Request) (node.Result, error) {
-		record(c)
-		stop() // the process is told to stop while the node runs
-		<-c.Done()
-		return node.Result{}, c.Err()
-	})
-	h := newHarness(t, nil, map[string]node.Executor{workflow.TypeKafka: first}, true)
+	r := newRestart()
+	h := newHarness(t, nil, map[string]node.Executor{workflow.TypeKafka: r.first()}, true)
 	run := h.startWith(t, `{"identifier": "resumed", "nodes": [`+trigger+`,
 		{"identifier": "pub", "config": {"type": "KAFKA", "payload": {"a": 1}}}],
 		"connections": [{"sourceIdentifier": "trigger", "targetIdentifier": "pub"}]}`, caller)
-	_, _ = h.eng.Execute(ctx, run.Identifier)
-
-	exp2 := tracetest.NewInMemoryExporter()
-	tr2, err := telemetry.New(telemetry.Options{Exporter: exp2, Sync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = tr2.Shutdown(context.Background()) })
-	reg := node.NewRegistry()
-	reg.Register(workflow.TypeKafka, funcExec(func(c context.Context, _ *node.Request) (node.Result, error) {
-		record(c)
-		return node.Result{Output: map[string]any{"ok": true}}, nil
-	}))
-	eng2 := engine.New(engine.Options{Store: h.st, Nodes: reg, Tracer: tr2})
-	done, err := eng2.Execute(context.Background(), run.Identifier)
-	if err != nil || done.Result != store.ResultSuccess {
-		t.Fatalf("resume: %v, %v", done.Result, err)
-	}
+	_, _ = h.eng.Execute(r.ctx, run.Identifier)
+	exp2 := r.resume(t, h, run.Identifier)
 	all := append(h.exp.GetSpans().Snapshots(), exp2.GetSpans().Snapshots()...)
 	if len(all) != 3 {
 		t.Fatalf("got %d spans in both processes, want 3 (trigger, pub, run)", len(all))
@@ -184,7 +153,7 @@ func TestResumedRunStaysInTheCallersTrace(t *testing.T) {
 			t.Errorf("span %q is not under the run's span", s.Name())
 		}
 	}
-	if len(tps) != 2 || tps[0] != tps[1] || tps[0][3:35] != fmt.Sprintf("%x", caller.TraceID) {
+	if tps := r.traceparents(); len(tps) != 2 || tps[0] != tps[1] || tps[0][3:35] != fmt.Sprintf("%x", caller.TraceID) {
 		t.Errorf("traceparents sent %q, want twice the same, in the caller's trace", tps)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -494,21 +495,8 @@ func TestCancelEndsTheTrace(t *testing.T) {
 // that completed it, with attempt 2, in the run's trace under the run's
 // span; both executions sent the same traceparent.
 func TestResumedRunContinuesTheTrace(t *testing.T) {
-	ctx, stop := context.WithCancel(context.Background())
-	var mu sync.Mutex
-	var tps []string
-	record := func(c context.Context) {
-		mu.Lock()
-		tps = append(tps, node.Traceparent(c))
-		mu.Unlock()
-	}
-	first := funcExec(func(c context.Context, _ *node.Request) (node.Result, error) {
-		record(c)
-		stop() // the process is told to stop while the node runs
-		<-c.Done()
-		return node.Result{}, c.Err()
-	})
-	h := newHarness(t, nil, map[string]node.Executor{workflow.TypeKafka: first}, true)
+	r := newRestart()
+	h := newHarness(t, nil, map[string]node.Executor{workflow.TypeKafka: r.first()}, true)
 	wf, ps := workflow.Parse([]byte(`{"identifier": "resumed", "nodes": [` + trigger + `,
 		{"identifier": "pub", "config": {"type": "KAFKA", "payload": {"a": 1}}}],
 		"connections": [{"sourceIdentifier": "trigger", "targetIdentifier": "pub"}]}`))
@@ -520,27 +508,11 @@ func TestResumedRunContinuesTheTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = h.eng.Execute(ctx, run.Identifier)
+	_, _ = h.eng.Execute(r.ctx, run.Identifier)
 	if n := len(h.exp.GetSpans()); n != 1 {
 		t.Fatalf("%d spans before the restart, want the trigger's only", n)
 	}
-
-	exp2 := tracetest.NewInMemoryExporter()
-	tr2, err := telemetry.New(telemetry.Options{Exporter: exp2, Sync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := node.NewRegistry()
-	reg.Register(workflow.TypeKafka, funcExec(func(c context.Context, _ *node.Request) (node.Result, error) {
-		record(c)
-		return node.Result{Output: map[string]any{"ok": true}}, nil
-	}))
-	eng2 := engine.New(engine.Options{Store: h.st, Nodes: reg, Tracer: tr2})
-	done, err := eng2.Execute(context.Background(), run.Identifier)
-	if err != nil || done.Result != store.ResultSuccess {
-		t.Fatalf("resume: %v, %v", done.Result, err)
-	}
-	spans := exp2.GetSpans().Snapshots()
+	spans := r.resume(t, h, run.Identifier).GetSpans().Snapshots()
 	if len(spans) != 2 {
 		t.Fatalf("got %d spans after the restart, want the node run's and the run's", len(spans))
 	}
@@ -566,9 +538,70 @@ func TestResumedRunContinuesTheTrace(t *testing.T) {
 		t.Errorf("the trigger's span (first process) and the run's span (second) are not linked")
 	}
 	want := fmt.Sprintf("00-%s-%s-01", nodeSpan.SpanContext().TraceID(), nodeSpan.SpanContext().SpanID())
-	if len(tps) != 2 || tps[0] != want || tps[1] != want {
+	if tps := r.traceparents(); len(tps) != 2 || tps[0] != want || tps[1] != want {
 		t.Errorf("traceparents %q, want twice %q", tps, want)
 	}
+}
+
+// restart plays a process stopped while a KAFKA node runs and another
+// resuming the run: first is the stopped process's executor, resume the
+// second process (its own engine and tracer over the same store). Both
+// record the traceparent they were given.
+type restart struct {
+	ctx  context.Context // the first process's, cancelled by first
+	stop context.CancelFunc
+	mu   sync.Mutex
+	tps  []string
+}
+
+func newRestart() *restart {
+	ctx, stop := context.WithCancel(context.Background())
+	return &restart{ctx: ctx, stop: stop}
+}
+
+func (r *restart) record(c context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tps = append(r.tps, node.Traceparent(c))
+}
+
+// traceparents returns what both executions were given, in order.
+func (r *restart) traceparents() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.tps)
+}
+
+// first is the executor of the process that stops while the node runs.
+func (r *restart) first() node.Executor {
+	return funcExec(func(c context.Context, _ *node.Request) (node.Result, error) {
+		r.record(c)
+		r.stop() // the process is told to stop while the node runs
+		<-c.Done()
+		return node.Result{}, c.Err()
+	})
+}
+
+// resume drives the run to its end in a second process over h's store and
+// returns that process's exporter.
+func (r *restart) resume(t *testing.T, h *harness, runID string) *tracetest.InMemoryExporter {
+	t.Helper()
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := telemetry.New(telemetry.Options{Exporter: exp, Sync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
+	reg := node.NewRegistry()
+	reg.Register(workflow.TypeKafka, funcExec(func(c context.Context, _ *node.Request) (node.Result, error) {
+		r.record(c)
+		return node.Result{Output: map[string]any{"ok": true}}, nil
+	}))
+	done, err := engine.New(engine.Options{Store: h.st, Nodes: reg, Tracer: tr}).Execute(context.Background(), runID)
+	if err != nil || done.Result != store.ResultSuccess {
+		t.Fatalf("resume: %v, %v", done.Result, err)
+	}
+	return exp
 }
 
 // A long log line is cut to MaxAttributeBytes on the span (the store keeps
