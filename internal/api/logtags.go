@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+
+	"github.com/sluice-run/sluice/internal/jsontext"
 )
 
 // parseLogTags reads the tags of a log line, at path (logs[2].tags). Port
@@ -31,7 +33,7 @@ func parseLogTags(path string, raw json.RawMessage) (map[string]string, []string
 		for k, e := range x {
 			s, ok := e.(string)
 			if !ok {
-				return nil, nil, schemaMismatch(invalidField(path+keyPath(k), "must be a string, got %s", kindOf(e)))
+				return nil, nil, schemaMismatch(invalidField(path+jsontext.KeyStep(k, false), "must be a string, got %s", kindOf(e)))
 			}
 			tags[k] = s
 		}
@@ -48,24 +50,6 @@ func parseLogTags(path string, raw json.RawMessage) (map[string]string, []string
 		return nil, list, nil
 	}
 	return nil, nil, schemaMismatch(invalidField(path, "must be an object of strings or an array of strings, got %s", kindOf(v)))
-}
-
-// keyPath renders an object key as the next step of a JSON path: .key, or
-// ["odd key"] when it is not an identifier (as internal/jsontext does).
-func keyPath(k string) string {
-	ident := k != ""
-	for i, c := range k {
-		switch {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			ident = false
-		}
-	}
-	if ident {
-		return "." + k
-	}
-	return "[" + strconv.Quote(k) + "]"
 }
 
 // kindOf names the JSON type of a decoded value (decoded with UseNumber).

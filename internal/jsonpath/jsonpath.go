@@ -11,8 +11,8 @@ package jsonpath
 
 import (
 	"encoding/json"
+	"github.com/sluice-run/sluice/internal/jsontext"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -30,20 +30,15 @@ type Step struct {
 // Path is the steps from the top-level value to a value.
 type Path []Step
 
-// String renders p: a.b, a["odd key"], a[2], "" for the top level.
+// String renders p: a.b, a["odd key"], a[2], "" for the top level, as
+// every path sluice shows is rendered (jsontext.KeyStep).
 func (p Path) String() string {
 	var b strings.Builder
 	for _, s := range p {
-		switch {
-		case !s.IsKey:
-			b.WriteString("[" + strconv.Itoa(s.Index) + "]")
-		case isIdent(s.Key):
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(s.Key)
-		default:
-			b.WriteString("[" + strconv.Quote(s.Key) + "]")
+		if s.IsKey {
+			b.WriteString(jsontext.KeyStep(s.Key, b.Len() == 0))
+		} else {
+			b.WriteString(jsontext.IndexStep(s.Index))
 		}
 	}
 	return b.String()
@@ -58,21 +53,6 @@ func (p Path) Keys() []string {
 		}
 	}
 	return ks
-}
-
-func isIdent(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		switch c := k[i]; {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // ValueAt returns the path of the value of data that an encoding/json type

@@ -140,27 +140,38 @@ type scanner struct {
 func (s *scanner) pathString() string {
 	var b strings.Builder
 	for _, p := range s.path {
-		switch {
-		case !p.isKey:
-			b.WriteString("[" + strconv.Itoa(p.index) + "]")
-		case isIdent(p.key):
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.Write(p.key)
-		default:
-			b.WriteString("[" + strconv.Quote(string(p.key)) + "]")
+		if p.isKey {
+			b.WriteString(KeyStep(string(p.key), b.Len() == 0))
+		} else {
+			b.WriteString(IndexStep(p.index))
 		}
 	}
 	return b.String()
 }
 
-func isIdent(k []byte) bool {
-	if len(k) == 0 {
+// KeyStep renders object key k as a step of a JSON path as sluice shows
+// every path (this package's errors, internal/jsonpath, the API's
+// details): .k, or ["k"] when k is not an identifier; first drops the dot
+// of the path's first step.
+func KeyStep(k string, first bool) string {
+	switch {
+	case !isIdent(k):
+		return "[" + strconv.Quote(k) + "]"
+	case first:
+		return k
+	}
+	return "." + k
+}
+
+// IndexStep renders array index i as a step of a JSON path: [i].
+func IndexStep(i int) string { return "[" + strconv.Itoa(i) + "]" }
+
+func isIdent(k string) bool {
+	if k == "" {
 		return false
 	}
-	for i, c := range k {
-		switch {
+	for i := 0; i < len(k); i++ {
+		switch c := k[i]; {
 		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
 		case '0' <= c && c <= '9' && i > 0:
 		default:
