@@ -16,20 +16,7 @@ func TestVisibleRunsPlan(t *testing.T) {
 		`SELECT count(*)` + visibleRunsFrom,
 		`SELECT ` + runSelectCols + visibleRunsFrom + ` WHERE workflow_id IN ('a') ORDER BY created_at DESC, identifier DESC LIMIT 100 OFFSET 5`,
 	} {
-		rows, err := s.r.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q, "usr_x")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := queryPlan(t, s, q, "usr_x")
 		for _, step := range plan {
 			if strings.HasPrefix(step, "SCAN r") || strings.HasPrefix(step, "SCAN runs") {
 				t.Errorf("the plan scans the runs table (%q):\n%s", step, strings.Join(plan, "\n"))
@@ -72,7 +59,21 @@ func TestAllowAnyoneToViewRunsColumn(t *testing.T) {
 // node runs reads the inputs, never every node run or run stored.
 func TestUndeliveredDecisionsPlan(t *testing.T) {
 	s := open(t, Options{})
-	rows, err := s.r.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+sqlUndeliveredDecisions, 100)
+	plan := queryPlan(t, s, sqlUndeliveredDecisions, 100)
+	for _, step := range plan {
+		for _, table := range []string{"SCAN n", "SCAN node_runs", "SCAN r", "SCAN runs"} {
+			if step == table || strings.HasPrefix(step, table+" ") {
+				t.Errorf("the plan scans a table that grows with history (%q):\n%s", step, strings.Join(plan, "\n"))
+			}
+		}
+	}
+}
+
+// queryPlan returns the steps of SQLite's plan for q with args (EXPLAIN
+// QUERY PLAN's detail column), in order.
+func queryPlan(t *testing.T, s *Store, q string, args ...any) []string {
+	t.Helper()
+	rows, err := s.r.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,11 +87,8 @@ func TestUndeliveredDecisionsPlan(t *testing.T) {
 		}
 		plan = append(plan, detail)
 	}
-	for _, step := range plan {
-		for _, table := range []string{"SCAN n", "SCAN node_runs", "SCAN r", "SCAN runs"} {
-			if step == table || strings.HasPrefix(step, table+" ") {
-				t.Errorf("the plan scans a table that grows with history (%q):\n%s", step, strings.Join(plan, "\n"))
-			}
-		}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
+	return plan
 }
