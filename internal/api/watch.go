@@ -332,9 +332,11 @@ func (s *Server) runEvents(w http.ResponseWriter, r *http.Request, a authz.Actor
 			}
 		case <-sub.Lag:
 			sub.Close()
-			if sub, err = s.events.Subscribe(runID, false); err != nil {
+			next, err := s.events.Subscribe(runID, false)
+			if err != nil {
 				return nil // the stream already began: end it; the client reconnects
 			}
+			sub = next
 			evs, done, err := s.snapshot(r.Context(), runID)
 			if err != nil {
 				return nil
