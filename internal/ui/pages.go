@@ -75,6 +75,10 @@ func (u *UI) workflows(w http.ResponseWriter, r *http.Request, s *session) error
 	if err := u.call(r, s, http.MethodGet, "/v1/workflows", nil, &out); err != nil {
 		return err
 	}
+	last, err := u.lastRuns(r, s, out.Workflows)
+	if err != nil {
+		return err
+	}
 	rows := make([]workflowRow, 0, len(out.Workflows))
 	for _, d := range out.Workflows {
 		row := workflowRow{Identifier: d.Identifier, Title: d.Title, Triggers: d.triggerTypes()}
@@ -82,12 +86,8 @@ func (u *UI) workflows(w http.ResponseWriter, r *http.Request, s *session) error
 			row.Title = d.Identifier
 		}
 		_, row.CanRun = d.selfServe()
-		runs, _, err := u.listRuns(r, s, url.Values{"workflowIdentifiers": {d.Identifier}, "limit": {"1"}})
-		if err != nil {
-			return err
-		}
-		if len(runs) > 0 {
-			row.LastRun = &runs[0]
+		if run, ok := last[d.Identifier]; ok {
+			row.LastRun = &run
 		}
 		rows = append(rows, row)
 	}
