@@ -238,6 +238,7 @@ func New(opts Options) (*Server, error) {
 	if s.events == nil {
 		s.events = s.hub
 	}
+	s.metrics.watchEvents(s.events)
 	onEvent := func(ev engine.Event) {
 		s.metrics.onEvent(ev)
 		s.hub.OnEngineEvent(ev)

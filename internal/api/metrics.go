@@ -25,6 +25,9 @@ type metrics struct {
 	reqDuration  *prometheus.HistogramVec
 	buildInfo    *prometheus.GaugeVec
 	retained     *prometheus.CounterVec
+	// rechecked counts the waits that learned of a run's end by re-reading
+	// it (watchrecheck.go): each is a run.finished that did not arrive.
+	rechecked prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -60,7 +63,12 @@ func newMetrics() *metrics {
 			Name: "sluice_retention_deleted_total",
 			Help: "Rows deleted by retention (--retain-runs, --retain-audit), by kind: runs (each with its node runs and logs) or audit (events).",
 		}, []string{"kind"}),
+		rechecked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_run_waits_rechecked_total",
+			Help: "Waits (long polls, event streams) on runs another process drives that learned of the run's end by re-reading it from the store, its run.finished event not having arrived.",
+		}),
 	}
+	m.reg.MustRegister(m.rechecked)
 	m.reg.MustRegister(m.runsStarted, m.runsFinished, m.nodeDuration, m.requests, m.reqDuration, m.buildInfo, m.retained,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Both kinds from the start, so that a scraper sees 0 before the first
@@ -68,6 +76,21 @@ func newMetrics() *metrics {
 	m.retained.WithLabelValues("runs")
 	m.retained.WithLabelValues("audit")
 	return m
+}
+
+// droppedCounter is a runevents.Source that drops events on their way to
+// other processes and counts them (runevents.PGRelay).
+type droppedCounter interface{ Dropped() int }
+
+// watchEvents exports the drops of the server's event source, when it
+// counts them, as sluice_run_events_dropped_total.
+func (m *metrics) watchEvents(src any) {
+	if dc, ok := src.(droppedCounter); ok {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sluice_run_events_dropped_total",
+			Help: "Node events not sent to other processes because the relay was behind (run.finished is never dropped).",
+		}, func() float64 { return float64(dc.Dropped()) }))
+	}
 }
 
 // onEvent feeds the engine's progress into the metrics.

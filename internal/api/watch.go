@@ -157,7 +157,7 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request, a authz.Actor) e
 	}
 	var v view.Run
 	if wait > 0 && run.Status != store.StatusCompleted {
-		if _, err := s.awaitRun(r.Context(), sub, wait, nil); err != nil {
+		if err := s.awaitStored(r.Context(), sub, runID, wait); err != nil {
 			return err
 		}
 		v, err = s.loadRun(r.Context(), runID, logs)
@@ -322,6 +322,8 @@ func (s *Server) runEvents(w http.ResponseWriter, r *http.Request, a authz.Actor
 	}
 	beat := time.NewTicker(sseHeartbeat)
 	defer beat.Stop()
+	recheck, stopRecheck := s.recheckTicker()
+	defer stopRecheck()
 	for {
 		select {
 		case e := <-sub.C:
@@ -330,9 +332,11 @@ func (s *Server) runEvents(w http.ResponseWriter, r *http.Request, a authz.Actor
 			}
 		case <-sub.Lag:
 			sub.Close()
-			if sub, err = s.events.Subscribe(runID, false); err != nil {
+			next, err := s.events.Subscribe(runID, false)
+			if err != nil {
 				return nil // the stream already began: end it; the client reconnects
 			}
+			sub = next
 			evs, done, err := s.snapshot(r.Context(), runID)
 			if err != nil {
 				return nil
@@ -340,6 +344,19 @@ func (s *Server) runEvents(w http.ResponseWriter, r *http.Request, a authz.Actor
 			if _, err := send(evs); err != nil || done {
 				return nil
 			}
+		case <-recheck:
+			// Another process may drive the run and its run.finished be
+			// missed: once the store says COMPLETED, send what the stream
+			// lacks from it.
+			if !s.finishedInStore(r.Context(), runID) {
+				continue
+			}
+			evs, _, err := s.snapshot(r.Context(), runID)
+			if err != nil {
+				return nil
+			}
+			_, _ = send(evs)
+			return nil
 		case <-beat.C:
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
 				return nil

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -37,12 +38,27 @@ func (a *app) keysForgetCmd() *cobra.Command {
 					}
 					svc = secret.NewService(st, ring, secret.WithLogger(a.logger))
 				}
-				if err := svc.ForgetKey(c.Context(), argv[0]); err != nil {
+				lost, err := svc.ForgetKey(c.Context(), argv[0])
+				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.io.Stdout, "key %s is declared lost: processes without it start; the run values it sealed are masked whole until their runs end\n", argv[0])
+				fmt.Fprintf(a.io.Stdout, "key %s is declared lost: processes without it start; %s\n", argv[0], forgottenLoss(lost))
 				return nil
 			})
 		},
 	}
+}
+
+// forgottenLoss says what a forgotten key takes with it: the waiting runs
+// whose sealed values are masked whole from then on, named (up to the
+// limit secret.LostSeals names) and counted, or that there are none.
+func forgottenLoss(l secret.LostSeals) string {
+	if l.RunCount == 0 {
+		return "no waiting run has values sealed with it, so nothing is lost"
+	}
+	runs := strings.Join(l.Runs, ", ")
+	if l.RunCount > len(l.Runs) {
+		runs += ", ..."
+	}
+	return fmt.Sprintf("the values it sealed for %d waiting run(s) (%s) are lost: those runs are masked whole until they end", l.RunCount, runs)
 }

@@ -8,11 +8,12 @@ import (
 )
 
 // maskConservatively returns c with every text it carries masked whole: each
-// log message and tag value (each tag of a list), each link, and every
-// string of the output (and every number of MinLen digits or more, which
-// could be a digits secret).
-// Object keys, the status and the result are kept; the run's redactor still
-// masks the keys like any text.
+// log message, tag value (each tag of a list) and tag key of MinLen bytes
+// or more, each link, and every string of the output (and every number of
+// MinLen digits or more, which could be a digits secret).
+// The output's object keys, the status and the result are kept (variables
+// and conditions read the output by its keys); the run's redactor still
+// masks the keys like any text, against the values it knows.
 //
 // It is applied to completions of a run whose redactor was rebuilt after a
 // restart without every value the waiting node derived from secrets
@@ -29,8 +30,15 @@ func maskConservatively(c Completion) Completion {
 			m.Message = redact.Mask
 		}
 		if len(l.Tags) > 0 {
+			// A tag's key is the remote system's text as much as its
+			// value, and no variable or condition reads it: masked too
+			// when it could hold a value (redact.MinLen bytes or more;
+			// keys masked alike become one).
 			m.Tags = make(map[string]string, len(l.Tags))
 			for k := range l.Tags {
+				if len(k) >= redact.MinLen {
+					k = redact.Mask
+				}
 				m.Tags[k] = redact.Mask
 			}
 		}

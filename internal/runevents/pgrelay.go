@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -20,10 +19,24 @@ import (
 // Channel is the PostgreSQL NOTIFY channel run events travel on.
 const Channel = "sluice_run_events"
 
-// relayQueue bounds the events waiting to be sent by NOTIFY; past it,
-// events are dropped (counted), and watchers on other processes answer at
-// their deadline with the run as stored instead of at once.
+// relayQueue bounds the node events waiting to be sent by NOTIFY; past it,
+// node events are dropped (counted, and logged at most every
+// dropLogEvery). A run.finished is never dropped: it is what a long poll
+// on another process waits for, and a run finishes once, so the events
+// kept past the bound are no more than the runs that finished while the
+// sender was behind.
 const relayQueue = 4096
+
+// relayBatch bounds the notifications sent in one round trip.
+const relayBatch = 256
+
+// dropLogEvery is how often, at most, dropped node events are logged.
+const dropLogEvery = 10 * time.Second
+
+// DefaultRecheck is Options.Recheck's default: how often a watcher of a
+// run that another process may drive re-reads its status, so that a missed
+// run.finished costs at most about this long instead of the wait.
+const DefaultRecheck = time.Second
 
 // PGRelay is a Source that sees the events of every process sharing one
 // PostgreSQL database: the events of this process are published to its own
@@ -34,22 +47,35 @@ const relayQueue = 4096
 // results only, as in a Hub: no run data goes through PostgreSQL this way.
 //
 // Delivery across processes is best effort: an event sent while the
-// listener reconnects is missed. A watcher then still answers, at its
-// deadline (a long poll) or at its next resynchronization from the store
-// (a stream that reconnects), with the run as stored.
+// listener reconnects, or whose NOTIFY fails, is missed, and node events
+// are dropped when relayQueue of them wait to be sent. Watchers therefore
+// do not rely on it alone: RecheckEvery tells them to re-read the status
+// of a run this process does not drive every so often (internal/api,
+// decision 033), so a missed run.finished costs at most that long.
 type PGRelay struct {
 	*Hub
-	origin string
-	pool   *pgxpool.Pool
-	url    string
-	log    *slog.Logger
+	origin  string
+	pool    *pgxpool.Pool
+	url     string
+	log     *slog.Logger
+	recheck time.Duration
 
-	queue   chan Event
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	closed  bool
-	dropped int
+	// wake tells the sender that pending has events (one token at most).
+	wake chan struct{}
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	mu sync.Mutex
+	// pending holds the events to send, in the order they happened; nodes
+	// counts the node events among them, at most maxNodes.
+	pending  []Event
+	nodes    int
+	maxNodes int
+	closed   bool
+	dropped  int
+	// droppedLogged is dropped when it was last logged, at loggedAt.
+	droppedLogged int
+	loggedAt      time.Time
 }
 
 // NewPGRelay starts relaying: LISTEN on a connection of its own to url
@@ -62,7 +88,11 @@ func NewPGRelay(ctx context.Context, url string, pool *pgxpool.Pool, logger *slo
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	r := &PGRelay{Hub: NewHub(opts), origin: hex.EncodeToString(b[:]), pool: pool, url: url, log: logger, queue: make(chan Event, relayQueue)}
+	r := &PGRelay{Hub: NewHub(opts), origin: hex.EncodeToString(b[:]), pool: pool, url: url, log: logger, recheck: opts.Recheck,
+		wake: make(chan struct{}, 1), maxNodes: relayQueue}
+	if r.recheck <= 0 {
+		r.recheck = DefaultRecheck
+	}
 	conn, err := r.listen(ctx)
 	if err != nil {
 		return nil, err
@@ -98,19 +128,44 @@ func (r *PGRelay) OnEngineEvent(ev engine.Event) {
 	}
 	r.Hub.Publish(e)
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed {
+		r.mu.Unlock()
 		return
 	}
+	if e.Kind != KindRunFinished {
+		if r.nodes >= r.maxNodes {
+			r.dropped++
+			r.logDropped()
+			r.mu.Unlock()
+			return
+		}
+		r.nodes++
+	}
+	r.pending = append(r.pending, e)
+	r.mu.Unlock()
 	select {
-	case r.queue <- e:
+	case r.wake <- struct{}{}:
 	default:
-		r.dropped++
 	}
 }
 
-// Dropped returns how many events were not sent to other processes because
-// the queue was full.
+// logDropped logs the node events dropped since it last did, at most every
+// dropLogEvery; r.mu must be held.
+func (r *PGRelay) logDropped() {
+	if now := time.Now(); now.Sub(r.loggedAt) >= dropLogEvery {
+		r.log.Warn("dropped node events that other processes' event streams would have shown: the relay is behind (run.finished events are never dropped)",
+			"dropped", r.dropped-r.droppedLogged, "droppedTotal", r.dropped)
+		r.droppedLogged, r.loggedAt = r.dropped, now
+	}
+}
+
+// RecheckEvery returns how often a watcher of a run that this process does
+// not drive should re-read its status (Options.Recheck): events from other
+// processes may be missed.
+func (r *PGRelay) RecheckEvery() time.Duration { return r.recheck }
+
+// Dropped returns how many node events were not sent to other processes
+// because relayQueue of them were waiting (run.finished never is).
 func (r *PGRelay) Dropped() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -180,33 +235,47 @@ func (r *PGRelay) receive(ctx context.Context, conn *pgx.Conn) {
 	}
 }
 
-// send sends the queued events with NOTIFY, as many as are queued in one
-// round trip, until ctx is done.
+// send sends the pending events with NOTIFY, up to relayBatch in one round
+// trip, in the order they happened, until ctx is done.
 func (r *PGRelay) send(ctx context.Context) {
+	var batch []Event
 	for {
-		var first Event
 		select {
 		case <-ctx.Done():
 			return
-		case first = <-r.queue:
+		case <-r.wake:
 		}
-		var b pgx.Batch
-		add := func(e Event) {
-			p, _ := json.Marshal(wire{Origin: r.origin, Kind: e.Kind, RunID: e.RunID, NodeID: e.NodeID, NodeRunID: e.NodeRunID, Type: e.Type, Result: e.Result})
-			b.Queue("SELECT pg_notify($1, $2)", Channel, string(p))
-		}
-		add(first)
-	more:
-		for b.Len() < 256 {
-			select {
-			case e := <-r.queue:
-				add(e)
-			default:
-				break more
+		for {
+			batch = r.take(batch[:0])
+			if len(batch) == 0 {
+				break
+			}
+			var b pgx.Batch
+			for _, e := range batch {
+				p, _ := json.Marshal(wire{Origin: r.origin, Kind: e.Kind, RunID: e.RunID, NodeID: e.NodeID, NodeRunID: e.NodeRunID, Type: e.Type, Result: e.Result})
+				b.Queue("SELECT pg_notify($1, $2)", Channel, string(p))
+			}
+			if err := r.pool.SendBatch(ctx, &b).Close(); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				r.log.Warn("sending run events to other processes failed; their watchers see these runs at their next re-read", "events", b.Len(), "error", err.Error())
 			}
 		}
-		if err := r.pool.SendBatch(ctx, &b).Close(); err != nil && !errors.Is(err, context.Canceled) {
-			r.log.Warn("sending run events to other processes failed; their watchers answer at their deadline", "events", b.Len(), "error", err.Error())
+	}
+}
+
+// take moves up to relayBatch pending events into batch.
+func (r *PGRelay) take(batch []Event) []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := min(len(r.pending), relayBatch)
+	batch = append(batch, r.pending[:n]...)
+	for _, e := range batch {
+		if e.Kind != KindRunFinished {
+			r.nodes--
 		}
 	}
+	r.pending = append(r.pending[:0], r.pending[n:]...)
+	return batch
 }

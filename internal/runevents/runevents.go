@@ -32,6 +32,7 @@ package runevents
 import (
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/sluice-run/sluice/internal/engine"
 )
@@ -103,6 +104,11 @@ type Options struct {
 	// MaxSubscribers bounds the subscriptions open at once; 0 means
 	// DefaultMaxSubscribers.
 	MaxSubscribers int
+	// Recheck is, for a PGRelay, how often a watcher of a run that this
+	// process does not drive re-reads its status (PGRelay.RecheckEvery); 0
+	// means DefaultRecheck. A Hub alone ignores it: it sees every event of
+	// its process.
+	Recheck time.Duration
 }
 
 // Hub is the in-process Source, fed by Publish. It is safe for concurrent

@@ -225,23 +225,25 @@ func (e *RingMismatchError) KeyIDs() []string {
 
 // ForgetKey declares key id lost for good (`sluice keys forget`): a ring
 // without it is admitted from then on, and the run values it sealed are
-// masked whole until their runs end. It refuses a key the ring holds (it
-// is not lost) and a key that secrets are still written with (delete them
-// first: they can never be decrypted), and needs a store that implements
+// masked whole until their runs end. It returns what is lost with it: the
+// waiting runs whose values the key seals (none when RunCount is 0), for
+// the operator to be told. It refuses a key the ring holds (it is not
+// lost) and a key that secrets are still written with (delete them first:
+// they can never be decrypted), and needs a store that implements
 // store.RingKeyStore.
-func (s *Service) ForgetKey(ctx context.Context, id string) error {
+func (s *Service) ForgetKey(ctx context.Context, id string) (LostSeals, error) {
 	rs, ok := s.st.(store.RingKeyStore)
 	if !ok {
-		return errors.New("forget key: the store keeps no key records")
+		return LostSeals{}, errors.New("forget key: the store keeps no key records")
 	}
 	if k, err := s.ring.lookup(id); k != nil {
-		return fmt.Errorf("forget key %s: %s holds it, so it is not lost", id, s.ring.describe())
+		return LostSeals{}, fmt.Errorf("forget key %s: %s holds it, so it is not lost", id, s.ring.describe())
 	} else if err != nil {
-		return fmt.Errorf("forget key %s: %w", id, err)
+		return LostSeals{}, fmt.Errorf("forget key %s: %w", id, err)
 	}
 	secs, err := s.st.ListSecrets(ctx)
 	if err != nil {
-		return fmt.Errorf("forget key %s: list secrets: %w", id, err)
+		return LostSeals{}, fmt.Errorf("forget key %s: list secrets: %w", id, err)
 	}
 	var names []string
 	for _, sec := range secs {
@@ -250,26 +252,28 @@ func (s *Service) ForgetKey(ctx context.Context, id string) error {
 		}
 	}
 	if len(names) > 0 {
-		return fmt.Errorf("forget key %s: %d secret(s) are written with it (%s); if the key is lost for good, remove them first with `sluice secrets delete NAME`",
+		return LostSeals{}, fmt.Errorf("forget key %s: %d secret(s) are written with it (%s); if the key is lost for good, remove them first with `sluice secrets delete NAME`",
 			id, len(names), strings.Join(names[:min(len(names), maxNamedSecrets)], ", "))
 	}
 	recs, err := rs.ListRingKeys(ctx)
 	if err != nil {
-		return fmt.Errorf("forget key %s: %w", id, err)
+		return LostSeals{}, fmt.Errorf("forget key %s: %w", id, err)
 	}
 	seals, err := s.sealKeyIDs(ctx)
 	if err != nil {
-		return err
+		return LostSeals{}, err
 	}
-	_, sealed := seals[id]
+	lost, sealed := seals[id]
 	if !sealed && !slices.ContainsFunc(recs, func(r store.RingKey) bool { return r.ID == id }) {
-		return fmt.Errorf("forget key %s: %w: no process started with it and no run value is sealed with it", id, store.ErrNotFound)
+		return LostSeals{}, fmt.Errorf("forget key %s: %w: no process started with it and no run value is sealed with it", id, store.ErrNotFound)
 	}
 	if err := rs.ForgetRingKey(ctx, id, s.timestamp()); err != nil {
-		return fmt.Errorf("forget key %s: %w", id, err)
+		return LostSeals{}, fmt.Errorf("forget key %s: %w", id, err)
 	}
-	s.logger.Warn("declared a key lost for good: processes without it start, and the run values it sealed are masked whole until their runs end", "keyId", id)
-	return nil
+	lost.KeyID = id
+	s.logger.Warn("declared a key lost for good: processes without it start, and the run values it sealed are masked whole until their runs end",
+		"keyId", id, "waitingRuns", lost.RunCount, "runs", lost.Runs)
+	return lost, nil
 }
 
 // recordRingKey records key id of the ring (a rotation's new key), so that

@@ -95,7 +95,7 @@ func TestAdmit(t *testing.T) {
 			{name: "C after forget", ring: [][]byte{c}, after: []string{ka + "!", kc},
 				before: func(t *testing.T, st *sqlite.Store, _ string) {
 					svc := NewService(st, memRing(t, c))
-					if err := svc.ForgetKey(t.Context(), ka); err != nil {
+					if _, err := svc.ForgetKey(t.Context(), ka); err != nil {
 						t.Fatal(err)
 					}
 				}},
@@ -164,7 +164,7 @@ func TestForgetKeyRefuses(t *testing.T) {
 		{"secrets use it", svcB, KeyID(a), "sluice secrets delete"},
 		{"unknown key", svcB, "k00000000", "no process started with it"},
 	} {
-		err := tc.svc.ForgetKey(t.Context(), tc.id)
+		_, err := tc.svc.ForgetKey(t.Context(), tc.id)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: ForgetKey = %v; want an error saying %q", tc.name, err, tc.want)
 		}

@@ -92,6 +92,22 @@ func everyFormCase() leakCase {
 				d.complete(nr, engine.Completion{Status: "IN_PROGRESS", Logs: []engine.LogLine{line}})
 			}
 			d.complete(nr, engine.Completion{Status: "IN_PROGRESS", Logs: all})
+			// And as what a node run in progress keeps (decision 029's
+			// context): its output, keys and values, its links, and its
+			// log lines' tags, as an object (keys and values) and a list.
+			progress := map[string]any{}
+			tags := map[string]string{}
+			var list []string
+			for label, f := range forms {
+				progress[label] = f
+				progress["key "+f] = label
+				tags[label] = f
+				tags["tag "+f] = label
+				list = append(list, f)
+				d.complete(nr, engine.Completion{Status: "IN_PROGRESS", Output: map[string]any{"echo": f}, Links: []string{"https://ci.example/" + f, f}})
+			}
+			d.complete(nr, engine.Completion{Status: "IN_PROGRESS", Output: progress, Logs: []engine.LogLine{
+				{Level: "INFO", Message: "tags", Tags: tags}, {Level: "INFO", Message: "tag list", TagList: list}}})
 			out := map[string]any{}
 			for label, f := range forms {
 				out[label] = f
