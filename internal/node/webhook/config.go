@@ -67,6 +67,10 @@ func decodeConfig(m map[string]any) (*config, error) {
 		switch k {
 		case "type", "onFailure":
 			// The engine checks and applies these.
+		case "agent", "verbose":
+			// Port's fields, which the parser checks: agent is said there
+			// (sluice has no Port Execution Agent; the request is sent from
+			// here all the same) and verbose becomes the node's Verbose.
 		case "url", "method", "headers", "body", "synchronized", "onTimeout", "timeoutSeconds":
 		default:
 			return nil, fmt.Errorf("config.%s: unknown field", k)
