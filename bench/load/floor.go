@@ -42,6 +42,7 @@ var floorListenRe = regexp.MustCompile(`floor listening on (\S+)`)
 // sluice can make cheaper, measured beside the whole in one invocation.
 type floorServer struct {
 	rcv  string
+	work time.Duration // extra CPU per run, in burnPoints parts
 	http *http.Client
 	mu   sync.Mutex
 	runs map[string]*floorRun
@@ -78,18 +79,19 @@ type floorNodeRun struct {
 
 // serveFloor runs the floor server on a free loopback port and prints its
 // address; it returns only on a listen error.
-func serveFloor(rcv string) error {
+func serveFloor(rcv string, work time.Duration) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	fmt.Printf("floor listening on http://%s\n", ln.Addr())
-	return http.Serve(ln, newFloor(rcv))
+	return http.Serve(ln, newFloor(rcv, work))
 }
 
-// newFloor returns the floor server's handler, posting to rcv.
-func newFloor(rcv string) http.Handler {
-	f := &floorServer{rcv: rcv, runs: map[string]*floorRun{}, http: &http.Client{
+// newFloor returns the floor server's handler, posting to rcv and spending
+// work of CPU per run besides its exchanges.
+func newFloor(rcv string, work time.Duration) http.Handler {
+	f := &floorServer{rcv: rcv, work: work, runs: map[string]*floorRun{}, http: &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute},
 		Timeout:   time.Minute,
 	}}
@@ -130,6 +132,7 @@ func (f *floorServer) start(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.runs[v.Identifier] = run
 	f.mu.Unlock()
+	burn(f.work / burnPoints)
 	writeFloorJSON(w, http.StatusCreated, map[string]any{"ok": true, "workflowRun": v})
 	go f.drive(v, body.Inputs, run)
 }
@@ -146,6 +149,7 @@ func (f *floorServer) drive(v floorRunView, inputs map[string]any, run *floorRun
 			if err != nil {
 				result = "FAILURE"
 			}
+			burn(f.work / burnPoints)
 			nr.Output = out
 		}
 		nr.Status, nr.Result, nr.UpdatedAt = "COMPLETED", result, time.Now()
@@ -216,6 +220,7 @@ func (f *floorServer) wait(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	delete(f.runs, id)
 	f.mu.Unlock()
+	burn(f.work / burnPoints)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(run.answer)
 }
@@ -235,13 +240,13 @@ func floorID() string {
 
 // startFloor starts this binary again as the floor server, posting to rcv,
 // and waits for its address.
-func startFloor(rcv string) (*proc, error) {
+func startFloor(rcv string, work time.Duration) (*proc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("floor: %w", err)
 	}
 	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), floorEnv+"="+rcv)
+	cmd.Env = append(os.Environ(), floorEnv+"="+rcv, floorWorkEnv+"="+work.String())
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -278,9 +283,10 @@ func startFloor(rcv string) (*proc, error) {
 }
 
 // floorPhase measures the floor: the closed loop (and, with open, the open
-// loop at rate) against the floor server, with its CPU per run, a line each.
-func floorPhase(ctx context.Context, hc *http.Client, rcv string, c config, open bool) ([]string, error) {
-	p, err := startFloor(rcv)
+// loop at rate) against the floor server spending work of CPU per run
+// besides its exchanges, with its CPU per run, a line each.
+func floorPhase(ctx context.Context, hc *http.Client, rcv string, c config, open bool, work time.Duration) ([]string, error) {
+	p, err := startFloor(rcv, work)
 	if err != nil {
 		return nil, err
 	}
@@ -296,8 +302,12 @@ func floorPhase(ctx context.Context, hc *http.Client, rcv string, c config, open
 		t0 := time.Now()
 		ok, failed, missed, lat := phase()
 		el := time.Since(t0)
-		line := fmt.Sprintf("floor: the same HTTP exchanges, no engine or store (%s): %d runs, %.0f runs/s, p50 %s, p99 %s, %d failed",
-			name, ok, float64(ok)/el.Seconds(), ms(pct(lat, .5)), ms(pct(lat, .99)), failed)
+		what := "no engine or store"
+		if work > 0 {
+			what = fmt.Sprintf("plus %s of CPU per run", work)
+		}
+		line := fmt.Sprintf("floor: the same HTTP exchanges, %s (%s): %d runs, %.0f runs/s, p50 %s, p99 %s, %d failed",
+			what, name, ok, float64(ok)/el.Seconds(), ms(pct(lat, .5)), ms(pct(lat, .99)), failed)
 		if missed > 0 {
 			line += fmt.Sprintf(", %d ticks missed", missed)
 		}

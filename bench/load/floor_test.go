@@ -26,7 +26,7 @@ func TestFloorServer(t *testing.T) {
 		_, _ = io.WriteString(w, `{"ok": true}`)
 	}))
 	defer rcv.Close()
-	floor := httptest.NewServer(newFloor(rcv.URL))
+	floor := httptest.NewServer(newFloor(rcv.URL, 0))
 	defer floor.Close()
 
 	c := &client{http: floor.Client(), base: floor.URL, token: floorToken}

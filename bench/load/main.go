@@ -99,11 +99,13 @@ type config struct {
 	rate          int
 	maxOpen       int
 	poll          time.Duration
+	floorWork     []time.Duration
 }
 
 func main() {
 	if rcv := os.Getenv(floorEnv); rcv != "" {
-		fmt.Fprintln(os.Stderr, "load: floor server:", serveFloor(rcv))
+		work, _ := time.ParseDuration(os.Getenv(floorWorkEnv))
+		fmt.Fprintln(os.Stderr, "load: floor server:", serveFloor(rcv, work))
 		os.Exit(1)
 	}
 	var c config
@@ -121,8 +123,13 @@ func main() {
 	flag.IntVar(&c.rate, "rate", 500, "open-loop runs started per second")
 	flag.IntVar(&c.maxOpen, "max-open", 5000, "open loop: most runs in flight; a tick past it is counted as missed")
 	flag.DurationVar(&c.poll, "poll", 0, "instead of the long poll, GET the run every this long until COMPLETED (how clients waited before ?wait=, and how to load a server without it)")
+	work := flag.String("floor-work", "0", "the floor phase's extra CPU per run, spent on the run's critical path where sluice commits and reads; a comma-separated list measures the floor once per value (0,250us,500us,1ms: how much work per run the open loop's latency allows)")
 	flag.Parse()
 	var err error
+	if c.floorWork, err = parseWork(*work); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(2)
+	}
 	if c.phases, err = parsePhases(*phases); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(2)
@@ -489,11 +496,13 @@ func run(c config) error {
 
 	if c.phases["floor"] {
 		// With the open phase, the floor is measured at its rate too.
-		lines, err := floorPhase(context.Background(), hc, rcvURL, c, c.phases["open"])
-		if err != nil {
-			return err
+		for _, work := range c.floorWork {
+			lines, err := floorPhase(context.Background(), hc, rcvURL, c, c.phases["open"], work)
+			if err != nil {
+				return err
+			}
+			fmt.Println(strings.Join(lines, "\n"))
 		}
-		fmt.Println(strings.Join(lines, "\n"))
 	}
 
 	measure := func(name string, phase func() (int64, int64, int64, []time.Duration)) {

@@ -354,6 +354,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // strings, which may carry tokens and secrets.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	// Answers carry caller text (run outputs, logs): a browser must never
+	// sniff them into HTML or script.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	sw := &statusWriter{ResponseWriter: w}
 	h, route := s.mux.Handler(r)
 	if wfr, ok := eventsPath(r); ok {

@@ -353,6 +353,9 @@ func (e *client) do(method, path, token string, body any, hdr ...string) answer 
 	if strings.Contains(string(raw), secretValue) {
 		e.t.Errorf("%s %s: the answer holds the secret value", method, path)
 	}
+	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+		e.t.Errorf("%s %s: X-Content-Type-Options %q, want nosniff (answers carry caller text)", method, path, got)
+	}
 	return a
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
+	"runtime/debug"
 	"time"
 )
 
@@ -65,6 +67,7 @@ func (s *Server) drive(runID string, sweep bool) bool {
 	}
 	s.bg.Go(func() {
 		defer s.releaseSlot()
+		defer s.survivePanic(runID)
 		if !sweep {
 			if _, err := s.eng.Execute(s.bgCtx, runID); err != nil && s.bgCtx.Err() == nil {
 				s.log.LogAttrs(s.bgCtx, slog.LevelError, "run execution stopped", slog.String("run", runID), slog.String("error", err.Error()))
@@ -117,4 +120,24 @@ func (s *Server) purgeTokens(ctx context.Context) {
 	case n > 0:
 		s.log.LogAttrs(ctx, slog.LevelInfo, fmt.Sprintf("purged %d expired access tokens", n))
 	}
+}
+
+// survivePanic, deferred by a run's driver, recovers a panic of the engine
+// outside any node (a node's own panic fails its node run, in the engine):
+// the process keeps serving its other runs instead of dying with them, and
+// the run stays as it was committed, to be driven again by the sweep or the
+// next start. The log has the stack and the panic's type; its value, which
+// may quote run data the API cannot redact here, only when it is a runtime
+// error (whose text the runtime writes: no data).
+func (s *Server) survivePanic(runID string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	what := fmt.Sprintf("%T", v)
+	if re, ok := v.(runtime.Error); ok {
+		what = re.Error()
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelError, "a run's driver panicked: this is a bug in sluice; the run stays as committed and is driven again later",
+		slog.String("run", runID), slog.String("panic", what), slog.String("stack", string(debug.Stack())))
 }

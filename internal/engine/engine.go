@@ -391,7 +391,7 @@ func (e *Engine) Compiled(rec store.Workflow) (*workflow.Workflow, error) {
 	if wf, ok := e.defs.get(key); ok {
 		return wf, nil
 	}
-	wf, problems := workflow.Parse(rec.Definition)
+	wf, problems := workflow.ParseStored(rec.Definition)
 	if err := problems.Err(); err != nil {
 		return nil, fmt.Errorf("stored workflow %s version %d no longer parses: %w", rec.Identifier, rec.Version, err)
 	}

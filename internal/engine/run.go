@@ -1003,6 +1003,14 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 		}
 	}
 
+	// A panic while rendering the config or finishing the node (a bug)
+	// fails the node run like an executor's panic does (callExecutor).
+	defer func() {
+		if v := recover(); v != nil {
+			outcome = fail(e.nodePanic(st, n, nr, v))
+		}
+	}()
+
 	exec, ok := e.nodes.Lookup(n.Type)
 	if !ok {
 		return fail(fmt.Errorf("node type %s cannot run yet: this version of sluice has no executor for it", n.Type))
@@ -1050,7 +1058,7 @@ func (e *Engine) runNode(ctx context.Context, st *runState, n *workflow.Node, nr
 	e.mu.Lock()
 	e.cancels[st.run.Identifier] = cancel
 	e.mu.Unlock()
-	res, err := exec.Execute(e.traceContext(runCtx, st, nr), &node.Request{
+	res, err := e.callExecutor(st, n, nr, exec, e.traceContext(runCtx, st, nr), &node.Request{
 		WorkflowID:      st.wf.Identifier,
 		WorkflowVersion: st.run.WorkflowVersion,
 		RunID:           st.run.Identifier,

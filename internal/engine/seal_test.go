@@ -269,12 +269,42 @@ func TestUnsealedRunStaysConservative(t *testing.T) {
 	p.eng = old // the upgraded process
 	wait := p.view(runID).NodeRuns[1].Identifier
 	if _, err := p.eng.CompleteNodeRun(ctx, wait, engine.Completion{Status: "COMPLETED", Result: "SUCCESS",
-		Output: map[string]any{"echo": derived, "status": "deployed"}}); err != nil {
+		Output: map[string]any{"echo": derived, "status": "deployed"},
+		Links:  []string{"https://ci.example/" + derived},
+		Logs: []engine.LogLine{
+			{Level: "INFO", Message: "deployed with " + derived, Tags: map[string]string{"token": derived, "stage": "prod"}},
+			{Level: "INFO", Message: "done", TagList: []string{derived, "workflow_completion"}},
+		}}); err != nil {
 		t.Fatal(err)
 	}
-	got := output(t, p.view(runID), "wait")
+	v := p.view(runID)
+	got := output(t, v, "wait")
 	if got["echo"] != "***" || got["status"] != "***" {
 		t.Errorf("output = %v, want masked whole (the run has no origin row)", got)
+	}
+	// Every text the completion carries is masked whole, not only the
+	// output: links, log lines, and log tags given as an object or a list.
+	nr := v.NodeRuns[1]
+	if len(nr.Links) != 1 || nr.Links[0] != "***" {
+		t.Errorf("links = %q, want one link masked whole", nr.Links)
+	}
+	var logs []view.Log
+	for _, l := range nr.NodeRunLogs {
+		if l.Log == "***" {
+			logs = append(logs, l)
+		}
+		if strings.Contains(l.Log, derived) {
+			t.Errorf("a log line shows the derived value: %q", l.Log)
+		}
+	}
+	if len(logs) != 2 {
+		t.Fatalf("logs = %+v, want the completion's two lines masked whole", nr.NodeRunLogs)
+	}
+	if logs[0].Tags["token"] != "***" || logs[0].Tags["stage"] != "***" {
+		t.Errorf("object tags = %v, want every value masked whole", logs[0].Tags)
+	}
+	if len(logs[1].TagList) != 2 || logs[1].TagList[0] != "***" || logs[1].TagList[1] != "***" {
+		t.Errorf("list tags = %q, want each tag masked whole", logs[1].TagList)
 	}
 }
 

@@ -29,6 +29,9 @@ const (
 // parser is the state of one Parse.
 type parser struct {
 	r *report
+	// stored is set by ParseStored: checks newer than the definition
+	// (stricter) report warnings, not errors.
+	stored bool
 	// nodes maps node identifiers to their index, for connections and
 	// .outputs references.
 	nodes map[string]int
@@ -75,7 +78,21 @@ type outputRef struct{ path, node string }
 //   - Messages quote only structural values (identifiers, types): free text
 //     may hold a credential pasted by mistake.
 func Parse(data []byte) (wf *Workflow, problems *Problems) {
-	p := &parser{r: newReport(), nodes: map[string]int{}}
+	return parse(data, false)
+}
+
+// ParseStored is Parse for a definition sluice stored earlier, perhaps
+// under an older version whose checks were laxer: the checks added since
+// sluice first stored definitions (a template reading a root its context
+// lacks, checkRoots) report warnings instead of errors, so that an upgrade
+// never stops a stored workflow's runs, and its waiting runs, from going
+// on. A definition being saved goes through Parse.
+func ParseStored(data []byte) (wf *Workflow, problems *Problems) {
+	return parse(data, true)
+}
+
+func parse(data []byte, stored bool) (wf *Workflow, problems *Problems) {
+	p := &parser{r: newReport(), nodes: map[string]int{}, stored: stored}
 	root := decode(data, p.r)
 	if root == nil {
 		return nil, p.r.problems()

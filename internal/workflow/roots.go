@@ -64,7 +64,11 @@ func (p *parser) checkRoots(path string, rd tmpl.Reads, allowed []string, hints 
 		if !ok {
 			hint = "read from " + dotted(allowed)
 		}
-		p.r.errorf(path, "reads %s, which this expression's context does not have, so it would always be null: %s", rootPath(root), hint)
+		report := p.r.errorf
+		if p.stored {
+			report = p.r.warnf
+		}
+		report(path, "reads %s, which this expression's context does not have, so it would always be null: %s", rootPath(root), hint)
 	}
 }
 
