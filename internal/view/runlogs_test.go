@@ -1,0 +1,162 @@
+package view
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sluice-run/sluice/internal/redact"
+	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/store/sqlite"
+	"github.com/sluice-run/sluice/internal/store/sqlite/sqlitetest"
+)
+
+// perNodeRun is a Reader that hides every optional capability of the store
+// it wraps: only Reader's methods are promoted, so Build reads logs with
+// one Logs per node run, as it does for a store without RunLogs.
+type perNodeRun struct{ Reader }
+
+// openSQLite opens a real SQLite store in a temporary directory.
+func openSQLite(tb testing.TB) *sqlite.Store {
+	tb.Helper()
+	st, err := sqlitetest.Open(tb.Context(), filepath.Join(tb.TempDir(), "sluice.db"), sqlite.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			tb.Errorf("close: %v", err)
+		}
+	})
+	return st
+}
+
+// logShape is how one log line of a seeded run carries its tags.
+type logShape int
+
+const (
+	tagsNone logShape = iota
+	tagsObject
+	tagsList
+	tagsEmptyList
+	tagsOdd // an object whose text needs escaping
+	shapes
+)
+
+// seedLog returns the j-th log line of node run nr, with the tags of shape
+// j mod shapes.
+func seedLog(nr string, j int, t time.Time) store.Log {
+	tx := redact.TrustedText
+	l := store.Log{NodeRunID: nr, Level: []string{"INFO", "DEBUG", "WARN", "ERROR"}[j%4], Message: tx(fmt.Sprintf("line %d of %s: <done> & \"quoted\" é", j, nr)), CreatedAt: t}
+	switch logShape(j % int(shapes)) {
+	case tagsObject:
+		l.Tags = map[redact.Text]redact.Text{tx("step"): tx("build"), tx("line"): tx(fmt.Sprint(j))}
+	case tagsList:
+		l.TagList = []redact.Text{tx("workflow_completion"), tx("***")}
+	case tagsEmptyList:
+		l.TagList = []redact.Text{}
+	case tagsOdd:
+		l.Tags = map[redact.Text]redact.Text{tx(`quote " and \ backslash`): tx("déploiement ✓ <b>"), tx(""): tx("")}
+	}
+	return l
+}
+
+// seedRun stores a completed run of nodes node runs (the trigger and
+// nodes-1 more) with lines log lines each, except the node runs whose
+// index is in silent, which have none. It returns the run's identifier.
+func seedRun(tb testing.TB, st store.Store, id string, nodes, lines int, silent ...int) string {
+	tb.Helper()
+	ctx := context.Background()
+	t0 := time.Date(2026, time.November, 29, 10, 0, 0, 123_456_000, time.UTC)
+	quiet := map[int]bool{}
+	for _, i := range silent {
+		quiet[i] = true
+	}
+	logsOf := func(nr string, i int) []store.Log {
+		if quiet[i] {
+			return nil
+		}
+		var out []store.Log
+		for j := range lines {
+			out = append(out, seedLog(nr, j, t0.Add(time.Duration(i*lines+j)*time.Millisecond)))
+		}
+		return out
+	}
+	done := t0.Add(time.Minute)
+	nodeRun := func(i int) store.NodeRun {
+		return store.NodeRun{
+			Identifier: fmt.Sprintf("%s_n%03d", id, i), RunID: id, NodeID: fmt.Sprintf("node%d", i), Seq: i,
+			Status: store.StatusCompleted, Result: store.ResultSuccess, Output: redact.Reload([]byte(fmt.Sprintf(`{"i":%d}`, i))),
+			CreatedAt: t0, UpdatedAt: done, CompletedAt: &done,
+		}
+	}
+	r := store.Run{Identifier: id, WorkflowID: "w", WorkflowVersion: 1, Status: store.StatusInProgress, CreatedBy: "ann", TriggerNode: "node0", CreatedAt: t0, UpdatedAt: t0}
+	first := nodeRun(0)
+	if err := st.CreateRun(ctx, r, first, logsOf(first.Identifier, 0)); err != nil {
+		tb.Fatal(err)
+	}
+	tr := store.Transition{RunID: id, Finish: &store.RunCompletion{Result: store.ResultSuccess, CompletedAt: done}}
+	for i := 1; i < nodes; i++ {
+		nr := nodeRun(i)
+		tr.Passed = append(tr.Passed, nr)
+		tr.Logs = append(tr.Logs, logsOf(nr.Identifier, i)...)
+	}
+	if err := st.Apply(ctx, tr); err != nil {
+		tb.Fatal(err)
+	}
+	return id
+}
+
+// BenchmarkLoad loads a stored run's view, as GET
+// /v1/workflows/runs/{id}?include=logs and the UI's run page do: without
+// logs (the baseline), with one Logs read per node run, and with the
+// store's one read of every log of the run when it has one.
+func BenchmarkLoad(b *testing.B) {
+	st := openSQLite(b)
+	for _, nodes := range []int{4, 50} {
+		id := seedRun(b, st, fmt.Sprintf("wfr_%d", nodes), nodes, 5)
+		for _, c := range []struct {
+			name string
+			st   Reader
+			opts LoadOptions
+		}{
+			{"nologs", st, LoadOptions{}},
+			{"pernoderun", perNodeRun{st}, LoadOptions{Logs: true}},
+			{"store", st, LoadOptions{Logs: true}},
+		} {
+			b.Run(fmt.Sprintf("nodes=%d/%s", nodes, c.name), func(b *testing.B) {
+				ctx := context.Background()
+				for b.Loop() {
+					if _, err := LoadWith(ctx, c.st, id, c.opts); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkEncode encodes a loaded run's view to JSON, as the API answers
+// it, with and without its logs.
+func BenchmarkEncode(b *testing.B) {
+	st := openSQLite(b)
+	for _, nodes := range []int{4, 50} {
+		id := seedRun(b, st, fmt.Sprintf("wfr_%d", nodes), nodes, 5)
+		for _, logs := range []bool{false, true} {
+			v, err := LoadWith(context.Background(), st, id, LoadOptions{Logs: logs})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run(fmt.Sprintf("nodes=%d/logs=%v", nodes, logs), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := json.Marshal(v); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
