@@ -1,10 +1,13 @@
 package view
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,5 +161,147 @@ func BenchmarkEncode(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// counting is a Reader that counts Logs reads; with runLogs set it also
+// has RunLogs (counted, failing with fail when that is set).
+type counting struct {
+	Reader
+	logs, runLogs int
+	fail          error
+}
+
+func (c *counting) Logs(ctx context.Context, nodeRunID string) ([]store.Log, error) {
+	c.logs++
+	return c.Reader.Logs(ctx, nodeRunID)
+}
+
+// withRunLogs is counting with RunLogs.
+type withRunLogs struct{ *counting }
+
+func (c withRunLogs) RunLogs(ctx context.Context, runID string) (map[string][]store.Log, error) {
+	c.runLogs++
+	if c.fail != nil {
+		return nil, c.fail
+	}
+	return c.Reader.(store.RunLogsReader).RunLogs(ctx, runID)
+}
+
+// TestBuildLogsBothPaths: a run's view reads its logs in one RunLogs when
+// the store has it, and shows exactly the bytes the per-node-run reads
+// show: lines of every tag shape, node runs without lines, runs without
+// any, and without logs asked nothing is read.
+func TestBuildLogsBothPaths(t *testing.T) {
+	st := openSQLite(t)
+	tests := []struct {
+		name  string
+		id    string
+		nodes int
+		lines int // shown in all
+	}{
+		{"every shape", seedRun(t, st, "wfr_shapes", 4, 7), 4, 28},
+		{"quiet node runs", seedRun(t, st, "wfr_quiet", 6, 5, 0, 2, 5), 6, 15},
+		{"no logs at all", seedRun(t, st, "wfr_none", 3, 5, 0, 1, 2), 3, 0},
+		{"trigger only", seedRun(t, st, "wfr_one", 1, 3), 1, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			each := &counting{Reader: st}
+			perNode, err := LoadWith(ctx, each, tc.id, LoadOptions{Logs: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			once := withRunLogs{&counting{Reader: st}}
+			oneRead, err := LoadWith(ctx, once, tc.id, LoadOptions{Logs: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if each.logs != tc.nodes || each.runLogs != 0 {
+				t.Errorf("per node run: %d Logs, %d RunLogs; want %d, 0", each.logs, each.runLogs, tc.nodes)
+			}
+			if once.logs != 0 || once.runLogs != 1 {
+				t.Errorf("with RunLogs: %d Logs, %d RunLogs; want 0, 1", once.logs, once.runLogs)
+			}
+			a, err := json.Marshal(perNode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(oneRead)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(a, b) {
+				t.Errorf("the views differ:\nper node run %s\none read     %s", a, b)
+			}
+			lines := 0
+			for i, nr := range oneRead.NodeRuns {
+				lines += len(nr.NodeRunLogs)
+				if nr.NodeRunLogs == nil {
+					t.Errorf("node run %d: nodeRunLogs is null, want a list", i)
+				}
+				// Each line as the former encoder wrote it.
+				for j, l := range nr.NodeRunLogs {
+					want, err := legacyMarshalJSON(l)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Contains(b, want) {
+						t.Errorf("node run %d, line %d: the view does not hold %s", i, j, want)
+					}
+				}
+			}
+			if lines != tc.lines {
+				t.Errorf("%d log lines shown, want %d", lines, tc.lines)
+			}
+			// Without logs asked, none is read.
+			quiet := withRunLogs{&counting{Reader: st}}
+			if _, err := LoadWith(ctx, quiet, tc.id, LoadOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if quiet.logs != 0 || quiet.runLogs != 0 {
+				t.Errorf("without logs: %d Logs, %d RunLogs; want none", quiet.logs, quiet.runLogs)
+			}
+		})
+	}
+	t.Run("RunLogs fails", func(t *testing.T) {
+		failing := withRunLogs{&counting{Reader: st, fail: errors.New("disk on fire")}}
+		_, err := LoadWith(context.Background(), failing, "wfr_shapes", LoadOptions{Logs: true})
+		if err == nil || !strings.Contains(err.Error(), "logs of wfr_shapes") || !strings.Contains(err.Error(), "disk on fire") {
+			t.Errorf("err = %v, want the run and the cause", err)
+		}
+	})
+}
+
+// BenchmarkLogMarshalJSON encodes the 250 log lines of a run of 50 node
+// runs one by one: the former encoder (tags, then the line) and
+// MarshalJSON.
+func BenchmarkLogMarshalJSON(b *testing.B) {
+	st := openSQLite(b)
+	v, err := LoadWith(context.Background(), st, seedRun(b, st, "wfr_50", 50, 5), LoadOptions{Logs: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lines []Log
+	for _, nr := range v.NodeRuns {
+		lines = append(lines, nr.NodeRunLogs...)
+	}
+	for _, c := range []struct {
+		name string
+		enc  func(Log) ([]byte, error)
+	}{
+		{"legacy", legacyMarshalJSON},
+		{"once", Log.MarshalJSON},
+	} {
+		b.Run(fmt.Sprintf("lines=%d/%s", len(lines), c.name), func(b *testing.B) {
+			for b.Loop() {
+				for _, l := range lines {
+					if _, err := c.enc(l); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }
