@@ -22,6 +22,7 @@ FUZZ := ./internal/api:FuzzParseWait ./internal/api:FuzzLogTags ./internal/api:F
 	./internal/ui:FuzzFormFields ./internal/node/ai:FuzzModelAnswer \
 	./internal/cli:FuzzReadConfigFile ./internal/retention:FuzzParsePeriod ./internal/telemetry:FuzzEndpointURL \
 	./internal/traceparent:FuzzParse \
+	./internal/view:FuzzLogMarshalJSON \
 	./internal/jsonpath:FuzzPathAt ./internal/jsontext:FuzzCheck
 
 .PHONY: build test unit unit-rest race fuzz lint bench bench-postgres bench-load bench-load-all test-postgres demo clean dist

@@ -39,4 +39,5 @@ run api-listruns ./internal/api         'MemberRunList' 20x
 run api-getrun ./internal/api           'GetRun' 2000x
 run catalog-write ./internal/autostart   'CatalogWrite' 500x
 run waiting-memory ./internal/engine     'WaitingRunMemory' 10000x
+run view-logs ./internal/view           'Load$|Encode$|LogMarshalJSON' 200x
 echo "results in $out/; machine: $(tr '\n' ' ' < "$out/machine.txt")"

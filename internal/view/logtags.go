@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
+	"unicode/utf8"
 )
 
 // logJSON is Log as JSON; Tags is an object or a list of strings.
@@ -16,24 +18,126 @@ type logJSON struct {
 }
 
 // MarshalJSON shows tags as they were sent: a list when TagList is set,
-// else the object (empty when there are none), as Port shows them.
+// else the object (empty when there are none, keys sorted), as Port shows
+// them. It writes the line in one pass, with the bytes encoding/json
+// writes for logJSON (strings escaped as it escapes them, HTML characters
+// included; TestLogMarshalJSONBytes, FuzzLogMarshalJSON): a run page shows
+// hundreds of lines, each encoded afresh on every refresh.
 func (l Log) MarshalJSON() ([]byte, error) {
-	var (
-		tags []byte
-		err  error
-	)
+	n := 64 + len(l.LogLevel) + len(l.Log)
+	for _, t := range l.TagList {
+		n += len(t) + 3
+	}
+	for k, v := range l.Tags {
+		n += len(k) + len(v) + 6
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"logLevel":`...)
+	b = appendString(b, l.LogLevel)
+	b = append(b, `,"log":`...)
+	b = appendString(b, l.Log)
+	b = append(b, `,"tags":`...)
 	switch {
 	case l.TagList != nil:
-		tags, err = json.Marshal(l.TagList)
-	case l.Tags == nil:
-		tags = []byte("{}")
+		b = append(b, '[')
+		for i, t := range l.TagList {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, t)
+		}
+		b = append(b, ']')
 	default:
-		tags, err = json.Marshal(l.Tags)
+		var small [8]string // the keys of most lines' tags, without an allocation
+		keys := small[:0]
+		for k := range l.Tags {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendString(b, l.Tags[k])
+		}
+		b = append(b, '}')
 	}
-	if err != nil {
-		return nil, fmt.Errorf("encode log tags: %w", err)
+	b = append(b, `,"createdAt":`...)
+	if y := l.CreatedAt.Year(); l.CreatedAt.Location() == time.UTC && y >= 0 && y <= 9999 {
+		b = append(b, '"')
+		b = l.CreatedAt.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	} else {
+		// Another zone or a year time.Time refuses to encode: its own
+		// encoder, for its checks and its error.
+		t, err := l.CreatedAt.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("encode log time: %w", err)
+		}
+		b = append(b, t...)
 	}
-	return json.Marshal(logJSON{LogLevel: l.LogLevel, Log: l.Log, Tags: tags, CreatedAt: l.CreatedAt})
+	return append(b, '}'), nil
+}
+
+// hexDigits are the digits of \u escapes, lower case as encoding/json
+// writes them.
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string the way encoding/json encodes a
+// string with HTML escaping on (its default): quote, backslash and the
+// control characters escaped (\b \f \n \r \t by name, the others as
+// \u00XX), <, > and & as \u003c \u003e \u0026, U+2028 and U+2029 as
+// escapes, and each byte that is not UTF-8 as \ufffd.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= ' ' && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // UnmarshalJSON reads what MarshalJSON writes: tags given as a list go to

@@ -242,12 +242,20 @@ func Build(ctx context.Context, st Reader, r store.Run, nrs []store.NodeRun, opt
 	v := Summary(r)
 	v.NodeRuns = make([]NodeRun, 0, len(nrs))
 	v.Variables = &RunVariables{Outputs: map[string]json.RawMessage{}}
+	var runLogs map[string][]store.Log
+	if opts.Logs {
+		if runLogs, err = readRunLogs(ctx, st, r.Identifier, nrs); err != nil {
+			return Run{}, err
+		}
+	}
 	for _, nr := range nrs {
 		var logs []store.Log
-		if opts.Logs {
+		if opts.Logs && runLogs == nil {
 			if logs, err = st.Logs(ctx, nr.Identifier); err != nil {
 				return Run{}, fmt.Errorf("logs of %s: %w", nr.Identifier, err)
 			}
+		} else {
+			logs = runLogs[nr.Identifier]
 		}
 		nv := NodeRun{
 			Identifier:  nr.Identifier,

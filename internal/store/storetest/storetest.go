@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("RingKeys", func(t *testing.T) { testRingKeys(t, fresh) })
 	t.Run("LatestVersion", func(t *testing.T) { testLatestVersion(t, fresh) })
 	t.Run("LatestRuns", func(t *testing.T) { testLatestRuns(t, fresh) })
+	t.Run("RunLogs", func(t *testing.T) { testRunLogs(t, fresh) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, fresh) })
 	t.Run("ConcurrentResults", func(t *testing.T) { testConcurrentResults(t, fresh) })
 	t.Run("Catalog", func(t *testing.T) { testCatalog(t, fresh) })

@@ -1,0 +1,54 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sluice-run/sluice/internal/redact"
+	"github.com/sluice-run/sluice/internal/store"
+)
+
+var _ store.RunLogsReader = (*Store)(nil)
+
+// runLogsQuery reads every log line of a run: its node runs through their
+// primary key (run_id, seq), each one's lines through node_run_logs_node_run
+// (node_run_id, id) (TestRunLogsPlan).
+const runLogsQuery = `SELECT l.node_run_id, l.level, l.message, l.tags, l.created_at
+	FROM node_runs n JOIN node_run_logs l ON l.node_run_id = n.identifier
+	WHERE n.run_id = $1 ORDER BY n.seq, l.id`
+
+// scanRunLog scans a row of runLogsQuery.
+func scanRunLog(row pgx.Row) (store.Log, error) {
+	var (
+		l       store.Log
+		message string
+		tags    []byte
+	)
+	if err := row.Scan(&l.NodeRunID, &l.Level, &message, &tags, &l.CreatedAt); err != nil {
+		return store.Log{}, err
+	}
+	// Messages and tags were redacted when they were written.
+	l.Message = redact.TrustedText(message)
+	if len(tags) > 0 {
+		if err := store.DecodeTags(&l, tags); err != nil {
+			return store.Log{}, err
+		}
+	}
+	return l, nil
+}
+
+// RunLogs returns every log line of a run by node run
+// (store.RunLogsReader), in one query.
+func (s *Store) RunLogs(ctx context.Context, runID string) (map[string][]store.Log, error) {
+	logs, err := collect(ctx, s.pool, scanRunLog, runLogsQuery, runID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: logs of run %s: %w", runID, err)
+	}
+	out := map[string][]store.Log{}
+	for _, l := range logs {
+		out[l.NodeRunID] = append(out[l.NodeRunID], l)
+	}
+	return out, nil
+}
