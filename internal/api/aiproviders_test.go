@@ -12,6 +12,7 @@ import (
 // Admin only, bad bodies named by field and storing nothing, and the key's
 // secret name shown, never a key.
 func TestAIProvidersAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	member := e.user("mia@example.com", store.RoleMember)
 	openai := map[string]any{"name": "openai", "baseUrl": "https://api.openai.com/v1", "apiKeySecret": "OPENAI_API_KEY", "model": "gpt-4o-mini", "default": true}

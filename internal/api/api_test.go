@@ -16,6 +16,7 @@ import (
 )
 
 func TestWorkflowLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	def := workflowDef("deploy", true, e.rcv.URL+"/async", nil, nil)
 
@@ -115,6 +116,7 @@ func readExample(t *testing.T, name string) string {
 }
 
 func TestStartRunInputs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createWorkflow(workflowDef("deploy", true, e.rcv.URL+"/sync", nil, nil))
 	bad := e.do("POST", "/v1/workflows/deploy/runs", e.admin, map[string]any{"inputs": map[string]any{"env": "qa"}}).expect(t, http.StatusBadRequest)
@@ -138,6 +140,7 @@ func TestStartRunInputs(t *testing.T) {
 }
 
 func TestRunsList(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	member := e.user("m@example.com", store.RoleMember)
 	e.createWorkflow(workflowDef("open", true, e.rcv.URL+"/async", []string{"m@example.com"}, nil))
@@ -218,6 +221,7 @@ func memberID(t *testing.T, e *env, token string) string {
 }
 
 func TestAsyncCompletion(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ci := e.machine(authz.ScopeUpdateRuns, authz.ScopeReadRuns)
 	def := workflowDef("async", true, e.rcv.URL+"/async", nil, nil)
@@ -289,6 +293,7 @@ func TestAsyncCompletion(t *testing.T) {
 }
 
 func TestSecretsEndpoints(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const value = "very-secret-value-0042"
 	created := e.do("POST", "/v1/organization/secrets", e.admin, map[string]any{"secretName": "DEPLOY_KEY", "secretValue": value, "description": "deploys"}).expect(t, http.StatusCreated)
@@ -344,6 +349,7 @@ func TestSecretsEndpoints(t *testing.T) {
 }
 
 func TestAccessToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	wrong := e.do("POST", "/v1/auth/access_token", "", map[string]any{"clientId": e.adminCred.ClientID, "clientSecret": strings.Repeat("x", 40)}).expect(t, http.StatusUnauthorized)
 	unknown := e.do("POST", "/v1/auth/access_token", "", map[string]any{"clientId": "cl_unknown", "clientSecret": strings.Repeat("x", 40)}).expect(t, http.StatusUnauthorized)
@@ -370,6 +376,7 @@ func TestAccessToken(t *testing.T) {
 }
 
 func TestLimitsAndRouting(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	big := `{"identifier": "x", "description": "` + strings.Repeat("a", 70<<10) + `"}`
 	tests := []struct {
@@ -402,6 +409,7 @@ func TestLimitsAndRouting(t *testing.T) {
 }
 
 func TestOperationalEndpoints(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.do("GET", "/healthz", "", nil).expect(t, http.StatusOK)
 	e.do("GET", "/readyz", "", nil).expect(t, http.StatusOK)
@@ -445,6 +453,7 @@ func TestOperationalEndpoints(t *testing.T) {
 // grace period, and checks that a new server over the same store resumes
 // the run to the end.
 func TestShutdownAndResume(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	release := make(chan struct{})
 	slow := newSlowReceiver(t, release)
@@ -476,6 +485,7 @@ func TestShutdownAndResume(t *testing.T) {
 }
 
 func TestSaveWarnsAboutUndefinedSecrets(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	def := workflowDef("warned", true, e.rcv.URL+"/sync", nil, nil)
 	call := def["nodes"].([]any)[1].(map[string]any)["config"].(map[string]any)
@@ -487,6 +497,7 @@ func TestSaveWarnsAboutUndefinedSecrets(t *testing.T) {
 }
 
 func TestRunsIsAReservedIdentifier(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do("POST", "/v1/workflows", e.admin, workflowDef("runs", true, e.rcv.URL+"/sync", nil, nil)).expect(t, http.StatusUnprocessableEntity)
 	if !strings.Contains(r.raw, `"path":"identifier"`) || !strings.Contains(r.raw, "reserved") {

@@ -44,6 +44,7 @@ type call struct {
 // of caller, on a workflow that allows anyone to view runs and on one that
 // does not, against a real server on loopback.
 func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 
 	// The expired token is issued first, then the clock moves past its

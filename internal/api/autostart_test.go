@@ -70,6 +70,7 @@ func eventWorkflow(id, typ, bp string, exprs ...string) map[string]any {
 }
 
 func TestEventTrigger(t *testing.T) {
+	t.Parallel()
 	e := newCatalogEnv(t)
 	e.do("POST", "/v1/blueprints", e.admin, serviceBP).expect(t, http.StatusCreated)
 	e.do("POST", "/v1/blueprints", e.admin, deploymentBP).expect(t, http.StatusCreated)
@@ -142,6 +143,7 @@ func waitOutbox(t *testing.T, e *env) {
 }
 
 func TestEventLoopGuard(t *testing.T) {
+	t.Parallel()
 	e := newCatalogEnv(t)
 	counter := map[string]any{"identifier": "counter", "schema": map[string]any{"properties": map[string]any{"n": map[string]any{"type": "number"}}}}
 	e.do("POST", "/v1/blueprints", e.admin, counter).expect(t, 201)
@@ -179,6 +181,7 @@ func TestEventLoopGuard(t *testing.T) {
 
 // TestCatalogExample runs examples/catalog as the README shows it.
 func TestCatalogExample(t *testing.T) {
+	t.Parallel()
 	e := newCatalogEnv(t)
 	read := func(name string) []byte {
 		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "catalog", name))

@@ -18,6 +18,7 @@ import (
 // duplicate in disguise). Answers never quote the bytes, and nothing is
 // stored.
 func TestBodiesWithBadTextOrDuplicateKeys(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createWorkflow(workflowDef("bodies", true, e.rcv.URL+"/async", nil, nil))
 	e.do("POST", "/v1/organization/secrets", e.admin, map[string]any{"secretName": "KEEP", "secretValue": "keep-value-1"}).expect(t, http.StatusCreated)

@@ -16,6 +16,7 @@ import (
 // of malformed JSON besides; the answer never quotes the body, and nothing
 // is stored.
 func TestBodyErrorsNameIndexedPaths(t *testing.T) {
+	t.Parallel()
 	e := newCatalogEnv(t)
 	e.createWorkflow(workflowDef("paths", true, e.rcv.URL+"/async", nil, nil))
 	e.do("POST", "/v1/blueprints", e.admin, serviceBP).expect(t, http.StatusCreated)

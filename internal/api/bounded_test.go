@@ -18,6 +18,7 @@ import (
 // TestRunPoolFullAnswers503: with every run slot taken, run creation answers
 // 503 with Retry-After and creates nothing; once the slot frees, it works.
 func TestRunPoolFullAnswers503(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, func(o *Options) { o.MaxRunning = 1 })
 	release := make(chan struct{})
 	slow := newSlowReceiver(t, release)

@@ -14,6 +14,7 @@ import (
 // all-entities, DELETE of a missing blueprint. Each is refused with its
 // status and the path at fault, and leaves the catalog as it was.
 func TestCatalogBadRequestsOnExisting(t *testing.T) {
+	t.Parallel()
 	e := newCatalogEnv(t)
 	e.do("POST", "/v1/blueprints", e.admin, serviceBP).expect(t, http.StatusCreated)
 	e.do("POST", "/v1/blueprints", e.admin, deploymentBP).expect(t, http.StatusCreated)

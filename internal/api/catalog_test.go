@@ -87,6 +87,7 @@ var (
 )
 
 func TestCatalogAPI(t *testing.T) {
+	t.Parallel()
 	e := newCatalogEnv(t)
 	member := e.user("mia@example.com", store.RoleMember)
 	reader := e.machine(authz.ScopeReadEntities, authz.ScopeReadBlueprints)

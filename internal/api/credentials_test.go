@@ -79,6 +79,7 @@ func withPasted(id, text, note string) map[string]any {
 }
 
 func TestLiteralCredentialsAtSave(t *testing.T) {
+	t.Parallel()
 	random := strings.Repeat("Zy9Xw8Vu7T", 3)
 	ghToken := "gh" + "p_" + random + credscan.GitHubChecksum(random)
 	tests := []struct {
@@ -143,6 +144,7 @@ func TestLiteralCredentialsAtSave(t *testing.T) {
 // save workflows but not manage secrets gets no warnings under warn, and an
 // error that does not name the secret under reject.
 func TestLiteralCredentialsHiddenFromNonManagers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.machine(authz.ScopeCreateWorkflows, authz.ScopeReadWorkflows)
 	a := e.do("POST", "/v1/workflows", tok, withPasted("wf", secretValue, "")).expect(t, http.StatusBadRequest)
@@ -157,6 +159,7 @@ func TestLiteralCredentialsHiddenFromNonManagers(t *testing.T) {
 }
 
 func TestLiteralCredentialsOption(t *testing.T) {
+	t.Parallel()
 	if _, err := New(Options{Store: newEnv(t).st, Auth: newEnv(t).auth, LiteralCredentials: "maybe"}); err == nil {
 		t.Fatal("New accepted LiteralCredentials maybe")
 	}

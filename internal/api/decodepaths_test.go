@@ -8,6 +8,7 @@ import (
 // decodeBody names the value of a type error with its indices and map
 // keys, wherever the body puts it (whitespace before it included).
 func TestDecodeBodyTypeErrorPaths(t *testing.T) {
+	t.Parallel()
 	type rule struct {
 		Property string `json:"property"`
 		Rules    []rule `json:"rules"`
@@ -42,6 +43,7 @@ func TestDecodeBodyTypeErrorPaths(t *testing.T) {
 }
 
 func TestOnFields(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		keys  []string
 		field string

@@ -166,6 +166,7 @@ func startServe(t *testing.T, bin, dataDir string, env ...string) *served {
 }
 
 func TestServeEndToEnd(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
@@ -269,6 +270,7 @@ func TestServeEndToEnd(t *testing.T) {
 // checks the run resumes: the node is delivered again with the same
 // X-Sluice-Node-Run (at least once), and the run completes.
 func TestServeResumesAfterSIGKILL(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}

@@ -66,6 +66,7 @@ func (e *env) lookup(t *testing.T, token, externalID string) []map[string]any {
 // of report_run_completed. What it reads of each answer is what Ocean's
 // WorkflowNodeRun model reads.
 func TestOceanExternalRunFlow(t *testing.T) {
+	t.Parallel()
 	e := newOceanEnv(t)
 	ocean := e.machine("integration:agents", "update:runs")
 	runID := e.start("agent", e.admin)
@@ -152,6 +153,7 @@ func TestOceanExternalRunFlow(t *testing.T) {
 // empty list (as for an unknown id, which is no 404: Ocean reads "no run"
 // from an empty list and would fail on a 404).
 func TestExternalRunIDLookupAccess(t *testing.T) {
+	t.Parallel()
 	e := newOceanEnv(t)
 	runID := e.start("agent", e.admin)
 	wfnr := e.waiting(runID)
@@ -196,6 +198,7 @@ func TestExternalRunIDLookupAccess(t *testing.T) {
 // TestExternalRunIDBadInput: every bad input is refused naming where, and
 // changes nothing stored.
 func TestExternalRunIDBadInput(t *testing.T) {
+	t.Parallel()
 	e := newOceanEnv(t)
 	runID := e.start("agent", e.admin)
 	wfnr := e.waiting(runID)
@@ -257,6 +260,7 @@ func TestExternalRunIDBadInput(t *testing.T) {
 // secret value the run used is stored masked, so it is neither shown nor
 // found.
 func TestExternalRunIDLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newOceanEnv(t)
 	ocean := e.machine("integration:agents", "update:runs")
 	runID := e.start("agent", e.admin)

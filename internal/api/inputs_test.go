@@ -131,6 +131,7 @@ func (e *env) startRun(wf, token string) string {
 func respondPath(nr string) string { return "/v1/workflows/nodes/runs/" + nr + "/responses" }
 
 func TestInputApprovals(t *testing.T) {
+	t.Parallel()
 	e, sink, _ := inputEnv(t)
 	alice := e.user("alice@example.com", store.RoleMember)
 	bob := e.user("bob@example.com", store.RoleMember, "platform")
@@ -296,6 +297,7 @@ func (e *env) first(runID string) string {
 }
 
 func TestInputNotifications(t *testing.T) {
+	t.Parallel()
 	e, sink, mail := inputEnv(t)
 	e.user("alice@example.com", store.RoleMember)
 	e.user("bob@example.com", store.RoleMember, "platform")
@@ -366,6 +368,7 @@ func TestInputNotifications(t *testing.T) {
 }
 
 func TestInputSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	e, sink, _ := inputEnv(t)
 	alice := e.user("alice@example.com", store.RoleMember)
 	bob := e.user("bob@example.com", store.RoleMember)

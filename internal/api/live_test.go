@@ -51,6 +51,7 @@ func newGate(t *testing.T) (url string, release func()) {
 // not view every run) takes the path that reads the run first, to the same
 // answer.
 func TestWaitOnARunDrivenHere(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		path       string // the webhook's path on the gate

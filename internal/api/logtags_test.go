@@ -17,6 +17,7 @@ import (
 // in progress), and checks the answer, the stored row and the run's view
 // keep the shape sent, with a secret in a tag masked everywhere.
 func TestLogTags(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ci := e.machine(authz.ScopeUpdateRuns, authz.ScopeReadRuns)
 	e.createWorkflow(workflowDef("async", true, e.rcv.URL+"/async", nil, nil))
@@ -123,6 +124,7 @@ func checkTagged(t *testing.T, what, raw, want string) {
 // TestLogTagsRefused sends tags of wrong types: the whole request is a 422
 // naming the exact path, and no log of it is stored.
 func TestLogTagsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ci := e.machine(authz.ScopeUpdateRuns, authz.ScopeReadRuns)
 	e.createWorkflow(workflowDef("async", true, e.rcv.URL+"/async", nil, nil))
@@ -182,6 +184,7 @@ func TestLogTagsRefused(t *testing.T) {
 // report_run_workflow_completed): Port's logLevel with the message alias
 // and tags as a list. The node run completes and the run finishes.
 func TestOceanGitHubCompletion(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ci := e.machine(authz.ScopeUpdateRuns, authz.ScopeReadRuns)
 	e.createWorkflow(workflowDef("async", true, e.rcv.URL+"/async", nil, nil))

@@ -48,6 +48,7 @@ func and(rules ...any) map[string]any { return map[string]any{"combinator": "and
 // policies, both shapes, over a real catalog: the callers a policy allows
 // get 201, the others 403 with the reason, and nothing is stored for them.
 func TestTriggerPolicy(t *testing.T) {
+	t.Parallel()
 	e := newCatalogEnv(t)
 	for _, bp := range []map[string]any{
 		{"identifier": "_user", "title": "User", "schema": map[string]any{"properties": map[string]any{"department": map[string]any{"type": "string"}}}},
@@ -176,6 +177,7 @@ func runCount(t *testing.T, e *env) int {
 // TestPolicyDefinitionRules checks what a policy may hold when a workflow
 // is saved: each problem a 422 naming its path.
 func TestPolicyDefinitionRules(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
 		name   string
@@ -214,6 +216,7 @@ func TestPolicyDefinitionRules(t *testing.T) {
 // named by a usersQuery over _user: a matching user responds, others get
 // 403, and a node with only a usersQuery is not left to Admins.
 func TestUsersQueryResponders(t *testing.T) {
+	t.Parallel()
 	e := newCatalogEnv(t)
 	e.reg.Register(workflow.TypeInput, input.New(input.Options{Store: e.st, Users: e.st}))
 	e.do("POST", "/v1/blueprints", e.admin, map[string]any{"identifier": "_user", "title": "User",
@@ -253,6 +256,7 @@ func TestUsersQueryResponders(t *testing.T) {
 // catalog's _user properties taken into account, and not the Admins that
 // responders naming nobody would mean.
 func TestUsersQueryEmail(t *testing.T) {
+	t.Parallel()
 	e := newCatalogEnv(t)
 	mail := smtptest.New(t)
 	e.reg.Register(workflow.TypeInput, input.New(input.Options{Store: e.st, Users: e.st, BaseURL: e.hs.URL,

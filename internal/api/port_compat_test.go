@@ -26,6 +26,7 @@ const portExport = `{"id":"wf_01HXYZ","orgId":"org_abc","identifier":"exported",
 // TestPortExportRoundTrip POSTs a Port export, GETs it, PUTs the answer back
 // unchanged, and POSTs it to a second server: every step is accepted.
 func TestPortExportRoundTrip(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	created := e.do("POST", "/v1/workflows", e.admin, portExport).expect(t, http.StatusCreated)
 	if strings.Contains(created.raw, "orgId") || strings.Contains(created.raw, "wf_01HXYZ") {
@@ -65,6 +66,7 @@ func TestPortExportRoundTrip(t *testing.T) {
 // TestRunListPortParams checks Port's filters of GET /v1/workflows/runs and
 // that an unknown parameter is refused, naming it, rather than ignored.
 func TestRunListPortParams(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createWorkflow(workflowDef("deploy", true, e.rcv.URL+"/sync", nil, nil))
 	first := e.start("deploy", e.admin)
@@ -107,6 +109,7 @@ func TestRunListPortParams(t *testing.T) {
 // integrations do: log entries {logLevel, log, tags}, then result
 // CANCELLED, which ends the run CANCELLED.
 func TestPortLogsAndCancelledResult(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ci := e.machine(authz.ScopeUpdateRuns, authz.ScopeReadRuns)
 	e.createWorkflow(workflowDef("async", true, e.rcv.URL+"/async", nil, nil))

@@ -10,6 +10,7 @@ import (
 // nodeConfigType on node runs: read from the version the run ran, null
 // where that version sets none, and unchanged by a newer version.
 func TestNodeRunDisplayFields(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	def := workflowDef("display", true, e.rcv.URL+"/async", nil, nil)
 	call := def["nodes"].([]any)[1].(map[string]any)
@@ -52,6 +53,7 @@ func TestNodeRunDisplayFields(t *testing.T) {
 // PATCH /v1/workflows/nodes/runs/{wfnr}, refusing a node run of another
 // run as a missing one, and changing nothing then.
 func TestPortNodeRunPath(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createWorkflow(workflowDef("older", true, e.rcv.URL+"/async", nil, nil))
 	runA := e.start("older", e.admin)

@@ -57,6 +57,7 @@ func (e *env) storedNodeRun(t *testing.T, wfnr string) (store.NodeRun, string) {
 // an output of its own. The progress is shown on the node run while it
 // runs, masked where it echoes a secret, in every answer and in the row.
 func TestNodeRunProgress(t *testing.T) {
+	t.Parallel()
 	progressOut := map[string]any{"workflowRunUrl": "https://ci.example/runs/7", "workflowRunId": 7, "echo": "token=" + secretValue}
 	wantProgress := map[string]any{"workflowRunUrl": "https://ci.example/runs/7", "workflowRunId": float64(7), "echo": "token=***"}
 	tests := []struct {
@@ -153,6 +154,7 @@ func TestNodeRunProgress(t *testing.T) {
 // with the JSON path at fault, and nothing of it is stored (no output, no
 // links, no logs, no external run id).
 func TestNodeRunProgressRejected(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createWorkflow(workflowDef("deploy", true, e.rcv.URL+"/async", nil, nil))
 	receiver := e.machine("update:runs", "read:runs")

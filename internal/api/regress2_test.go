@@ -12,6 +12,7 @@ import (
 // A client that may create workflows but not read secrets learns which
 // secret names exist from the save warnings.
 func TestSaveWarningsNameNoSecretToThoseWhoMayNotList(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok := e.machine(authz.ScopeCreateWorkflows)
 	e.do("GET", "/v1/organization/secrets", tok, nil).expect(t, http.StatusForbidden)

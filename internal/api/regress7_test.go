@@ -16,6 +16,7 @@ import (
 // data: the node's variables render other nodes' outputs (here the trigger's
 // input), which the receiver may not read.
 func TestUpdateRunsCompletesPrivateRuns(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	def := workflowDef("private", false, e.rcv.URL+"/async", nil, nil)
 	def["nodes"].([]any)[1].(map[string]any)["variables"] = map[string]any{
@@ -82,6 +83,7 @@ func TestUpdateRunsCompletesPrivateRuns(t *testing.T) {
 // for the secrets the run resolved. Another Member gets 404 on a private
 // run and 403 on a public one.
 func TestMembersCannotPostLogs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	creator := e.user("dev@example.com", store.RoleMember)
 	other := e.user("other@example.com", store.RoleMember)
@@ -112,6 +114,7 @@ func TestMembersCannotPostLogs(t *testing.T) {
 // run's summary. Callers who may neither cancel nor view it get 404, those
 // who may view it but not cancel it 403.
 func TestUpdateRunsCancelsPrivateRuns(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createWorkflow(workflowDef("private", false, e.rcv.URL+"/async", nil, nil))
 	tests := []struct {

@@ -27,6 +27,7 @@ import (
 // again: it fails it with a message saying it was interrupted 3 times, and
 // the run ends FAILED. The receiver saw exactly 3 requests.
 func TestServeFailsANodeThatKeepsKillingIt(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}

@@ -17,6 +17,7 @@ import (
 // A webhook receiver that logs to its node run (POST .../logs) before it
 // answers the webhook must not deadlock with the engine.
 func TestLogPostWhileTheWebhookWaits(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var logStatus int
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -65,6 +66,7 @@ func TestLogPostWhileTheWebhookWaits(t *testing.T) {
 // Naming a node that is not a trigger (or a workflow without a self-serve
 // trigger) is a bad request, not a permission problem, for an Admin.
 func TestBadTriggerIs400(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createWorkflow(workflowDef("bt", true, e.rcv.URL+"/x", nil, nil))
 	r := e.do("POST", "/v1/workflows/bt/runs", e.admin, map[string]any{"trigger": "call"})
@@ -80,6 +82,7 @@ func TestBadTriggerIs400(t *testing.T) {
 // A Member who may only execute a workflow completes its async webhook node
 // themselves, forging the remote system's verdict.
 func TestCreatorCannotCompleteTheirAsyncNode(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createWorkflow(workflowDef("forge", false, e.rcv.URL+"/async", []string{"dev@example.com"}, nil))
 	member := e.user("dev@example.com", "Member")
@@ -95,6 +98,7 @@ func TestCreatorCannotCompleteTheirAsyncNode(t *testing.T) {
 // Each POST .../logs (and each 409'd PATCH) decrypts every referenced secret
 // and writes a secret.resolve audit event with no node run.
 func TestLogPostsResolveNoSecret(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createWorkflow(workflowDef("aud", true, e.rcv.URL+"/async", nil, nil))
 	runID := e.start("aud", e.admin)

@@ -98,6 +98,7 @@ func (h logWatch) wait(t *testing.T, want ...string) {
 // the server's periodic sweep drives the stalled run to SUCCESS, without a
 // restart.
 func TestLockedStoreAnswers503AndStalledRunsResume(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sluice.db")

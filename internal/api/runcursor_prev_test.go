@@ -34,6 +34,7 @@ func (ce *cursorEnv) pageBoth(token string, q url.Values) (ids []string, next, p
 // page after it again, the first page has no prev, and once back at the
 // top, prev leads to the runs created during the walk, whose page has none.
 func TestRunListPrevUnderInserts(t *testing.T) {
+	t.Parallel()
 	for _, who := range []string{"admin", "member"} {
 		t.Run(who, func(t *testing.T) {
 			ce := newCursorEnv(t)
@@ -99,6 +100,7 @@ func TestRunListPrevUnderInserts(t *testing.T) {
 // TestRunListPrevParameters checks prev beside offset and the largest limit,
 // and that a prev cursor, like next, is refused with other filters.
 func TestRunListPrevParameters(t *testing.T) {
+	t.Parallel()
 	ce := newCursorEnv(t)
 	for i := range 1001 {
 		ce.insert("public", "usr_other", i)

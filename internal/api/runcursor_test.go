@@ -81,6 +81,7 @@ func (ce *cursorEnv) page(token string, q url.Values) ([]string, int, string) {
 // and for a Member (the store's visibility filter), with runs sharing a
 // createdAt across page boundaries (the identifier breaks the tie).
 func TestRunListCursorUnderInserts(t *testing.T) {
+	t.Parallel()
 	for _, who := range []string{"admin", "member"} {
 		t.Run(who, func(t *testing.T) {
 			ce := newCursorEnv(t)
@@ -161,6 +162,7 @@ func TestRunListCursorUnderInserts(t *testing.T) {
 // the largest limit, where the store caps what one read returns), and a
 // malformed, altered or foreign cursor is a 400 naming cursor.
 func TestRunListCursorParameters(t *testing.T) {
+	t.Parallel()
 	ce := newCursorEnv(t)
 	for i := range 1001 {
 		ce.insert("public", "usr_other", i)
@@ -231,6 +233,7 @@ func TestRunListCursorParameters(t *testing.T) {
 // TestRunCursorRoundTrip checks the codec alone: every position comes back
 // as encoded, ties included.
 func TestRunCursorRoundTrip(t *testing.T) {
+	t.Parallel()
 	f := store.RunFilter{Statuses: []string{"COMPLETED"}, WorkflowVersions: []int{2, 1}}
 	for _, c := range []store.RunCursor{
 		{CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 123456789, time.UTC), Identifier: "wfr_abc"},

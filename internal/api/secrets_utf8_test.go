@@ -13,6 +13,7 @@ import (
 // field, and nothing is stored. encoding/json alone would store U+FFFD in
 // its place: a secret that no longer works, and nobody told.
 func TestSecretBodiesMustBeUTF8(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tests := []struct {
 		name, method, path, body, field string

@@ -12,6 +12,7 @@ import (
 // is ignored and the run is created all the same (W3C: a receiver that
 // cannot parse it starts a new trace; it is never an error).
 func TestStartRunTraceparent(t *testing.T) {
+	t.Parallel()
 	const valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	e := newEnv(t)
 	e.createWorkflow(workflowDef("deploy", true, e.rcv.URL+"/sync", nil, nil))

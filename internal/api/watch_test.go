@@ -13,6 +13,7 @@ import (
 // A long poll answers once the run is COMPLETED, with the run as stored
 // (redacted) and without logs unless asked.
 func TestWaitAnswersWhenTheRunCompletes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createWorkflow(workflowDef("deploy", true, e.rcv.URL+"/async", nil, nil))
 	for _, tc := range []struct {
@@ -59,6 +60,7 @@ func TestWaitAnswersWhenTheRunCompletes(t *testing.T) {
 // COMPLETED run is answered at once; bad parameters are a 400 naming them,
 // hidden runs a 404.
 func TestWaitDeadlineAndBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createWorkflow(workflowDef("deploy", true, e.rcv.URL+"/async", nil, nil))
 	e.createWorkflow(workflowDef("closed", false, e.rcv.URL+"/async", nil, nil))
@@ -126,6 +128,7 @@ func sseRead(t *testing.T, raw string) [][3]string {
 // same ids (a reconnecting client drops what it has seen). Nothing of the
 // run's data travels in it.
 func TestRunEventsStream(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createWorkflow(workflowDef("deploy", true, e.rcv.URL+"/async", nil, nil))
 	runID := e.start("deploy", e.admin)
@@ -176,6 +179,7 @@ func TestRunEventsStream(t *testing.T) {
 // Shutting down ends long polls and streams at once, so that an HTTP
 // server's graceful shutdown does not wait for them.
 func TestStopWaitingEndsWaiters(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createWorkflow(workflowDef("deploy", true, e.rcv.URL+"/async", nil, nil))
 	runID := e.start("deploy", e.admin)

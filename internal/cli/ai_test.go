@@ -13,6 +13,7 @@ import (
 // key, stored as a secret, never printed; then `sluice run` of an AI node
 // over the provider (a loopback fake of the chat completions API).
 func TestAIProvidersCommands(t *testing.T) {
+	t.Parallel()
 	const key = "sk-cli-Key0123456789abcdefXYZ"
 	fake := aifake.New(t, key)
 	dir := dataDir(t)

@@ -15,6 +15,7 @@ import (
 // config show lists it, and a bad or out-of-range value stops serve with
 // an error naming where it came from, before anything is opened.
 func TestAutostartIntervalSetting(t *testing.T) {
+	t.Parallel()
 	file := writeFile(t, "sluice.yaml", "autostart-interval: 5s\n")
 	tomlFile := writeFile(t, "sluice.toml", "autostart-interval = \"250ms\"\n")
 	shown := []struct {
@@ -80,6 +81,7 @@ func TestAutostartIntervalSetting(t *testing.T) {
 // --autostart-interval, and starts the EVENT_TRIGGER workflow's run, which
 // records the deployment (examples/catalog).
 func TestServeStartsRunsOfAnotherProcessesCatalogWrites(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if r := sluice(t, "", "catalog", "apply", "--data-dir", dir, "-f", catalogExamples+"/service.blueprint.json", "-f", catalogExamples+"/deployment.blueprint.json"); r.code != 0 {
 		t.Fatalf("apply the blueprints: exit %d: %s", r.code, r.stderr)

@@ -16,6 +16,7 @@ import (
 // serve would then run on; nor may a store newer than the binary be
 // refused. The copy holds the schema of the source.
 func TestBackupLeavesTheSchemaAlone(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		// edit makes the store look written by another version of sluice.

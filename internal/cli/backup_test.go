@@ -22,6 +22,7 @@ import (
 // began. Then the refusals: an existing file, PostgreSQL, no store. And
 // /metrics carries sluice_build_info with sluice version's version.
 func TestBackupWhileServing(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	dir := dataDir(t)
 	srv := startServer(t, "--data-dir", dir, "--retain-runs", "30d", "--retain-audit", "720h")

@@ -82,6 +82,7 @@ func (s *server) waitListening(t *testing.T, stdout io.Reader) {
 // prints credentials, the store holds that one client, and both servers
 // accept it.
 func TestServeBootstrapTogetherOnPostgres(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	key, _ := newKeyB64(t)
 	env := []string{"SLUICE_MASTER_KEY=" + key, "SLUICE_DATABASE_URL=" + url}

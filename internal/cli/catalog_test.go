@@ -27,6 +27,7 @@ entities:
 // apply, apply again, change one entity, read back: created, unchanged,
 // updated; get prints Port's entity shape.
 func TestCatalogApplyIsIdempotent(t *testing.T) {
+	t.Parallel()
 	dir := dataDir(t)
 	ents := filepath.Join(dir, "entities.yaml")
 	if err := os.WriteFile(ents, []byte(catalogEntities), 0o600); err != nil {
@@ -89,6 +90,7 @@ func field(v any, path ...string) any {
 // Every bad file exits 2 naming the file and the path, and changes
 // nothing: the blueprints of a bad file are not created either.
 func TestCatalogApplyRejects(t *testing.T) {
+	t.Parallel()
 	service, err := os.ReadFile(catalogExamples + "/service.blueprint.json")
 	if err != nil {
 		t.Fatal(err)

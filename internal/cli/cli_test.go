@@ -110,6 +110,7 @@ func outputs(v map[string]any) map[string]any {
 }
 
 func TestExamplesRun(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	host := strings.TrimPrefix(rcv.URL, "http://")
 	const token = "tok-9f8e7d6c5b4a"
@@ -223,6 +224,7 @@ func TestExamplesRun(t *testing.T) {
 }
 
 func TestRunTextOutput(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	secrets := writeFile(t, "s.env", fmt.Sprintf("PROD_DEPLOY_URL=%s/p\nSTAGING_DEPLOY_URL=%s/s\nREPORT_URL=%s/r\n", rcv.URL, rcv.URL, rcv.URL))
 	r := sluice(t, "", "run", "-f", filepath.Join(examples, "condition-branches.json"), "--secret-file", secrets, "--data-dir", dataDir(t), "--input", "environment=staging")
@@ -237,6 +239,7 @@ func TestRunTextOutput(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
+	t.Parallel()
 	good := filepath.Join(examples, "condition-branches.json")
 	tests := []struct {
 		name   string
@@ -270,6 +273,7 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestInputsFileAndFlags(t *testing.T) {
+	t.Parallel()
 	inputs, err := parseInputs(writeFile(t, "in.json", `{"a": 1, "b": "x"}`), []string{"b=2", "c=true", "d=hello world", "e={\"k\":[1]}", "f=1 2"})
 	if err != nil {
 		t.Fatal(err)
@@ -282,6 +286,7 @@ func TestInputsFileAndFlags(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	for _, env := range []string{"production", "staging"} {
 		r := sluice(t, "", "demo", "--data-dir", t.TempDir(), "--environment", env)
 		if r.code != 0 {
@@ -297,6 +302,7 @@ func TestDemo(t *testing.T) {
 }
 
 func TestSecretsCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	const value = "very-secret-value-123"
 	r := sluice(t, value+"\n", "secrets", "set", "API_TOKEN", "--description", "for the API", "--data-dir", dir)
@@ -349,6 +355,7 @@ func TestSecretsCommands(t *testing.T) {
 }
 
 func TestRunWaitsOnAsyncNode(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	def := writeFile(t, "async.json", `{"identifier": "async", "nodes": [
 		{"identifier": "trigger", "config": {"type": "SELF_SERVE_TRIGGER"}},
@@ -369,6 +376,7 @@ func TestRunWaitsOnAsyncNode(t *testing.T) {
 }
 
 func TestLostMasterKeyIsNotReplaced(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if r := sluice(t, "a-secret-value\n", "secrets", "set", "TOKEN", "--data-dir", dir); r.code != 0 {
 		t.Fatalf("set: exit %d: %s", r.code, r.stderr)

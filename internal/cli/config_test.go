@@ -10,6 +10,7 @@ import (
 // serve's settings, in YAML and TOML, and that every bad value is named
 // with its source.
 func TestConfigPrecedence(t *testing.T) {
+	t.Parallel()
 	yamlFile := writeFile(t, "sluice.yaml", "addr: 0.0.0.0:8080\nmax-running: 50\ntoken-ttl: 30m\nkafka:\n  brokers: [a:9092, b:9092]\ndatabase-url: postgres://u:pw@h/db\n")
 	tomlFile := writeFile(t, "sluice.toml", "addr = \"0.0.0.0:9090\"\nmax-running = 40\n")
 	row := func(out, name, value, source string) bool {

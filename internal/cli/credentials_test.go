@@ -35,6 +35,7 @@ func pastedDef(t *testing.T, id, text string) string {
 }
 
 func TestValidateLiteralCredentials(t *testing.T) {
+	t.Parallel()
 	dir := dataDir(t)
 	const value = "stored-secret-value-42"
 	if r := sluice(t, value+"\n", "secrets", "set", "DEPLOY", "--data-dir", dir); r.code != 0 {
@@ -76,6 +77,7 @@ func TestValidateLiteralCredentials(t *testing.T) {
 }
 
 func TestWorkflowsScan(t *testing.T) {
+	t.Parallel()
 	dir := dataDir(t)
 	const value = "stored-secret-value-42"
 	if r := sluice(t, value+"\n", "secrets", "set", "DEPLOY", "--data-dir", dir); r.code != 0 {
@@ -114,6 +116,7 @@ func TestWorkflowsScan(t *testing.T) {
 }
 
 func TestServeLiteralCredentialsFlag(t *testing.T) {
+	t.Parallel()
 	r := sluice(t, "", "serve", "--literal-credentials", "maybe", "--data-dir", t.TempDir())
 	if r.code != ExitInvalid || !strings.Contains(r.stderr, "--literal-credentials") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestLoopbackHost(t *testing.T) {
+	t.Parallel()
 	for host, ok := range map[string]bool{"::1": true, "127.0.0.2": true, "localhost": true, "": false, "::": false, "192.168.1.1": false, "localhost.example.com": false} {
 		if err := loopbackHost(host); (err == nil) != ok {
 			t.Errorf("loopbackHost(%q) = %v, want ok %v", host, err, ok)
@@ -17,6 +18,7 @@ func TestLoopbackHost(t *testing.T) {
 }
 
 func TestStartDebug(t *testing.T) {
+	t.Parallel()
 	log := slog.New(slog.DiscardHandler)
 	for _, tc := range []struct {
 		addr    string

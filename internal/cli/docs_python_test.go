@@ -15,6 +15,7 @@ import (
 // real `sluice serve`: it claims the node run handed to its installation,
 // acknowledges it and completes it, and the run ends with its answer.
 func TestDocsPythonIntegration(t *testing.T) {
+	t.Parallel()
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		t.Fatalf("python3 is needed to check the example in docs/integrations.md (apt-get install python3): %v", err)

@@ -11,6 +11,7 @@ import (
 // stored or sent, its bytes would have become U+FFFD without a word. So are
 // duplicate inputs in --inputs-file (the last would win).
 func TestRunRefusesInputsThatWouldChange(t *testing.T) {
+	t.Parallel()
 	good := filepath.Join(examples, "condition-branches.json")
 	tests := []struct {
 		name   string

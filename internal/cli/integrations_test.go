@@ -8,6 +8,7 @@ import (
 )
 
 func TestIntegrationsCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	tests := []struct {
 		args []string
@@ -42,6 +43,7 @@ func TestIntegrationsCommands(t *testing.T) {
 }
 
 func TestRunPollsGitHubInProcess(t *testing.T) {
+	t.Parallel()
 	const token = "ghp_CliTokenValue1234567890"
 	g := fakes.NewGitHub(token)
 	defer g.Server.Close()

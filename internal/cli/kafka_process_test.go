@@ -57,6 +57,7 @@ func (s *server) call(t *testing.T, method, path, token string, body, v any) int
 // the node run with --output-json, so the run goes on to SUCCESS and the
 // next node sees that output.
 func TestKafkaConsumeCompletesNodeRuns(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	port := strconv.Itoa(freePort(t))
 	srv := startServer(t, "--data-dir", dir, "--dev-kafka", "--dev-kafka-port", port)
@@ -154,6 +155,7 @@ func TestKafkaConsumeCompletesNodeRuns(t *testing.T) {
 
 // kafka consume refuses to start without what it needs, naming the flag.
 func TestKafkaConsumeFlags(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		env  map[string]string

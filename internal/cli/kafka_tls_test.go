@@ -84,6 +84,7 @@ func newTestPKI(t *testing.T) testPKI {
 // mutual TLS, configured only by the --kafka-tls-* flags, and checks the
 // flags' bad values are refused naming the flag.
 func TestKafkaTLSFlags(t *testing.T) {
+	t.Parallel()
 	pki := newTestPKI(t)
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, kafka.DefaultTopic),
 		kfake.TLS(&tls.Config{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool,

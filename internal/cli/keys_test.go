@@ -85,6 +85,7 @@ func newKeyB64(t *testing.T) (string, string) {
 // values refuses, naming A, and changes nothing (before, `secrets set`
 // succeeded under B and split the store); with A again everything works.
 func TestWrongMasterKeyIsRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	rcv := newReceiver(t)
 	const value = "token-value-of-key-A"
@@ -167,6 +168,7 @@ func TestWrongMasterKeyIsRefused(t *testing.T) {
 // is removed, rotate finishes that rotation with the key it added: no
 // other key (before, every retry added one).
 func TestKilledRotationFinishes(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	keyPath := filepath.Join(dir, "master.key")
 	values := map[string]string{"S0": "value-zero-0000", "S1": "value-one-1111", "S2": "value-two-2222"}
@@ -266,6 +268,7 @@ func TestKilledRotationFinishes(t *testing.T) {
 // TestDamagedKeyFile: a damaged master.key is named, said to be unreadable,
 // and the way out (the backup) is given; it is never replaced.
 func TestDamagedKeyFile(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, content string }{
 		{"empty", ""},
 		{"truncated", `{"version":1,"primary":"k1234abcd","keys":[{"id":"k1234`},
@@ -298,6 +301,7 @@ func TestDamagedKeyFile(t *testing.T) {
 // `secrets set` and in a --secret-file, naming the field and not quoting
 // the bytes; nothing is stored.
 func TestSecretValuesMustBeUTF8(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	r := sluice(t, "abcd\xff\xfe", "secrets", "set", "BAD", "--data-dir", dir)
 	if r.code != ExitInvalid || !strings.Contains(r.stderr, "secretValue: must be valid UTF-8") || strings.Contains(r.stderr, "\xff") {

@@ -61,6 +61,7 @@ func ringKeyIDs(t *testing.T, st store.Store) []string {
 // what to do, having written nothing to the store. A third started with the
 // winner's key file starts, and a worker with yet another key is refused.
 func TestServeKeysTogetherOnPostgres(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	env := []string{"SLUICE_DATABASE_URL=" + url}
 	dirs := []string{t.TempDir(), t.TempDir()}
@@ -127,6 +128,7 @@ func TestServeKeysTogetherOnPostgres(t *testing.T) {
 // secret. Before ring records, such a server started with the new key and
 // silently masked whole the completions of runs sealed with the old one.
 func TestServeReplacedKeyFileRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first, out := launchServer(t, nil, "--data-dir", dir)
 	if !first.listensOrExits(out) {
@@ -161,6 +163,7 @@ func TestServeReplacedKeyFileRefused(t *testing.T) {
 // keys forget` lets processes without it start, and refuses a key the ring
 // holds.
 func TestKeysForget(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	b64A, keyA := newKeyB64(t)
 	b64B, keyB := newKeyB64(t)

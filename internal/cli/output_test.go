@@ -12,6 +12,7 @@ import (
 // tables whose cells cannot break the table or drive the terminal, JSON
 // kept as sent (no HTML escaping), and a bad --output named.
 func TestOutput(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		format string

@@ -17,6 +17,7 @@ import (
 // SQLite says "unable to open database file (14)"; no command prints
 // anything else first.
 func TestUnusableDataDir(t *testing.T) {
+	t.Parallel()
 	file := writeFile(t, "regular-file", "x")
 	readOnly := filepath.Join(t.TempDir(), "read-only")
 	if err := os.Mkdir(readOnly, 0o500); err != nil {
@@ -58,6 +59,7 @@ func TestUnusableDataDir(t *testing.T) {
 }
 
 func TestNewcomerErrors(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	stringInput := writeFile(t, "version.json", `{"identifier": "release", "nodes": [
 		{"identifier": "trigger", "config": {"type": "SELF_SERVE_TRIGGER", "userInputs": {"properties": {"version": {"type": "string"}, "count": {"type": "number"}}}}}],
@@ -146,6 +148,7 @@ func TestNewcomerErrors(t *testing.T) {
 
 // A run with undefined secrets stores no run.
 func TestUndefinedSecretsStoreNoRun(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	r := sluice(t, "", "run", "-f", filepath.Join(examples, "condition-branches.json"), "--input", "environment=staging", "--data-dir", dir)
 	if r.code != ExitInvalid {
@@ -162,6 +165,7 @@ func TestUndefinedSecretsStoreNoRun(t *testing.T) {
 }
 
 func TestDemoBannerOnlyAfterSetup(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(writeFile(t, "file", "x"), "data")
 	r := sluice(t, "", "demo", "--data-dir", dir)
 	if r.code == 0 || r.stdout != "" {
@@ -172,6 +176,7 @@ func TestDemoBannerOnlyAfterSetup(t *testing.T) {
 // Process logs: --log-format text|json (JSON when stderr is not a
 // terminal), --log-level, and durations in milliseconds.
 func TestProcessLogs(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	def := writeFile(t, "wf.json", `{"identifier": "logs", "nodes": [
 		{"identifier": "trigger", "config": {"type": "SELF_SERVE_TRIGGER"}},

@@ -13,6 +13,7 @@ import (
 )
 
 func TestUsersSetPassword(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if r := sluice(t, "", "users", "create", "--email", "Ann@example.com", "--role", "Member", "--data-dir", dir); r.code != 0 {
 		t.Fatalf("users create: exit %d: %s", r.code, r.stderr)

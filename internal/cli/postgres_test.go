@@ -28,6 +28,7 @@ func (s *server) apiCall(t *testing.T, method, path, token string, body any) (in
 // the command line (through SLUICE_DATABASE_URL and --database-url) sees
 // the same store.
 func TestServeOnPostgres(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	dir := t.TempDir()
 	rcv := newReceiver(t)
@@ -107,6 +108,7 @@ func TestServeOnPostgres(t *testing.T) {
 // that names the flag and never shows the password; an unreachable server
 // fails every command that opens the store.
 func TestBadDatabaseURL(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

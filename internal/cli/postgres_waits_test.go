@@ -18,6 +18,7 @@ import (
 // (store.WaitStore) ends the wait, the node succeeds with {"timeout": true}
 // and the next node sees it.
 func TestServeOnPostgresKafkaTimeout(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	dir := t.TempDir()
 	port := strconv.Itoa(freePort(t))

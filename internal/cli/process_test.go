@@ -197,6 +197,7 @@ func exitCode(err error) int {
 // A second serve on a data dir fails at once naming the first, whose lock
 // dies with it even when it is SIGKILLed; other commands stay allowed.
 func TestServeLocksDataDir(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first := startServer(t, "--data-dir", dir)
 	host := strings.TrimPrefix(first.url, "http://")
@@ -236,6 +237,7 @@ func TestServeLocksDataDir(t *testing.T) {
 // flock locks belong to open file descriptions: two locks in one process
 // conflict as two processes do, and closing releases.
 func TestLockDataDirInOneProcess(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	l1, err := lockDataDir(dir)
 	if err != nil {
@@ -262,6 +264,7 @@ func TestLockDataDirInOneProcess(t *testing.T) {
 // serve binds before it creates the Admin client: a busy port writes
 // nothing, and the next start prints the credentials, once.
 func TestServeBindsBeforeCreatingCredentials(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	busy := listen(t)
 	r := sluice(t, "", "serve", "--addr", busy, "--data-dir", dir)
@@ -305,6 +308,7 @@ func listen(t *testing.T) string {
 // within its token cache's TTL (--token-cache-ttl, 2 s by default), and a
 // token exchange sees the change at once (it always reads the store).
 func TestCredentialsRemovedWhileServing(t *testing.T) {
+	t.Parallel()
 	dir := dataDir(t)
 	srv := startServer(t, "--data-dir", dir, "--log-format", "json")
 	adminID, adminSecret := credentials(t, srv.banner)

@@ -10,6 +10,7 @@ import (
 // read again; deleting them needs no key, yet the refusal blocks even that,
 // and `sluice serve` with them: the store cannot be recovered from the CLI.
 func TestLostKeyStillLetsSecretsBeDeleted(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if r := sluice(t, "a-secret-value\n", "secrets", "set", "TOKEN", "--data-dir", dir); r.code != 0 {
 		t.Fatalf("set: exit %d: %s", r.code, r.stderr)

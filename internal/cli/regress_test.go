@@ -14,6 +14,7 @@ import (
 
 // `sluice run` with invalid inputs exits 2 and must keep the store as it was.
 func TestRejectedRunStoresNothing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	def := `{"identifier": "inv", "nodes": [{"identifier": "trigger", "config": {"type": "SELF_SERVE_TRIGGER",
 		"userInputs": {"properties": {"count": {"type": "number"}}}}}], "connections": []}`

@@ -15,6 +15,7 @@ import (
 // same pages, also after runs were started in between, which only add a
 // page before the first one (decision 027).
 func TestRunsListPagesBothWays(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	srv := startServer(t, "--data-dir", dataDir(t))
 	id, secret := credentials(t, srv.banner)

@@ -15,6 +15,7 @@ import (
 // output, the exit codes of sluice run, and the API's refusals (401, 404,
 // 409, 422) and a network error each worded clearly.
 func TestClientCommands(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	srv := startServer(t, "--data-dir", dataDir(t))
 	id, secret := credentials(t, srv.banner)
@@ -222,6 +223,7 @@ func TestClientCommands(t *testing.T) {
 
 // The help shows which commands work on a data dir and which are clients.
 func TestHelpGroupsLocalAndClientCommands(t *testing.T) {
+	t.Parallel()
 	r := sluice(t, "", "--help")
 	local := strings.Index(r.stdout, "Local commands")
 	clients := strings.Index(r.stdout, "Clients of a running server")
@@ -241,6 +243,7 @@ func TestHelpGroupsLocalAndClientCommands(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"version"}, {"--version"}} {
 		r := sluice(t, "", args...)
 		if r.code != 0 || !strings.HasPrefix(r.stdout, "sluice ") || regexp.MustCompile(`^sluice dev\b`).MatchString(r.stdout) || !strings.Contains(r.stdout, "go1.") {

@@ -65,6 +65,7 @@ func (h *headerRecorder) take() []recordedReq {
 // refuses is an error naming the flag or the variable, exit 2, with
 // nothing sent.
 func TestRunsStartForwardsTraceParent(t *testing.T) {
+	t.Parallel()
 	const (
 		envTP  = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 		flagTP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
@@ -150,6 +151,7 @@ func TestRunsStartForwardsTraceParent(t *testing.T) {
 // the run's span is a child of the caller's span; --traceparent puts the
 // next run in another trace.
 func TestRunsStartJoinsCallerTrace(t *testing.T) {
+	t.Parallel()
 	const (
 		envTrace, envSpan   = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 		flagTrace, flagSpan = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"

@@ -16,6 +16,7 @@ import (
 // API's responses endpoint (written from docs/api.md and the OpenAPI
 // document; the real endpoint is tested in internal/api).
 func TestRunsRespond(t *testing.T) {
+	t.Parallel()
 	var got map[string]any
 	var auth string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -19,6 +19,7 @@ import (
 // as config show lists them, and that a bad value is named with where it
 // came from.
 func TestRetentionSettings(t *testing.T) {
+	t.Parallel()
 	yamlFile := writeFile(t, "sluice.yaml", "retain-runs: 30d\nretain-audit: 2160h\n")
 	tomlFile := writeFile(t, "sluice.toml", "retain-runs = \"7d\"\n")
 	row := func(out, name, value, source string) bool {
@@ -115,6 +116,7 @@ func FuzzReadConfigFile(f *testing.F) {
 // old completed run to be gone from the API while the others stay;
 // /metrics counts the deletion.
 func TestServeDeletesOldRuns(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	st, err := sqlitetest.Open(t.Context(), filepath.Join(dir, "sluice.db"), sqlite.Options{})
 	if err != nil {

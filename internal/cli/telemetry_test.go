@@ -183,6 +183,7 @@ func serveOneRun(t *testing.T, args ...string) string {
 // A bad --otlp-endpoint (or SLUICE_OTLP_ENDPOINT) stops serve before it
 // writes anything, naming the setting; config show lists the endpoint.
 func TestOTLPEndpointSetting(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		env  map[string]string

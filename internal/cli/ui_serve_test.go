@@ -16,6 +16,7 @@ import (
 // `sluice serve` on PostgreSQL (passwords and sessions in its store), with
 // --ui-session-ttl and --ui-secure-cookies shaping the session cookie.
 func TestServeUISignInOnPostgres(t *testing.T) {
+	t.Parallel()
 	db := pgtest.URL(t)
 	dir := t.TempDir()
 	common := []string{"--data-dir", dir, "--database-url", db}

@@ -7,6 +7,7 @@ import (
 )
 
 func TestUsersAndClientsCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	secretRe := regexp.MustCompile(`clientSecret: (\S+)`)
 	tests := []struct {
@@ -58,16 +59,20 @@ func TestUsersAndClientsCommands(t *testing.T) {
 }
 
 func TestServeFlags(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		args   []string
 		stderr string
 	}{
-		{"bad database URL", []string{"serve", "--database-url", "postgres://localhost:notaport/sluice"}, "--database-url: postgres: open: the database URL is not valid"},
+		{"bad database URL", []string{"serve", "--addr", "127.0.0.1:0", "--database-url", "postgres://localhost:notaport/sluice"}, "--database-url: postgres: open: the database URL is not valid"},
 		{"bad log level", []string{"serve", "--log-level", "loud"}, "--log-level"},
 		{"missing key file", []string{"serve", "--webhook-signing-key-file", "/nonexistent/key"}, "--webhook-signing-key-file"},
 		{"bad address", []string{"serve", "--addr", "256.0.0.1:99999"}, "--addr"},
 	}
+	// serve binds before it opens the store: a case that gets that far
+	// binds a kernel-chosen port, not the default 7070, which another
+	// process or a parallel test may hold.
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := sluice(t, "", append(tc.args, "--data-dir", t.TempDir())...)
@@ -91,6 +96,7 @@ func credentials(t *testing.T, out string) (string, string) {
 }
 
 func TestDeleteAndRevokeCommands(t *testing.T) {
+	t.Parallel()
 	dir := dataDir(t)
 	mustRun := func(args ...string) result {
 		t.Helper()

@@ -8,6 +8,7 @@ import (
 // TestWorkerFlags checks that worker refuses bad values naming the flag,
 // before it opens any store.
 func TestWorkerFlags(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		args   []string

@@ -38,6 +38,7 @@ func (c *countingStore) BeginAttempt(ctx context.Context, id string) (int, error
 // TestEngineRunCommits counts the commits of one run of the benchmark's
 // chain, so that BenchmarkBaselineRawCommits does as many.
 func TestEngineRunCommits(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "c.db"), sqlite.Options{})
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 // the compiled-definition cache stays at its bound and no run leaves its
 // redactor, state or lock behind.
 func TestMemoryStaysFlat(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const maxDefs = 16
 	rcv := newReceiver(t)
@@ -109,6 +110,7 @@ func TestMemoryStaysFlat(t *testing.T) {
 // echoes. The completion is then masked whole, not against fewer values, and
 // the process log says why.
 func TestDegradedRederiveMasksWhole(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rcv := newReceiver(t)
 	h := newHarness(t, secret.MapSource{"TOKEN": "TOK-ABCDEF0123456789", "OTHER": "other-0123456789"}, nil)

@@ -164,6 +164,7 @@ func result(v view.Run) string {
 const trigger = `{"identifier": "trigger", "config": {"type": "SELF_SERVE_TRIGGER", "userInputs": {"properties": {"env": {"type": "string"}, "count": {"type": "number", "default": 3}}}}}`
 
 func TestRunPaths(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	secrets := secret.MapSource{"URL": rcv.URL, "TOKEN": "tok-0123456789abcdef", "SHORT": "lane"}
 
@@ -377,6 +378,7 @@ const asyncDef = `{"identifier": "a1", "nodes": [` + trigger + `,
 	"connections": [{"sourceIdentifier": "trigger", "targetIdentifier": "wait"}, {"sourceIdentifier": "wait", "targetIdentifier": "after", "description": "x"}]}`
 
 func TestAsyncCompletion(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	h := newHarness(t, nil, nil)
 	rcv := newReceiver(t)
@@ -420,6 +422,7 @@ func TestAsyncCompletion(t *testing.T) {
 }
 
 func TestCancelWaitingRun(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	h := newHarness(t, nil, nil)
 	rcv := newReceiver(t)
@@ -445,6 +448,7 @@ func TestCancelWaitingRun(t *testing.T) {
 }
 
 func TestInvalidInputs(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil, nil)
 	wf, problems := workflow.Parse([]byte(`{"identifier": "i1", "nodes": [` + trigger + `], "connections": []}`))
 	if err := problems.Err(); err != nil {
@@ -467,6 +471,7 @@ func TestInvalidInputs(t *testing.T) {
 // TestResumeAfterCrash starts a run, leaves its first node IN_PROGRESS as a
 // crashed process would, and lets a new engine over the same file finish it.
 func TestResumeAfterCrash(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rcv := newReceiver(t)
 	h := newHarness(t, secret.MapSource{"URL": rcv.URL}, nil)

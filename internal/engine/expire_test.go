@@ -13,6 +13,7 @@ import (
 )
 
 func TestExpireDue(t *testing.T) {
+	t.Parallel()
 	const def = `{"identifier": "wait", "nodes": [` + trigger + `,
 		{"identifier": "publish", "config": {"type": "KAFKA", "payload": {"a": 1}, "onFailure": %q},
 		 "variables": {"timedOut": "{{ .result.timeout }}"}},

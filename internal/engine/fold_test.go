@@ -39,6 +39,7 @@ func openFlowStore(t *testing.T) (*sqlite.Store, *node.Registry) {
 // events come once it committed, and a run costs one commit less per
 // condition than a start and a completion would.
 func TestFoldedConditions(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	cond := func(id, expr string) string {
 		return fmt.Sprintf(`{"identifier": %q, "config": {"type": "CONDITION", "outlets": [{"identifier": "yes", "expression": %q}]}}`, id, expr)
@@ -240,6 +241,7 @@ func (c *creatingStore) CreateRunWith(ctx context.Context, cr store.Creation) er
 // run's creation, unless that node is pure (then the first step evaluates
 // it), and that the node runs Start stored are what its creator shows.
 func TestCreationStartsFirstNode(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	hook := func(id string) string {
 		return fmt.Sprintf(`{"identifier": %q, "config": {"type": "WEBHOOK", "url": %q}}`, id, rcv.URL+"/"+id)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestIDs(t *testing.T) {
+	t.Parallel()
 	base := time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)
 	seen := map[string]bool{}
 	prev := ""

@@ -38,6 +38,7 @@ func (c *clock) add(d time.Duration) {
 // When A wakes and finishes node one, its commit is refused (it applies
 // nothing), and its next heartbeat tells it the lease is lost.
 func TestLeaseTakeover(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
 	if err != nil {
@@ -151,6 +152,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // restart) takes the runs a dead process leased without waiting for their
 // leases to expire; ClaimRuns waits them out.
 func TestClaimLeftRuns(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
 	if err != nil {
@@ -187,6 +189,7 @@ func TestClaimLeftRuns(t *testing.T) {
 // commit, which drops the lease row) is no lease lost to another process:
 // the heartbeat stops the driver's node at once but logs no takeover.
 func TestHeartbeatAfterRunFinished(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
 	if err != nil {

@@ -37,6 +37,7 @@ const portForm = `{"identifier": "form", "nodes": [
 // trigger's output before a run is created, and that a run reaching an AI
 // node fails that node saying it has no executor yet.
 func TestPortFormAtRunStart(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	h := newHarness(t, nil, nil)
 	wf, problems := workflow.Parse([]byte(portForm))

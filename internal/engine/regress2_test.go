@@ -17,6 +17,7 @@ import (
 // finished the run, Execute must not resolve every secret again nor keep a
 // redactor for a run that is over.
 func TestFinishedRunKeepsNoRedactor(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rcv := newReceiver(t)
 	h := newHarness(t, secret.MapSource{"TOKEN": "TOK-ABCDEF0123456789"}, nil)
@@ -45,6 +46,7 @@ func TestFinishedRunKeepsNoRedactor(t *testing.T) {
 // run context (.workflowRun.trigger included), or a derived value that also
 // reads it is not recovered and its echo is stored readable.
 func TestRederiveSeesTheTriggerContext(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rcv := newReceiver(t)
 	secrets := secret.MapSource{"TOKEN": "TOK-ABCDEF0123456789", "TOKENS": `{"trigger":"per-trigger-token-0123456789","other":"other-token-0123456789"}`}
@@ -75,6 +77,7 @@ func TestRederiveSeesTheTriggerContext(t *testing.T) {
 // a secret: the literal "production" beside it must not be masked all over
 // the run.
 func TestDerivedObjectKeepsItsLiterals(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	h := newHarness(t, secret.MapSource{"TOKEN": "TOK-ABCDEF0123456789"}, nil)
 	def := `{"identifier": "om", "nodes": [` + trigger + `,

@@ -105,6 +105,7 @@ func reviewSetup(t *testing.T, src engine.SecretSource) (*hookStore, *engine.Eng
 // leaves load() with a finished run: it hands back an EMPTY redactor, and
 // the receiver's log lines are stored unmasked.
 func TestLogsRacingACancelAreRefused(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	hs, eng, runID, nrID := reviewSetup(t, secret.MapSource{"TOKEN": reviewSecret})
 	hs.mu.Lock()
@@ -132,6 +133,7 @@ func TestLogsRacingACancelAreRefused(t *testing.T) {
 // A cancel that lands while load() resolves secrets (after its GetRun, before
 // LoadOrStore) leaves the redactor of a finished run in the map for good.
 func TestNoRedactorKeptForARunCancelledDuringLoad(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	src := &hookSource{m: secret.MapSource{"TOKEN": reviewSecret}}
 	hs, eng1, runID, nrID := reviewSetup(t, src)

@@ -49,6 +49,7 @@ func storeWorkflow(t *testing.T, st store.Store, def string) (*workflow.Workflow
 // MaxAttempts such executions, the next process fails the node with a
 // message saying why, without executing it, and the run follows onFailure.
 func TestInterruptedNodeIsFailedAfterMaxAttempts(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name        string
 		maxAttempts int // 0: the default
@@ -153,6 +154,7 @@ func TestInterruptedNodeIsFailedAfterMaxAttempts(t *testing.T) {
 // restart and is not counted again, and the node started by an outside
 // completion is counted once, by the driver that executes it.
 func TestAttemptsAreCountedOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
 	if err != nil {
@@ -273,6 +275,7 @@ func (h signalHandler) waitMsg(t *testing.T, want string) {
 // gives up, nothing of the step is applied, and ExecuteIfIdle (what a
 // server's sweep calls) drives the run to its end once the lock is gone.
 func TestStepRetriedWhileStoreLocked(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		retryFor time.Duration
@@ -353,6 +356,7 @@ func TestStepRetriedWhileStoreLocked(t *testing.T) {
 // TestExecuteIfIdle drives a run only when no driver of this process holds
 // it and it does not wait for an outside completion.
 func TestExecuteIfIdle(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 // .workflowRun.trigger.by must carry the actor's email, firstName, lastName.
 func TestTriggerByIsTheActor(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rcv := newReceiver(t)
 	h := newHarness(t, nil, nil)

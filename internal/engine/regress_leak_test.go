@@ -14,6 +14,7 @@ import (
 // the remote system through the async completion API must be masked, as it
 // is when the same system echoes it in a synchronous response.
 func TestAsyncCompletionMasksDerivedSecrets(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rcv := newReceiver(t)
 	h := newHarness(t, secret.MapSource{"TOKEN": "TOK-ABCDEF0123456789"}, nil)
@@ -44,6 +45,7 @@ func TestAsyncCompletionMasksDerivedSecrets(t *testing.T) {
 // A secret rotated (or deleted) while an async node waits: the old value was
 // sent to the remote system, which echoes it back in its completion.
 func TestAsyncCompletionMasksSecretsDeletedWhileWaiting(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rcv := newReceiver(t)
 	secrets := secret.MapSource{"TOKEN": "old-token-0123456789"}

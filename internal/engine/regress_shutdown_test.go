@@ -18,6 +18,7 @@ import (
 // to resume later; the engine must not report it FAILED to OnEvent (the CLI
 // would print it, the metrics would count it).
 func TestShutdownDoesNotReportAFailure(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := sqlitetest.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 // and echoes the derived value must find it sealed: the run has an origin
 // row, so its redactor is rebuilt from its rows alone.
 func TestSealedBeforeConfigLeaves(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		echo string
@@ -129,6 +130,7 @@ func (r *rotatingSealer) OpenRun(runID, keyID string, sealed []byte) (secret.Run
 // it retired: the key check would refuse the store (sluice would not start
 // again) and the run's completions would be masked whole.
 func TestSealRacingRotation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rcv := newReceiver(t)
 	p := newSealed(t, nil)
@@ -193,6 +195,7 @@ func (r *rotatingSeals) RunSeals(ctx context.Context, runID string) ([]store.Sea
 // the rows are read again under the new key, and the completion is masked
 // exactly, not whole.
 func TestRebuildAcrossARotation(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	p := newSealed(t, nil)
 	runID := p.start(`{"identifier": "reread", "nodes": [` + trigger + `,

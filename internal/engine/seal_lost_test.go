@@ -18,6 +18,7 @@ import (
 // secrets as if nothing were lost (the re-render with the new TOKEN would
 // succeed and let the old value through).
 func TestLostSealMasksWhole(t *testing.T) {
+	t.Parallel()
 	tamper := func(r store.SealedValues) store.SealedValues {
 		r.Sealed = slices.Clone(r.Sealed)
 		r.Sealed[len(r.Sealed)-1] ^= 1

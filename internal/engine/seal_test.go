@@ -147,6 +147,7 @@ func echoes() []string {
 // completion echoes the old values in several forms. Every one is masked,
 // not conservatively: the completion's other fields stay readable.
 func TestSealedRedactorAcrossChanges(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		restart bool
@@ -249,6 +250,7 @@ func (r resolveOnly) Resolve(ctx context.Context, ref secret.ResolveRef, names [
 // seal (no origin row) is recognised after the upgrade, and its completion
 // is masked whole when the waiting node cannot be re-derived.
 func TestUnsealedRunStaysConservative(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rcv := newReceiver(t)
 	p := newSealed(t, nil)
@@ -311,6 +313,7 @@ func TestUnsealedRunStaysConservative(t *testing.T) {
 // TestSealedRowsGoneByEveryPath: a run's sealed rows are deleted when it
 // finishes, whatever the path.
 func TestSealedRowsGoneByEveryPath(t *testing.T) {
+	t.Parallel()
 	const def = `{"identifier": "paths", "nodes": [` + trigger + `,
 		{"identifier": "publish", "config": {"type": "KAFKA", "payload": {"t": "{{ .secrets.TOKEN | ascii_downcase }}"}}}],
 		"connections": [{"sourceIdentifier": "trigger", "targetIdentifier": "publish"}]}`
@@ -375,6 +378,7 @@ func complete(t *testing.T, p *sealed, wait string, c engine.Completion) {
 // TestSealedValuesNeverInClear reads the SQLite file and its WAL while a run
 // waits with sealed values: no value the run used is there in clear.
 func TestSealedValuesNeverInClear(t *testing.T) {
+	t.Parallel()
 	rcv := newReceiver(t)
 	p := newSealed(t, nil)
 	runID := p.start(`{"identifier": "leak", "nodes": [` + trigger + `,

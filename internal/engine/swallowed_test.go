@@ -46,6 +46,7 @@ func (f failingSource) ResolveAvailable(ctx context.Context, ref secret.ResolveR
 // used. (When the run-wide resolve of a loaded run fails, the completion
 // is refused with the error instead.)
 func TestRederiveResolveFailureIsLoggedAndMasksWhole(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	rcv := newReceiver(t)
 	h := newHarness(t, secret.MapSource{"TOKEN": "TOK-ABCDEF0123456789"}, nil)
@@ -113,6 +114,7 @@ func (r racer) Execute(ctx context.Context, req *node.Request) (node.Result, err
 // AppendLogs; when that fails, the process log says so instead of
 // dropping the error, and the run is not harmed.
 func TestLostRaceAppendLogsFailureIsLogged(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	h := newHarness(t, nil, nil)
 	var logBuf bytes.Buffer

@@ -50,6 +50,7 @@ func wantRefused(t *testing.T, what string, err error, ids ...string) {
 }
 
 func TestAdmit(t *testing.T) {
+	t.Parallel()
 	a, b, c := testKey(1), testKey(2), testKey(3)
 	ka, kb, kc := KeyID(a), KeyID(b), KeyID(c)
 	seal := func(t *testing.T, dbPath, runID, keyID string) {
@@ -127,6 +128,7 @@ func TestAdmit(t *testing.T) {
 // TestAdmitSecretsFirst: a ring refused by the secrets' keys records
 // nothing either.
 func TestAdmitSecretsFirst(t *testing.T) {
+	t.Parallel()
 	st, dbPath := openStore(t)
 	a, b := testKey(1), testKey(2)
 	svc := NewService(st, memRing(t, a))
@@ -144,6 +146,7 @@ func TestAdmitSecretsFirst(t *testing.T) {
 }
 
 func TestForgetKeyRefuses(t *testing.T) {
+	t.Parallel()
 	st, _ := openStore(t)
 	a, b := testKey(1), testKey(2)
 	svcA, err := OpenAdmitted(t.Context(), st, memRing(t, a))
@@ -178,6 +181,7 @@ func TestForgetKeyRefuses(t *testing.T) {
 // one's record, so a process with the rotated key file starts and one with
 // only the old key is refused.
 func TestAdmitRotation(t *testing.T) {
+	t.Parallel()
 	st, _ := openStore(t)
 	dir := t.TempDir()
 	ring, err := LoadKeyRing(KeyOptions{DataDir: dir, Generate: true})
@@ -225,6 +229,7 @@ func TestAdmitRotation(t *testing.T) {
 // TestAdmitRace: processes starting together on one empty database, each
 // with a key of its own: exactly one is admitted.
 func TestAdmitRace(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "sluice.db")
 	const n = 6
 	errs := make([]error, n)

@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseDotEnv(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   string
@@ -42,6 +43,7 @@ func TestParseDotEnv(t *testing.T) {
 // TestParseDotEnvErrors: each error names the line, and none quotes the
 // value (every value here contains "hunter").
 func TestParseDotEnvErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		in       string

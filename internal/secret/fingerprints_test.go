@@ -19,6 +19,7 @@ func matches(t *testing.T, svc *Service, text string) []string {
 }
 
 func TestFingerprintsFollowSecrets(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	const v1, v2 = "first-value-of-the-token", "second-value-of-the-token"
@@ -66,6 +67,7 @@ func TestFingerprintsFollowSecrets(t *testing.T) {
 // existed (or by a process that did not compute them): the first check
 // fingerprints them, and only them.
 func TestFingerprintsBackfill(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	const old = "value-stored-before-0005"
@@ -94,6 +96,7 @@ func TestFingerprintsBackfill(t *testing.T) {
 // TestFingerprintsAfterRotation checks that a rotation recomputes the
 // fingerprints under the new key, and that they still match.
 func TestFingerprintsAfterRotation(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	const v = "rotated-secret-value"

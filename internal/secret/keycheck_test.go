@@ -82,6 +82,7 @@ func secretNames(t *testing.T, st store.Store) []string {
 }
 
 func TestFingerprint(t *testing.T) {
+	t.Parallel()
 	a, b := testKey(1), testKey(2)
 	fa := Fingerprint(a)
 	if len(fa) != 32 || slices.Equal(fa, Fingerprint(b)) || !slices.Equal(fa, Fingerprint(testKey(1))) {
@@ -96,6 +97,7 @@ func TestFingerprint(t *testing.T) {
 // various rings: a ring that lacks a key the secrets were written with is
 // refused, naming the key, changing nothing.
 func TestCheckKeyRing(t *testing.T) {
+	t.Parallel()
 	keyA, keyB := testKey(0xA), testKey(0xB)
 	idA := KeyID(keyA)
 	tests := []struct {
@@ -269,6 +271,7 @@ func TestCheckKeyRing(t *testing.T) {
 // service level: secrets written with key A, a process started with key B
 // must not write under B; with A again everything works.
 func TestWrongKeyDoesNotSplitTheStore(t *testing.T) {
+	t.Parallel()
 	st, _ := openStore(t)
 	ctx := t.Context()
 	keyA, keyB := testKey(0xA), testKey(0xB)
@@ -346,6 +349,7 @@ func (c *crashingStore) DeleteSecretKey(ctx context.Context, id string) error {
 // (exactly one key added in all), every secret decrypts, and the key file
 // and the key records hold only the new key.
 func TestRotateResumes(t *testing.T) {
+	t.Parallel()
 	const n = 4
 	tests := []struct {
 		name  string
@@ -485,6 +489,7 @@ func readKeyFileIDs(t *testing.T, path string) []string {
 // NEW is recorded, so step 3 (NEW alone) passes the check, while NEW alone
 // before step 2 is refused naming OLD.
 func TestRotateEnvironmentRingRecords(t *testing.T) {
+	t.Parallel()
 	st, _ := openStore(t)
 	ctx := t.Context()
 	oldKey, newKey := testKey(1), testKey(2)

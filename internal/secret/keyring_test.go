@@ -34,6 +34,7 @@ func memRing(t *testing.T, keys ...[]byte) *KeyRing {
 }
 
 func TestEncryptFreshNonceAndRoundTrip(t *testing.T) {
+	t.Parallel()
 	r := memRing(t, testKey(1))
 	pt := []byte("ghp_round-trip-value")
 	id1, c1, err := r.Encrypt("TOKEN", pt)
@@ -68,6 +69,7 @@ func TestEncryptFreshNonceAndRoundTrip(t *testing.T) {
 }
 
 func TestKeyIDFormat(t *testing.T) {
+	t.Parallel()
 	id := KeyID(testKey(7))
 	if len(id) != 9 || id[0] != 'k' || strings.Trim(id[1:], "0123456789abcdef") != "" {
 		t.Fatalf("key id %q: want k + 8 hex digits", id)
@@ -80,6 +82,7 @@ func TestKeyIDFormat(t *testing.T) {
 // TestDecryptFailures covers every way a decryption fails: each names the
 // secret, says why, and never returns a value.
 func TestDecryptFailures(t *testing.T) {
+	t.Parallel()
 	const value = "s3cr3t-value-for-decrypt-failures"
 	r := memRing(t, testKey(1))
 	id, ct, err := r.Encrypt("DB_PASSWORD", []byte(value))
@@ -151,6 +154,7 @@ func ringWithForgedID(t *testing.T, id string, raw []byte) *KeyRing {
 }
 
 func TestLoadKeyRingFromEnv(t *testing.T) {
+	t.Parallel()
 	k1, k2 := testKey(1), testKey(2)
 	tests := []struct {
 		name    string
@@ -194,6 +198,7 @@ func TestLoadKeyRingFromEnv(t *testing.T) {
 }
 
 func TestLoadKeyRingGeneratesDefaultFile(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	var logs bytes.Buffer
 	opts := KeyOptions{DataDir: dir, Env: envOf(nil), Generate: true, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
@@ -239,6 +244,7 @@ func TestLoadKeyRingGeneratesDefaultFile(t *testing.T) {
 }
 
 func TestLoadKeyRingConcurrentGenerationAgrees(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	const n = 4
 	ids := make([]string, n)
@@ -265,6 +271,7 @@ func TestLoadKeyRingConcurrentGenerationAgrees(t *testing.T) {
 }
 
 func TestLoadKeyRingWithoutKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, err := LoadKeyRing(KeyOptions{DataDir: dir, Env: envOf(nil)})
 	if err == nil || !strings.Contains(err.Error(), "no key: set SLUICE_MASTER_KEY, give a key file") {
@@ -298,6 +305,7 @@ func writeTestKeyFile(t *testing.T, path string, mode os.FileMode, keys ...[]byt
 }
 
 func TestKeyFilePermissions(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		mode os.FileMode
 		ok   bool
@@ -327,6 +335,7 @@ func TestKeyFilePermissions(t *testing.T) {
 // backup, and quotes no byte of a key; a file of another version is not
 // called damaged.
 func TestKeyFileErrors(t *testing.T) {
+	t.Parallel()
 	good := b64(testKey(9))
 	id := KeyID(testKey(9))
 	tests := []struct {
@@ -394,6 +403,7 @@ func TestKeyFileErrors(t *testing.T) {
 // TestDecryptReloadsKeyFile: a ring that meets an unknown key id rereads
 // its file (another process rotated) and decrypts; a key in neither fails.
 func TestDecryptReloadsKeyFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "ring.json")
 	writeTestKeyFile(t, path, 0o600, testKey(1))
 	opts := KeyOptions{KeyFile: path, Env: envOf(nil)}
@@ -448,6 +458,7 @@ func TestDecryptReloadsKeyFile(t *testing.T) {
 // TestEncryptFollowsKeyFileChange: a ring whose file was replaced by
 // another process seals new values with the new primary.
 func TestEncryptFollowsKeyFileChange(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "ring.json")
 	writeTestKeyFile(t, path, 0o600, testKey(1))
 	r, err := LoadKeyRing(KeyOptions{KeyFile: path, Env: envOf(nil)})
@@ -471,6 +482,7 @@ func TestEncryptFollowsKeyFileChange(t *testing.T) {
 }
 
 func TestWriteKeyFileAtomicAndPrivate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ring.json")
 	writeTestKeyFile(t, path, 0o600, testKey(1))

@@ -47,6 +47,7 @@ func (p *interleavingStore) ListSecrets(ctx context.Context) ([]store.Secret, er
 // committed must not write back the old ciphertext (found in review: the
 // replaced, maybe leaked, value came back).
 func TestConcurrentUpdateKeepsNewValue(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	if _, err := f.svc.Create(ctx, "admin", "TOKEN", "leaked-old-value", "first"); err != nil {
@@ -101,6 +102,7 @@ func TestConcurrentUpdateKeepsNewValue(t *testing.T) {
 // Update gives up with ErrConflict, writing nothing of its own, when the
 // secret changes between every read and write.
 func TestUpdateGivesUpOnConstantConflict(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	if _, err := f.svc.Create(ctx, "admin", "TOKEN", "the-value", "first"); err != nil {
@@ -138,6 +140,7 @@ func TestUpdateGivesUpOnConstantConflict(t *testing.T) {
 // on the old key changed a value re-encrypts the current value, not the one
 // it listed.
 func TestRotationKeepsValueChangedMeanwhile(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	oldKey, newKey := mustKey(t), mustKey(t)
@@ -191,6 +194,7 @@ func TestRotationKeepsValueChangedMeanwhile(t *testing.T) {
 // An update in another process that read a secret before a rotation
 // re-encrypted it must not write back the ciphertext under the retired key.
 func TestUpdateDuringRotationKeepsNewKey(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	want := map[string]string{"TOKEN": "the-token-value"}

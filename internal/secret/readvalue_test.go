@@ -10,6 +10,7 @@ import (
 // TestReadValueFromPipe covers the non-terminal path (a pipe, as in
 // `sluice secrets set NAME < file`). The terminal path needs a real TTY.
 func TestReadValueFromPipe(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		in      string

@@ -56,6 +56,7 @@ func (l *lateStore) SealKeyIDs(ctx context.Context) ([]string, error) {
 // late, and below the sweep's cursor. It is still re-sealed before the old
 // key leaves the key file, and every row opens in both processes after.
 func TestRotateAcrossProcessesPostgres(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	url := pgtest.URL(t)
 	keyPath := filepath.Join(t.TempDir(), DefaultKeyFileName)

@@ -31,6 +31,7 @@ func createSecrets(t *testing.T, f *fixture, n int) map[string]string {
 // rotation just retired. The resolution must read the secrets again
 // rather than fail the node run.
 func TestResolveAcrossAWholeRotation(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		available bool   // ResolveAvailable instead of Resolve
@@ -132,6 +133,7 @@ func namesOf(m map[string]string) []string {
 // holds only the new key; the second, read under the old key, must be read
 // again, not fail.
 func TestServerResolveAcrossARotation(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	want := createSecrets(t, f, 3)
@@ -205,6 +207,7 @@ func TestServerResolveAcrossARotation(t *testing.T) {
 // not hide a key that is really missing: the row read again is under the
 // same key, and the resolution fails naming the secret and the key.
 func TestResolveMissingKeyStillFails(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	createSecrets(t, f, 2)

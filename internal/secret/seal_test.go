@@ -30,6 +30,7 @@ func sealStep(t *testing.T, f *fixture, runID string, v RunValues) {
 }
 
 func TestSealRun(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	want := RunValues{Values: []string{"value-0123456789"}, Derived: []string{"derived-0123456789"}}
 	keyID, sealed, err := f.svc.SealRun("wfr_a", want)
@@ -76,6 +77,7 @@ func TestSealRun(t *testing.T) {
 // afterwards; the right ring opens them again. A ring that lacks a
 // secret's key is still refused.
 func TestSealedRowsUnderALostKey(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	f := newFixture(t)
 	lostKey := f.svc.Ring().PrimaryKeyID()
@@ -147,6 +149,7 @@ func TestSealedRowsUnderALostKey(t *testing.T) {
 // TestRotateReseals: a rotation moves the sealed values of waiting runs to
 // the new key, and they still open.
 func TestRotateReseals(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	want := RunValues{Values: []string{"value-0123456789"}}
 	sealStep(t, f, "wfr_a", want)
@@ -203,6 +206,7 @@ func FuzzOpenRun(f *testing.F) {
 // is on its way to the store (the read lock is held until release), and
 // can once it is released; release may be called twice.
 func TestSealRunHeldHoldsRotation(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	_, _, release, err := f.svc.SealRunHeld("wfr_a", RunValues{Values: []string{"value-0123456789"}})
 	if err != nil {

@@ -59,6 +59,7 @@ func newFixture(t testing.TB) *fixture {
 func ptr(s string) *string { return &s }
 
 func TestServiceLifecycle(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	svc := f.svc
@@ -143,6 +144,7 @@ func TestServiceLifecycle(t *testing.T) {
 // TestMetadataJSONHasNoValue: the JSON of metadata has exactly Port's
 // fields, none of them a value.
 func TestMetadataJSONHasNoValue(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	md, err := f.svc.Create(t.Context(), "alice", "TOKEN", "json-must-not-hold-this", "d")
 	if err != nil {
@@ -187,6 +189,7 @@ func assertResolves(t *testing.T, svc *Service, want map[string]string) {
 }
 
 func TestValidation(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	tests := []struct {
 		name, actor, secret, value, desc string
@@ -251,6 +254,7 @@ func TestValidation(t *testing.T) {
 }
 
 func TestResolveAudit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	for _, s := range []struct{ n, v string }{{"A", "value-a"}, {"B", "value-b"}, {"C", "value-c"}} {
@@ -320,6 +324,7 @@ func TestResolveAudit(t *testing.T) {
 // opens it with a different key ring: nothing decrypts, every failure names
 // its secret, and no value is in the raw bytes.
 func TestDatabaseAloneRevealsNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	values := map[string]string{
@@ -398,6 +403,7 @@ func TestDatabaseAloneRevealsNothing(t *testing.T) {
 // TestRotationDuringRuns rotates the key while a "server" (another service
 // with its own ring, loaded before the rotation) resolves continuously.
 func TestRotationDuringRuns(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	want := map[string]string{}
@@ -557,6 +563,7 @@ func allAudit(t *testing.T, svc *Service) []AuditEvent {
 }
 
 func TestRotateEnvironmentRing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	oldKey, newKey := testKey(1), testKey(2)
@@ -596,6 +603,7 @@ func TestRotateEnvironmentRing(t *testing.T) {
 // TestNoErrorContainsValue drives every failure mode with a distinctive
 // value and checks that no error text contains it (or a long slice of it).
 func TestNoErrorContainsValue(t *testing.T) {
+	t.Parallel()
 	const value = "VALUE-never-in-errors-0123456789"
 	f := newFixture(t)
 	ctx := t.Context()

@@ -25,6 +25,7 @@ func (failingSource) Resolve(context.Context, ResolveRef, []string) (map[string]
 }
 
 func TestMapSource(t *testing.T) {
+	t.Parallel()
 	m := MapSource{"A": "aaaa", "B": "bbbb"}
 	got, err := m.Resolve(t.Context(), ResolveRef{}, []string{"A", "B", "A"})
 	if err != nil || !maps.Equal(got, map[string]string{"A": "aaaa", "B": "bbbb"}) {
@@ -38,6 +39,7 @@ func TestMapSource(t *testing.T) {
 }
 
 func TestLayered(t *testing.T) {
+	t.Parallel()
 	file := MapSource{"A": "from-file-a", "B": "from-file-b"}
 	store := plainSource{map[string]string{"B": "from-store-b", "C": "from-store-c"}}
 	tests := []struct {

@@ -151,6 +151,7 @@ func pageHTML(t *testing.T, ctx context.Context) string {
 // cancel, and secrets created and replaced without their value ever
 // coming back.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := newChrome(t)
 	base := e.hs.URL

@@ -69,6 +69,7 @@ func (b *browser) signIn(email, pw string) (*http.Response, string) {
 }
 
 func TestSignInAndSessions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := newBrowser(t, e.hs.URL)
 
@@ -160,6 +161,7 @@ func TestSignInAndSessions(t *testing.T) {
 }
 
 func TestSignInRateLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := newBrowser(t, e.hs.URL)
 	for i := 0; i < limitFailures; i++ {
@@ -184,6 +186,7 @@ func TestSignInRateLimit(t *testing.T) {
 // that sent the secret and got it echoed back, and looks for the value in
 // the forms it could take in a page.
 func TestPagesHoldNoSecret(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	close(e.release)
 	id := e.startAs(e.admin, "deploy", map[string]any{"ticket": "OPS-1", "environment": "production"})
@@ -218,6 +221,7 @@ func TestPagesHoldNoSecret(t *testing.T) {
 }
 
 func TestSecretDeleteNeedsConfirmation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := newBrowser(t, e.hs.URL)
 	if res, _ := b.signIn("root@example.com", password); res.StatusCode != http.StatusSeeOther {

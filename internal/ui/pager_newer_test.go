@@ -88,6 +88,7 @@ func getRunsPage(t *testing.T, b *browser, path string) runsPageSeen {
 // first page has neither Newer nor Newest, and Newer from the page that was
 // first, once newer runs exist, leads to the first page itself.
 func TestRunsPagerNewer(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := newRunMaker(t, e.st)
 	for i := range 45 {
@@ -155,6 +156,7 @@ func TestRunsPagerNewer(t *testing.T) {
 // only runs the Member may view (their own, and those of workflows that let
 // anyone view their runs), in the API's order, none twice, none missing.
 func TestRunsPagerMember(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := newRunMaker(t, e.st)
 	var visible []string
@@ -195,6 +197,7 @@ func TestRunsPagerMember(t *testing.T) {
 // with other filters, is a 400 page that says so and leads back to the
 // newest runs with the same filters, never a 500.
 func TestRunsPagerBadCursor(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := newRunMaker(t, e.st)
 	for i := range 25 {
@@ -236,6 +239,7 @@ func TestRunsPagerBadCursor(t *testing.T) {
 // each page, that the first page offers neither Newer nor Newest, and that
 // a damaged cursor in the address shows the error page.
 func TestBrowserRunsNewer(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	m := newRunMaker(t, e.st)
 	var want []string

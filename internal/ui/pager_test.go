@@ -24,6 +24,7 @@ var (
 // one (the API's cursor), so no run is shown twice or skipped, the last page
 // has no Older link, and a damaged cursor in the URL is the API's 400.
 func TestRunsPagerFollowsTheCursor(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

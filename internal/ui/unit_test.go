@@ -10,6 +10,7 @@ import (
 )
 
 func TestFormFields(t *testing.T) {
+	t.Parallel()
 	raw := json.RawMessage(`{
 		"properties": {
 			"b": {"type": "number", "default": 3},
@@ -102,6 +103,7 @@ func FuzzFormFields(f *testing.F) {
 }
 
 func TestLayout(t *testing.T) {
+	t.Parallel()
 	var d definition
 	if err := json.Unmarshal([]byte(`{"nodes": [
 		{"identifier": "t", "config": {"type": "SELF_SERVE_TRIGGER"}},
@@ -142,6 +144,7 @@ func TestLayout(t *testing.T) {
 }
 
 func TestLimiter(t *testing.T) {
+	t.Parallel()
 	l := newLimiter()
 	now := time.Unix(1000, 0)
 	for i := 0; i < limitFailures; i++ {
@@ -169,6 +172,7 @@ func TestLimiter(t *testing.T) {
 }
 
 func TestSafeNextAndOrigin(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{"": "/workflows", "/runs?status=X": "/runs?status=X", "//evil.example": "/workflows",
 		"https://evil.example": "/workflows", "/\\evil": "/workflows", "/login": "/workflows"} {
 		if got := safeNext(in); got != want {
