@@ -96,3 +96,16 @@ func lineCol(data []byte, off int64) (line, col int) {
 	col = int(off) - bytes.LastIndexByte(before, '\n')
 	return line, col
 }
+
+// warnUndefinedSecret prints a warning when a flag names a secret that is
+// not defined yet: the command succeeds (the secret may come later), but
+// what uses it fails until then.
+func (a *app) warnUndefinedSecret(ctx context.Context, st store.Store, flag, name, fails string) {
+	if name == "" {
+		return
+	}
+	if _, err := st.GetSecret(ctx, name); !errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	fmt.Fprintf(a.io.Stderr, "warning: %s: secret %s is not defined yet; %s until it is (sluice secrets set %s reads its value from stdin)\n", flag, name, fails, name)
+}

@@ -88,6 +88,41 @@ func TestUsersCreateTwice(t *testing.T) {
 	}
 }
 
+// Naming a secret that does not exist yet adds the installation or the
+// provider (the secret may come later) and warns, naming the flag and the
+// command that defines it; a defined secret gets no warning.
+func TestWarnsOfUndefinedSecretNamed(t *testing.T) {
+	dir := t.TempDir()
+	if r := sluice(t, "s3cr3t-token-value", "secrets", "set", "DEFINED", "--data-dir", dir); r.code != 0 {
+		t.Fatalf("secrets set: exit %d: %s", r.code, r.stderr)
+	}
+	tests := []struct {
+		name string
+		args []string
+		warn string // "" for none
+	}{
+		{"installation, undefined", []string{"integrations", "add", "gh", "--provider", "github-ocean", "--token-secret", "GITHUB_TOKEN"},
+			"warning: --token-secret: secret GITHUB_TOKEN is not defined yet; the INTEGRATION_ACTION nodes of installation gh fail until it is (sluice secrets set GITHUB_TOKEN"},
+		{"installation, defined", []string{"integrations", "add", "gl", "--provider", "gitlab", "--token-secret", "DEFINED"}, ""},
+		{"installation without a token", []string{"integrations", "add", "agents", "--provider", "ai-agents"}, ""},
+		{"AI provider, undefined", []string{"ai", "providers", "add", "openai", "--base-url", "https://api.openai.com/v1", "--api-key-secret", "OPENAI_API_KEY", "--model", "m"},
+			"warning: --api-key-secret: secret OPENAI_API_KEY is not defined yet; the AI nodes of provider openai fail until it is (sluice secrets set OPENAI_API_KEY"},
+		{"AI provider, defined", []string{"ai", "providers", "add", "p2", "--base-url", "http://127.0.0.1:1/v1", "--api-key-secret", "DEFINED", "--model", "m"}, ""},
+		{"AI provider without a key", []string{"ai", "providers", "add", "local", "--base-url", "http://127.0.0.1:1/v1", "--model", "m"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := sluice(t, "", append(tc.args, "--data-dir", dir)...)
+			if r.code != 0 || !strings.Contains(r.stdout, "added") {
+				t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			}
+			if tc.warn == "" && strings.Contains(r.stderr, "warning") || !strings.Contains(r.stderr, tc.warn) {
+				t.Errorf("stderr %q, want %q", r.stderr, tc.warn)
+			}
+		})
+	}
+}
+
 // FuzzDefinitionIdentifier: any bytes give an identifier or an error, and
 // a malformed file's position lies within it.
 func FuzzDefinitionIdentifier(f *testing.F) {
