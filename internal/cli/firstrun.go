@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-run/sluice/internal/client"
 	"github.com/sluice-run/sluice/internal/store"
+	"github.com/sluice-run/sluice/internal/view"
 )
 
 // listenHint is what to do when serve cannot listen on addr: empty unless
@@ -108,4 +109,14 @@ func (a *app) warnUndefinedSecret(ctx context.Context, st store.Store, flag, nam
 		return
 	}
 	fmt.Fprintf(a.io.Stderr, "warning: %s: secret %s is not defined yet; %s until it is (sluice secrets set %s reads its value from stdin)\n", flag, name, fails, name)
+}
+
+// inProgressNote names the node run a follow stopped at and, for an INPUT
+// node, the command that answers it: otherwise a run waiting for an
+// approval looks stuck.
+func inProgressNote(nr view.NodeRun) string {
+	if nr.NodeConfigType != nil && *nr.NodeConfigType == "INPUT" {
+		return fmt.Sprintf(" (node %s, node run %s, waits for a response: sluice runs respond %s --button BUTTON, by one of its responders)", nr.Node.Identifier, nr.Identifier, nr.Identifier)
+	}
+	return fmt.Sprintf(" (node %s, node run %s, is in progress)", nr.Node.Identifier, nr.Identifier)
 }

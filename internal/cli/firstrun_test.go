@@ -4,6 +4,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/sluice-run/sluice/internal/view"
 )
 
 // What a new user hit on a first try, each error naming the flag or field
@@ -139,4 +141,28 @@ func FuzzDefinitionIdentifier(f *testing.F) {
 			t.Fatalf("%q: end at line %d, column %d", data, line, col)
 		}
 	})
+}
+
+// A follow that stops at an INPUT node says how to answer it; other nodes
+// are only named.
+func TestInProgressNote(t *testing.T) {
+	input, webhook := "INPUT", "WEBHOOK"
+	tests := []struct {
+		name string
+		nr   view.NodeRun
+		want string
+	}{
+		{"an approval", view.NodeRun{Identifier: "wfnr_a", Node: view.NodeRef{Identifier: "approval"}, NodeConfigType: &input},
+			" (node approval, node run wfnr_a, waits for a response: sluice runs respond wfnr_a --button BUTTON, by one of its responders)"},
+		{"a webhook", view.NodeRun{Identifier: "wfnr_w", Node: view.NodeRef{Identifier: "ping"}, NodeConfigType: &webhook},
+			" (node ping, node run wfnr_w, is in progress)"},
+		{"no type", view.NodeRun{Identifier: "wfnr_x", Node: view.NodeRef{Identifier: "x"}}, " (node x, node run wfnr_x, is in progress)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := inProgressNote(tc.nr); got != tc.want {
+				t.Errorf("got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
 }
