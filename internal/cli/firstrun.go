@@ -120,3 +120,12 @@ func inProgressNote(nr view.NodeRun) string {
 	}
 	return fmt.Sprintf(" (node %s, node run %s, is in progress)", nr.Node.Identifier, nr.Identifier)
 }
+
+// secretNotFoundHint adds to a secret that does not exist where to see the
+// ones that do; other errors are returned as they are.
+func secretNotFoundHint(err error) error {
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return &exitError{code: ExitFailed, err: fmt.Errorf("%w (names are case-sensitive: sluice secrets list shows them)", err)}
+}

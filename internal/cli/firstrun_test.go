@@ -166,3 +166,19 @@ func TestInProgressNote(t *testing.T) {
 		})
 	}
 }
+
+// Deleting a secret that does not exist names the command that lists them
+// and deletes nothing.
+func TestSecretsDeleteMissing(t *testing.T) {
+	dir := t.TempDir()
+	if r := sluice(t, "s3cr3t-value", "secrets", "set", "MY_TOKEN", "--data-dir", dir); r.code != 0 {
+		t.Fatalf("secrets set: exit %d: %s", r.code, r.stderr)
+	}
+	r := sluice(t, "", "secrets", "delete", "my_token", "--data-dir", dir)
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "my_token") || !strings.Contains(r.stderr, "sluice secrets list shows them") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := sluice(t, "", "secrets", "list", "--data-dir", dir); !strings.Contains(r.stdout, "MY_TOKEN") {
+		t.Errorf("MY_TOKEN is gone: %s", r.stdout)
+	}
+}
