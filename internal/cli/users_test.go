@@ -63,7 +63,7 @@ func TestServeFlags(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{"bad database URL", []string{"serve", "--database-url", "postgres://localhost:notaport/sluice"}, "--database-url: postgres: open: the database URL is not valid"},
+		{"bad database URL", []string{"serve", "--addr", "127.0.0.1:0", "--database-url", "postgres://localhost:notaport/sluice"}, "--database-url: postgres: open: the database URL is not valid"},
 		{"bad log level", []string{"serve", "--log-level", "loud"}, "--log-level"},
 		{"missing key file", []string{"serve", "--webhook-signing-key-file", "/nonexistent/key"}, "--webhook-signing-key-file"},
 		{"bad address", []string{"serve", "--addr", "256.0.0.1:99999"}, "--addr"},
