@@ -20,7 +20,7 @@ RACE_PKGS := ./internal/engine/... ./internal/tmpl/... ./internal/redact/... ./i
 # Fuzz targets, as package:Target.
 FUZZ := ./internal/api:FuzzParseWait ./internal/api:FuzzLogTags ./internal/api:FuzzRunCursor ./internal/api:FuzzExternalRunID ./internal/secret:FuzzOpenRun ./internal/workflow:FuzzParse ./internal/workflow:FuzzPolicy ./internal/tmpl:FuzzCompile ./internal/redact:FuzzRedact ./internal/redact:FuzzJSONBytes ./internal/credscan:FuzzScan ./internal/catalog:FuzzSearchQuery ./internal/node/integration:FuzzProviderAnswer \
 	./internal/ui:FuzzFormFields ./internal/node/ai:FuzzModelAnswer \
-	./internal/cli:FuzzReadConfigFile ./internal/retention:FuzzParsePeriod ./internal/telemetry:FuzzEndpointURL \
+	./internal/cli:FuzzReadConfigFile ./internal/cli:FuzzDefinitionIdentifier ./internal/retention:FuzzParsePeriod ./internal/telemetry:FuzzEndpointURL \
 	./internal/traceparent:FuzzParse \
 	./internal/view:FuzzLogMarshalJSON \
 	./internal/jsonpath:FuzzPathAt ./internal/jsontext:FuzzCheck

@@ -106,11 +106,10 @@ func TestWorkflowLifecycle(t *testing.T) {
 
 func readExample(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile("../../../shared/examples/" + name)
+	b, err := os.ReadFile("../../examples/port/" + name)
 	if err != nil {
-		// CI lays shared/ beside the clone; without it this check would
-		// pass by checking nothing.
-		t.Fatalf("example %s (shared/examples beside the repository): %v", name, err)
+		// Without the file this check would pass by checking nothing.
+		t.Fatalf("example %s (examples/port): %v", name, err)
 	}
 	return string(b)
 }

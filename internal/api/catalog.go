@@ -117,7 +117,7 @@ func (s *Server) createBlueprint(w http.ResponseWriter, r *http.Request, a authz
 	}
 	out, err := c.CreateBlueprint(r.Context(), bp, a.ID)
 	if err != nil {
-		return catalogErr(err)
+		return existsHint(err, "PUT /v1/blueprints/"+bp.Identifier+" replaces it")
 	}
 	writeJSON(w, http.StatusCreated, ok("blueprint", out))
 	return nil
@@ -250,7 +250,7 @@ func (s *Server) createEntity(w http.ResponseWriter, r *http.Request, a authz.Ac
 	}
 	e, err := c.WriteEntity(r.Context(), r.PathValue("bp"), in, mode, catalog.Origin{Actor: a.ID})
 	if err != nil {
-		return catalogErr(err)
+		return existsHint(err, "?upsert=true replaces it, ?upsert=true&merge=true merges into it")
 	}
 	writeJSON(w, http.StatusCreated, ok("entity", e))
 	return nil

@@ -50,7 +50,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request, a authz.Actor)
 	var body startBody
 	if len(data) > 0 {
 		if err := decodeBody(data, &body); err != nil {
-			return err
+			return runBodyHint(err)
 		}
 	}
 	// A trigger that is not there is the caller's mistake (400), whoever

@@ -65,6 +65,7 @@ that name none. --default makes it the provider of AI nodes that name none.`,
 					def = ", the default"
 				}
 				fmt.Fprintf(a.io.Stdout, "AI provider %s added (model %s%s)\n", p.Name, p.Model, def)
+				a.warnUndefinedSecret(c.Context(), st, "--api-key-secret", p.APIKeySecret, "the AI nodes of provider "+p.Name+" fail")
 				return nil
 			})
 		},

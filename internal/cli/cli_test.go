@@ -15,7 +15,7 @@ import (
 	"testing"
 )
 
-const examples = "../../../shared/examples"
+const examples = "../../examples/port"
 
 // receiver records what workflows send it. /fail answers 500.
 type receiver struct {

@@ -47,6 +47,7 @@ instead of calling the provider; other providers are always external.`,
 					return err
 				}
 				fmt.Fprintf(a.io.Stdout, "installation %s added (provider %s)\n", in.ID, in.Provider)
+				a.warnUndefinedSecret(c.Context(), st, "--token-secret", in.TokenSecret, "the INTEGRATION_ACTION nodes of installation "+in.ID+" fail")
 				return nil
 			})
 		},

@@ -211,7 +211,7 @@ func (a *app) apiError(what string, err error) error {
 	if errors.As(err, &ee) {
 		return err
 	}
-	return &exitError{code: ExitFailed, err: fmt.Errorf("%s: %w", what, err)}
+	return &exitError{code: ExitFailed, err: fmt.Errorf("%s: %w", what, unreachableHint(err))}
 }
 
 func (a *app) loginCmd() *cobra.Command {
@@ -271,7 +271,7 @@ func (a *app) login(c *cobra.Command, server, clientID, secretFile string) error
 		}
 	}
 	if clientID == "" {
-		return invalid("--client-id: required (or SLUICE_CLIENT_ID)")
+		return invalid("--client-id: required (or SLUICE_CLIENT_ID): %s", loginClientIDHint)
 	}
 	secret := a.io.Getenv("SLUICE_CLIENT_SECRET")
 	switch {

@@ -143,7 +143,7 @@ func (f *follower) stillRunning(v view.Run, timeout time.Duration) error {
 	where := ""
 	for _, nr := range v.NodeRuns {
 		if nr.Status == "IN_PROGRESS" {
-			where = fmt.Sprintf(" (node %s, node run %s, is in progress)", nr.Node.Identifier, nr.Identifier)
+			where = inProgressNote(nr)
 		}
 	}
 	if timeout > 0 {

@@ -77,11 +77,9 @@ stderr. An invalid definition is refused with every problem printed as
 				if err != nil {
 					return err
 				}
-				var head struct {
-					Identifier string `json:"identifier"`
-				}
-				if err := json.Unmarshal(data, &head); err != nil || head.Identifier == "" {
-					return invalid("%s: not a workflow definition: a JSON object with an identifier is required", file)
+				id, err := definitionIdentifier(file, data)
+				if err != nil {
+					return err
 				}
 				var ans struct {
 					Workflow workflowAnswer `json:"workflow"`
@@ -91,7 +89,7 @@ stderr. An invalid definition is refused with every problem printed as
 					} `json:"warnings"`
 				}
 				created := false
-				err = cl.Do(c.Context(), http.MethodPut, "/v1/workflows/"+url.PathEscape(head.Identifier), json.RawMessage(data), &ans)
+				err = cl.Do(c.Context(), http.MethodPut, "/v1/workflows/"+url.PathEscape(id), json.RawMessage(data), &ans)
 				if client.StatusOf(err) == http.StatusNotFound {
 					created = true
 					err = cl.Do(c.Context(), http.MethodPost, "/v1/workflows", json.RawMessage(data), &ans)

@@ -234,7 +234,7 @@ dropped. Values are 4 bytes to 64 KiB.`,
 					return err
 				}
 				if err := svc.Delete(c.Context(), cliActor, argv[0]); err != nil {
-					return err
+					return secretNotFoundHint(err)
 				}
 				fmt.Fprintf(a.io.Stdout, "secret %s deleted\n", argv[0])
 				return nil

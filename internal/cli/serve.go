@@ -201,7 +201,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	defer lock.Close()
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
-		return invalid("--addr: %w (nothing was written to the data dir)", err)
+		return invalid("--addr: %w (nothing was written to the data dir)%s", err, listenHint(f.addr, err))
 	}
 	defer ln.Close()
 	if f.debugAddr != "" {

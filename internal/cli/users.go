@@ -40,6 +40,9 @@ func (a *app) usersCmd() *cobra.Command {
 			return a.withStore(c.Context(), func(st store.Store) error {
 				ctx := c.Context()
 				u, cred, err := auth.CreateUser(ctx, st, spec)
+				if exists := userExistsErr(ctx, st, spec.Email, err); exists != nil {
+					return exists
+				}
 				if err != nil {
 					return credentialErr(err)
 				}

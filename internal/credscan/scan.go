@@ -40,7 +40,7 @@ func (f Finding) Message(hideName bool) string {
 		if hideName || f.Secret == "" {
 			return "holds the value of an organization secret as literal text; reference the secret as {{ .secrets.NAME }} instead"
 		}
-		return fmt.Sprintf("holds the value of organization secret %s as literal text; write {{ .secrets.%s }} instead", f.Secret, f.Secret)
+		return fmt.Sprintf("holds the value of organization secret %s as literal text; write {{ .secrets.%s }} instead (or, if that value is no credential, such as a host name or a URL, keep it out of secrets: a secret's value is refused as literal text in every definition and masked in every run)", f.Secret, f.Secret)
 	}
 	return fmt.Sprintf("holds a literal %s; store it as a secret (sluice secrets set NAME) and write {{ .secrets.NAME }} instead", f.Kind)
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-const examplesDir = "../../../shared/examples"
+const examplesDir = "../../examples/port"
 
 // def builds a workflow definition from node and connection fragments.
 func def(nodes, conns string) string {
