@@ -180,9 +180,32 @@ func (s *Service) Respond(ctx context.Context, a authz.Actor, nodeRunID string, 
 		return out, nil
 	}
 	if err := s.deliver(ctx, d, []engine.LogLine{line}); err != nil {
+		if errors.Is(err, store.ErrConflict) && s.deliveredElsewhere(ctx, d) {
+			// The wait loop (DeliverDecided) read this decision between
+			// its record and this delivery, and completed the node with
+			// it: the response did decide the node.
+			return out, nil
+		}
 		return out, err
 	}
 	return out, nil
+}
+
+// deliveredElsewhere reports whether decision d's node run was completed
+// by another delivery of d (the wait loop's): it succeeded, and its output
+// took d's outlet. A node run has one decision (store.ErrDecided), so a
+// successful completion along d's outlet can only be d's.
+func (s *Service) deliveredElsewhere(ctx context.Context, d store.InputDecision) bool {
+	nr, err := s.st.GetNodeRun(ctx, d.NodeRunID)
+	if err != nil || nr.Status != store.StatusCompleted || nr.Result != store.ResultSuccess || nr.Output.IsZero() {
+		return false
+	}
+	var out struct {
+		SelectedOutlet struct {
+			Identifier string `json:"identifier"`
+		} `json:"selectedOutlet"`
+	}
+	return json.Unmarshal(nr.Output.Bytes(), &out) == nil && out.SelectedOutlet.Identifier == d.Outlet
 }
 
 // deliver completes a decided node run with its output.
