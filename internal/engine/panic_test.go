@@ -37,9 +37,7 @@ func TestNodePanicFailsTheNode(t *testing.T) {
 					}
 					// A bug in an executor, whose panic value quotes the
 					// secret the config rendered.
-					var m map[string]any
-					m["token "+req.Config["payload"].(map[string]any)["t"].(string)] = 1
-					return node.Result{}, nil
+					panic("bad token " + req.Config["payload"].(map[string]any)["t"].(string))
 				}),
 			})
 			var logBuf bytes.Buffer
