@@ -302,8 +302,10 @@ func TestUnsealedRunStaysConservative(t *testing.T) {
 	if len(logs) != 2 {
 		t.Fatalf("logs = %+v, want the completion's two lines masked whole", nr.NodeRunLogs)
 	}
-	if logs[0].Tags["token"] != "***" || logs[0].Tags["stage"] != "***" {
-		t.Errorf("object tags = %v, want every value masked whole", logs[0].Tags)
+	// Keys of 4 bytes or more are masked too (a remote system may echo a
+	// derived value as a key), so the two keys merge into one.
+	if len(logs[0].Tags) != 1 || logs[0].Tags["***"] != "***" {
+		t.Errorf("object tags = %v, want every key and value masked whole", logs[0].Tags)
 	}
 	if len(logs[1].TagList) != 2 || logs[1].TagList[0] != "***" || logs[1].TagList[1] != "***" {
 		t.Errorf("list tags = %q, want each tag masked whole", logs[1].TagList)
