@@ -23,7 +23,7 @@ FUZZ := ./internal/api:FuzzParseWait ./internal/api:FuzzLogTags ./internal/api:F
 	./internal/cli:FuzzReadConfigFile ./internal/cli:FuzzDefinitionIdentifier ./internal/retention:FuzzParsePeriod ./internal/telemetry:FuzzEndpointURL \
 	./internal/traceparent:FuzzParse \
 	./internal/view:FuzzLogMarshalJSON \
-	./internal/jsonpath:FuzzPathAt ./internal/jsontext:FuzzCheck
+	./internal/jsonpath:FuzzPathAt ./internal/jsontext:FuzzCheck ./internal/jsontext:FuzzAppendString
 
 .PHONY: build test unit unit-rest race fuzz lint bench bench-postgres bench-load bench-load-all test-postgres demo clean dist
 

@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -97,16 +96,7 @@ func BenchmarkDurableRun(b *testing.B) {
 // INSERT through database/sql on a file with the store's journal and sync
 // settings (one writer connection, as the store has), and nothing else.
 func BenchmarkDurableRunRawCommits(b *testing.B) {
-	path := filepath.Join(b.TempDir(), "raw.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, run TEXT, body BLOB)`); err != nil {
-		b.Fatal(err)
-	}
+	db := rawCommitsDB(b)
 	body := []byte(`{"response":{"status":200,"data":{"ok":true}}}`)
 	b.SetParallelism(8)
 	cpu0 := processCPU(b)

@@ -89,20 +89,28 @@ func BenchmarkEngineRun(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchNodes), "ns/node")
 }
 
-// BenchmarkBaselineRawCommits is the floor the engine stands on: the same
-// number of SQLite commits as one run (benchRunCommits), each a plain
-// single-row INSERT through database/sql on a file with the same pragmas.
-func BenchmarkBaselineRawCommits(b *testing.B) {
+// rawCommitsDB opens the raw baselines' database (closed with b): a SQLite
+// file with the store's journal and sync settings, one connection, as the
+// store's writer has, and one table of (id, run, body).
+func rawCommitsDB(b *testing.B) *sql.DB {
 	path := filepath.Join(b.TempDir(), "raw.db")
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { db.Close() })
 	db.SetMaxOpenConns(1)
 	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, run TEXT, body BLOB)`); err != nil {
 		b.Fatal(err)
 	}
+	return db
+}
+
+// BenchmarkBaselineRawCommits is the floor the engine stands on: the same
+// number of SQLite commits as one run (benchRunCommits), each a plain
+// single-row INSERT through database/sql on a file with the same pragmas.
+func BenchmarkBaselineRawCommits(b *testing.B) {
+	db := rawCommitsDB(b)
 	body := []byte(`{"ok":true,"id":"prod-1"}`)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -8,7 +8,8 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/sluice-run/sluice/internal/jsontext"
 )
 
 // maxDepth bounds the nesting of a document JSON walks; encoding/json has the
@@ -104,11 +105,11 @@ func (m *matcher) appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(dst, x), nil
 	case string:
-		return appendString(dst, m.redact(x)), nil
+		return jsontext.AppendString(dst, m.redact(x), false), nil
 	case json.Number:
 		s := string(x)
 		if !isNumber(s) {
-			return appendString(dst, m.redact(s)), nil
+			return jsontext.AppendString(dst, m.redact(s), false), nil
 		}
 		return m.appendNumber(dst, s), nil
 	case float64:
@@ -141,7 +142,7 @@ func (m *matcher) appendValue(dst []byte, v any, depth int) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, m.redact(k))
+			dst = jsontext.AppendString(dst, m.redact(k), false)
 			dst = append(dst, ':')
 			var err error
 			if dst, err = m.appendValue(dst, x[k], depth+1); err != nil {
@@ -168,7 +169,7 @@ func (m *matcher) appendValue(dst []byte, v any, depth int) ([]byte, error) {
 // as a string when s holds a pattern.
 func (m *matcher) appendNumber(dst []byte, s string) []byte {
 	if r := m.redact(s); r != s {
-		return appendString(dst, r)
+		return jsontext.AppendString(dst, r, false)
 	}
 	return append(dst, s...)
 }
@@ -180,60 +181,4 @@ func isNumber(s string) bool {
 	}
 	last := s[len(s)-1]
 	return '0' <= last && last <= '9' && json.Valid([]byte(s))
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string literal exactly as encoding/json
-// writes it with HTML escaping off: quotes, backslashes and control
-// characters escaped, invalid UTF-8 replaced by U+FFFD, and U+2028 and U+2029
-// escaped.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case c == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case c == '\u2028' || c == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -164,18 +164,6 @@ func TestJSONErrors(t *testing.T) {
 	}
 }
 
-// TestAppendStringMatchesEncodingJSON: appendString writes what
-// encoding/json writes with HTML escaping off.
-func TestAppendStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range []string{
-		"", "plain", `q"b\s`, "\x00\x01\x1f\x7f", "\b\f\n\r\t", "<&>", "é世界", "\xff\xfe", "a\u2028b\u2029c", "\xe2\x80", "�",
-	} {
-		if got, want := string(appendString(nil, s)), encodeNoHTML(t, s); got != want {
-			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
-		}
-	}
-}
-
 func encodeNoHTML(t testing.TB, v any) string {
 	t.Helper()
 	var buf bytes.Buffer

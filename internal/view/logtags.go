@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
-	"unicode/utf8"
+
+	"github.com/sluice-run/sluice/internal/jsontext"
 )
 
 // logJSON is Log as JSON; Tags is an object or a list of strings.
@@ -33,9 +34,9 @@ func (l Log) MarshalJSON() ([]byte, error) {
 	}
 	b := make([]byte, 0, n)
 	b = append(b, `{"logLevel":`...)
-	b = appendString(b, l.LogLevel)
+	b = jsontext.AppendString(b, l.LogLevel, true)
 	b = append(b, `,"log":`...)
-	b = appendString(b, l.Log)
+	b = jsontext.AppendString(b, l.Log, true)
 	b = append(b, `,"tags":`...)
 	switch {
 	case l.TagList != nil:
@@ -44,7 +45,7 @@ func (l Log) MarshalJSON() ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, t)
+			b = jsontext.AppendString(b, t, true)
 		}
 		b = append(b, ']')
 	default:
@@ -59,9 +60,9 @@ func (l Log) MarshalJSON() ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = jsontext.AppendString(b, k, true)
 			b = append(b, ':')
-			b = appendString(b, l.Tags[k])
+			b = jsontext.AppendString(b, l.Tags[k], true)
 		}
 		b = append(b, '}')
 	}
@@ -80,64 +81,6 @@ func (l Log) MarshalJSON() ([]byte, error) {
 		b = append(b, t...)
 	}
 	return append(b, '}'), nil
-}
-
-// hexDigits are the digits of \u escapes, lower case as encoding/json
-// writes them.
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string the way encoding/json encodes a
-// string with HTML escaping on (its default): quote, backslash and the
-// control characters escaped (\b \f \n \r \t by name, the others as
-// \u00XX), <, > and & as \u003c \u003e \u0026, U+2028 and U+2029 as
-// escapes, and each byte that is not UTF-8 as \ufffd.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // UnmarshalJSON reads what MarshalJSON writes: tags given as a list go to
