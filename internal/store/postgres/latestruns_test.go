@@ -35,22 +35,7 @@ func TestLatestRunsPlan(t *testing.T) {
 		{false, []any{ids}},
 		{true, []any{ids, "usr_3"}},
 	} {
-		rows, err := s.pool.Query(ctx, "EXPLAIN "+latestRunsQuery(tc.viewer), tc.args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, line)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		text := strings.Join(plan, "\n")
+		text := explain(t, s, latestRunsQuery(tc.viewer), tc.args...)
 		t.Logf("viewer %v:\n%s", tc.viewer, text)
 		if strings.Contains(text, "Seq Scan on runs") || strings.Contains(text, "Sort") {
 			t.Errorf("viewer %v: the plan scans or sorts the runs:\n%s", tc.viewer, text)

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -33,10 +34,26 @@ func TestRunLogsPlan(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	rows, err := s.pool.Query(ctx, "EXPLAIN "+runLogsQuery, "wfr_000042")
+	text := explain(t, s, runLogsQuery, "wfr_000042")
+	t.Logf("plan:\n%s", text)
+	if strings.Contains(text, "Seq Scan") {
+		t.Errorf("the plan scans a table:\n%s", text)
+	}
+	for _, index := range []string{"node_runs_pkey", "node_run_logs_node_run"} {
+		if !strings.Contains(text, index) {
+			t.Errorf("the plan does not use %s:\n%s", index, text)
+		}
+	}
+}
+
+// explain returns PostgreSQL's plan of query with args, one line per node.
+func explain(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.pool.Query(context.Background(), "EXPLAIN "+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	var plan []string
 	for rows.Next() {
 		var line string
@@ -49,13 +66,5 @@ func TestRunLogsPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := strings.Join(plan, "\n")
-	t.Logf("plan:\n%s", text)
-	if strings.Contains(text, "Seq Scan") {
-		t.Errorf("the plan scans a table:\n%s", text)
-	}
-	for _, index := range []string{"node_runs_pkey", "node_run_logs_node_run"} {
-		if !strings.Contains(text, index) {
-			t.Errorf("the plan does not use %s:\n%s", index, text)
-		}
-	}
+	return text
 }
