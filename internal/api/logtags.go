@@ -33,7 +33,7 @@ func parseLogTags(path string, raw json.RawMessage) (map[string]string, []string
 		for k, e := range x {
 			s, ok := e.(string)
 			if !ok {
-				return nil, nil, schemaMismatch(invalidField(path+jsontext.KeyStep(k, false), "must be a string, got %s", kindOf(e)))
+				return nil, nil, schemaMismatch(invalidField(path+jsontext.KeyStep(k, false), "must be a string, got %s", jsontext.TypeName(e)))
 			}
 			tags[k] = s
 		}
@@ -43,29 +43,11 @@ func parseLogTags(path string, raw json.RawMessage) (map[string]string, []string
 		for i, e := range x {
 			s, ok := e.(string)
 			if !ok {
-				return nil, nil, schemaMismatch(invalidField(path+"["+strconv.Itoa(i)+"]", "must be a string, got %s", kindOf(e)))
+				return nil, nil, schemaMismatch(invalidField(path+"["+strconv.Itoa(i)+"]", "must be a string, got %s", jsontext.TypeName(e)))
 			}
 			list[i] = s
 		}
 		return nil, list, nil
 	}
-	return nil, nil, schemaMismatch(invalidField(path, "must be an object of strings or an array of strings, got %s", kindOf(v)))
-}
-
-// kindOf names the JSON type of a decoded value (decoded with UseNumber).
-func kindOf(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "string"
-	case bool:
-		return "boolean"
-	case json.Number:
-		return "number"
-	case []any:
-		return "array"
-	default:
-		return "object"
-	}
+	return nil, nil, schemaMismatch(invalidField(path, "must be an object of strings or an array of strings, got %s", jsontext.TypeName(v)))
 }

@@ -1,4 +1,9 @@
-// Package jsontext checks JSON text before encoding/json decodes it, for
+// Package jsontext holds sluice's helpers for JSON text: the check below,
+// the rendering of path steps (KeyStep, IndexStep), a string written as
+// encoding/json writes it (AppendString), and the JSON name of a decoded
+// value's type for errors (TypeName).
+//
+// Check checks JSON text before encoding/json decodes it, for
 // what encoding/json lets through silently: invalid UTF-8 and \u escapes of
 // lone UTF-16 surrogates (both decoded as U+FFFD, so a value is changed and
 // nobody is told), duplicate object keys (the last one wins), and, given the

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/sluice-run/sluice/internal/jsontext"
 )
 
 // Bounds and values of the node's config.
@@ -60,12 +62,12 @@ func decodeConfig(m map[string]any) (*config, error) {
 	case nil:
 		return nil, fmt.Errorf("config.payload: required (an object or an array)")
 	default:
-		return nil, fmt.Errorf("config.payload: must be an object or an array, got %s", typeName(p))
+		return nil, fmt.Errorf("config.payload: must be an object or an array, got %s", jsontext.TypeName(p))
 	}
 	if raw, ok := m["topic"]; ok && raw != nil {
 		s, ok := raw.(string)
 		if !ok {
-			return nil, fmt.Errorf("config.topic: must be a string, got %s", typeName(raw))
+			return nil, fmt.Errorf("config.topic: must be a string, got %s", jsontext.TypeName(raw))
 		}
 		if err := checkTopic(s); err != nil {
 			return nil, fmt.Errorf("config.topic: %w", err)
@@ -75,7 +77,7 @@ func decodeConfig(m map[string]any) (*config, error) {
 	if raw, ok := m["onTimeout"]; ok && raw != nil {
 		s, ok := raw.(string)
 		if !ok {
-			return nil, fmt.Errorf("config.onTimeout: must be a string, got %s", typeName(raw))
+			return nil, fmt.Errorf("config.onTimeout: must be a string, got %s", jsontext.TypeName(raw))
 		}
 		if s != OnTimeoutFail && s != OnTimeoutContinue {
 			return nil, fmt.Errorf("config.onTimeout: must be %q or %q", OnTimeoutFail, OnTimeoutContinue)
@@ -135,30 +137,10 @@ func asNumber(v any) (float64, error) {
 	case int64:
 		f = float64(n)
 	default:
-		return 0, fmt.Errorf("must be a number, got %s", typeName(v))
+		return 0, fmt.Errorf("must be a number, got %s", jsontext.TypeName(v))
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("is not a finite number")
 	}
 	return f, nil
-}
-
-// typeName is the JSON name of a decoded value's type.
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "string"
-	case bool:
-		return "boolean"
-	case json.Number, float64, int, int64:
-		return "number"
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	default:
-		return fmt.Sprintf("%T", v)
-	}
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-run/sluice/internal/jsontext"
 )
 
 // Defaults and bounds of the node's config.
@@ -115,7 +117,7 @@ func decodeConfig(m map[string]any) (*config, error) {
 	if raw, ok := m["synchronized"]; ok && raw != nil {
 		b, ok := raw.(bool)
 		if !ok {
-			return nil, fmt.Errorf("config.synchronized: must be a boolean, got %s", typeName(raw))
+			return nil, fmt.Errorf("config.synchronized: must be a boolean, got %s", jsontext.TypeName(raw))
 		}
 		c.synchronized = b
 	}
@@ -171,14 +173,14 @@ func parseURL(s string) (*url.URL, error) {
 func (c *config) decodeHeaders(raw any) error {
 	hm, ok := raw.(map[string]any)
 	if !ok {
-		return fmt.Errorf("config.headers: must be an object, got %s", typeName(raw))
+		return fmt.Errorf("config.headers: must be an object, got %s", jsontext.TypeName(raw))
 	}
 	seen := make(map[string]string, len(hm))
 	for _, name := range sortedKeys(hm) {
 		path := "config.headers." + name
 		v, ok := hm[name].(string)
 		if !ok {
-			return fmt.Errorf("%s: must be a string, got %s", path, typeName(hm[name]))
+			return fmt.Errorf("%s: must be a string, got %s", path, jsontext.TypeName(hm[name]))
 		}
 		if !validHeaderName(name) {
 			return fmt.Errorf("%s: is not a valid header name", path)
@@ -237,7 +239,7 @@ func isJSONType(ct string) bool {
 func asString(path string, v any) (string, error) {
 	s, ok := v.(string)
 	if !ok {
-		return "", fmt.Errorf("%s: must be a string, got %s", path, typeName(v))
+		return "", fmt.Errorf("%s: must be a string, got %s", path, jsontext.TypeName(v))
 	}
 	return s, nil
 }
@@ -260,32 +262,12 @@ func asNumber(path string, v any) (float64, error) {
 	case int64:
 		f = float64(n)
 	default:
-		return 0, fmt.Errorf("%s: must be a number, got %s", path, typeName(v))
+		return 0, fmt.Errorf("%s: must be a number, got %s", path, jsontext.TypeName(v))
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("%s: is not a finite number", path)
 	}
 	return f, nil
-}
-
-// typeName is the JSON name of a decoded value's type.
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "string"
-	case bool:
-		return "boolean"
-	case json.Number, float64, float32, int, int64:
-		return "number"
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	default:
-		return fmt.Sprintf("%T", v)
-	}
 }
 
 // sortedKeys returns m's keys in order, so that the first error reported
