@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -133,10 +134,7 @@ func testRingKeys(t *testing.T, open opener) {
 
 	t.Run("Concurrent", func(t *testing.T) {
 		_, r := ringStore(t)
-		handles := make([]store.RingKeyStore, ringCallers)
-		for i := range handles {
-			handles[i] = r
-		}
+		handles := slices.Repeat([]store.RingKeyStore{r}, ringCallers) // one store, called at once
 		raceRingKeys(t, r, handles)
 	})
 }
