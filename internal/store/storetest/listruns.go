@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -242,4 +243,17 @@ func testConcurrency(t *testing.T, open opener) {
 			}
 		}
 	}
+}
+
+// newestFirst returns rs in the order run lists give: newest first, ties in
+// time broken by the greater identifier.
+func newestFirst(rs []store.Run) []store.Run {
+	out := slices.Clone(rs)
+	slices.SortFunc(out, func(a, b store.Run) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.Identifier, a.Identifier)
+	})
+	return out
 }

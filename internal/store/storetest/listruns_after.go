@@ -37,16 +37,6 @@ func testListRunsAfter(t *testing.T, open opener) {
 		createRun(t, s, r)
 		all = append(all, r)
 	}
-	newestFirst := func(rs []store.Run) []store.Run {
-		out := slices.Clone(rs)
-		slices.SortFunc(out, func(a, b store.Run) int {
-			if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-				return c
-			}
-			return strings.Compare(b.Identifier, a.Identifier)
-		})
-		return out
-	}
 	ordered := newestFirst(all)
 	pos := func(i int) *store.RunCursor { c := store.RunCursorOf(ordered[i]); return &c }
 	visible := func(viewer string) func(store.Run) bool {

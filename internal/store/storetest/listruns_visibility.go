@@ -3,7 +3,6 @@ package storetest
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/sluice-run/sluice/internal/store"
@@ -52,19 +51,9 @@ func testListRunsVisibility(t *testing.T, open opener) {
 		createRun(t, s, r)
 		all = append(all, r)
 	}
-	order := func(rs []store.Run) []store.Run {
-		out := slices.Clone(rs)
-		slices.SortFunc(out, func(a, b store.Run) int {
-			if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-				return c
-			}
-			return strings.Compare(b.Identifier, a.Identifier)
-		})
-		return out
-	}
 	for _, viewer := range []string{"ann", "bob", "nobody"} {
 		var want []store.Run
-		for _, r := range order(all) {
+		for _, r := range newestFirst(all) {
 			if r.CreatedBy == viewer || public(r) {
 				want = append(want, r)
 			}
@@ -93,7 +82,7 @@ func testListRunsVisibility(t *testing.T, open opener) {
 
 	// Keyset paging: walk pages of 7 while newer runs are inserted between
 	// pages; every run that existed at the start is seen exactly once.
-	start := runIDs(order(all))
+	start := runIDs(newestFirst(all))
 	var seen []string
 	var before *store.RunCursor
 	for page := 0; ; page++ {
