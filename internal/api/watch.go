@@ -135,7 +135,7 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request, a authz.Actor) e
 			s.liveWaited()
 		}
 		deadline := time.Now().Add(wait)
-		idle, err := s.awaitRun(r.Context(), sub, wait, sub.Idle)
+		idle, err := s.awaitRun(r.Context(), sub, wait, sub.Idle, nil, "")
 		if err != nil {
 			return err
 		}
@@ -178,25 +178,32 @@ func tooManyWatchers() *Error {
 }
 
 // awaitRun returns once sub sees the run finish, d has passed, the server
-// stops, or (idle, true) idle is closed: the close of the subscription's
-// Idle, or nil not to watch it. It holds no goroutine beyond the request's:
-// one subscription with a one-event buffer (which cannot lag: it only takes
-// run.finished, once).
-func (s *Server) awaitRun(ctx context.Context, sub *runevents.Subscription, d time.Duration, idle <-chan struct{}) (bool, error) {
+// stops, (idle, true) idle is closed (the close of the subscription's Idle,
+// or nil not to watch it), or a tick of recheck (nil: none) finds run runID
+// COMPLETED in the store (watchrecheck.go). It holds no goroutine beyond
+// the request's: one subscription with a one-event buffer (which cannot
+// lag: it only takes run.finished, once).
+func (s *Server) awaitRun(ctx context.Context, sub *runevents.Subscription, d time.Duration, idle <-chan struct{}, recheck <-chan time.Time, runID string) (bool, error) {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
-	select {
-	case <-sub.C: // run.finished
-	case <-sub.Lag:
-	case <-timer.C:
-	case <-s.hub.Done():
-	case <-s.events.Done():
-	case <-idle:
-		return true, nil
-	case <-ctx.Done():
-		return false, ctx.Err()
+	for {
+		select {
+		case <-sub.C: // run.finished
+		case <-sub.Lag:
+		case <-timer.C:
+		case <-s.hub.Done():
+		case <-s.events.Done():
+		case <-idle:
+			return true, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-recheck:
+			if !s.finishedInStore(ctx, runID) {
+				continue
+			}
+		}
+		return false, nil
 	}
-	return false, nil
 }
 
 // sseEvent is the data of one Server-Sent Event.

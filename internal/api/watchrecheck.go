@@ -64,27 +64,7 @@ func (s *Server) finishedInStore(ctx context.Context, runID string) bool {
 // store.
 func (s *Server) awaitStored(ctx context.Context, sub *runevents.Subscription, runID string, d time.Duration) error {
 	recheck, stop := s.recheckTicker()
-	if recheck == nil {
-		_, err := s.awaitRun(ctx, sub, d, nil)
-		return err
-	}
 	defer stop()
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	for {
-		select {
-		case <-sub.C: // run.finished
-		case <-sub.Lag:
-		case <-timer.C:
-		case <-s.hub.Done():
-		case <-s.events.Done():
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-recheck:
-			if !s.finishedInStore(ctx, runID) {
-				continue
-			}
-		}
-		return nil
-	}
+	_, err := s.awaitRun(ctx, sub, d, nil, recheck, runID)
+	return err
 }
