@@ -1,8 +1,10 @@
 package cli
 
-// The hints of this file answer what a new user hit on a first try (the
-// walk of README.md and docs/ from a fresh clone): each error names the flag
-// or field at fault and says what to do next.
+// Hints: what the CLI adds to an error a user can cause so that it names
+// the flag or field at fault and says what to do next (a port in use, no
+// server at --server, a user that exists, a definition that is not JSON, a
+// secret named before it is defined, a run that waits for a response).
+// Each answers what a new user hit on a first try from a fresh clone.
 
 import (
 	"bytes"
